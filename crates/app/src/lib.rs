@@ -1,0 +1,40 @@
+//! The use cases of boxoffice. The web layer, the CLI and the background jobs all call these, so a
+//! rule lives in one place whichever door a request comes through. Nothing here knows HTTP.
+
+pub mod audit;
+pub mod auth;
+pub mod crypto;
+pub mod error;
+pub mod metrics;
+pub mod passwords;
+pub mod queue;
+pub mod settings;
+pub mod totp;
+
+pub use error::AppError;
+
+use boxoffice_domain::Clock;
+use boxoffice_store::Db;
+use std::sync::Arc;
+
+/// Everything a use case needs, cheap to clone and passed explicitly (no globals), so two
+/// instances can live in one test process.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub secrets: crypto::SecretBox,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Argon2 cost; tests lower it to keep suites fast, never below OWASP's minimum for argon2id.
+    pub password_params: passwords::Params,
+}
+
+impl App {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, secrets: crypto::SecretBox) -> Self {
+        Self { db, clock, secrets, metrics: Arc::new(metrics::Metrics::default()), password_params: passwords::Params::default() }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.unix()
+    }
+}

@@ -1,0 +1,145 @@
+//! Runtime settings: the registry (`boxoffice_domain::settings`) declares them, the database keeps
+//! what an owner changed, and this module reads and writes them with validation. Secrets are
+//! sealed before they are stored and never returned by `view`.
+
+use crate::audit::Actor;
+use crate::{App, AppError};
+use boxoffice_domain::settings::{self as registry, Kind, SettingDef, SettingError};
+use boxoffice_store::settings as store;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    stored: HashMap<String, String>,
+}
+
+/// One setting as an admin page or the API shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SettingView {
+    pub key: &'static str,
+    pub section: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    pub kind: &'static str,
+    /// The effective value; for a secret only whether one is set.
+    pub value: String,
+    pub default: &'static str,
+    pub is_default: bool,
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Bool => "bool",
+        Kind::Int { .. } => "int",
+        Kind::Text { .. } => "text",
+        Kind::Secret => "secret",
+        Kind::Email => "email",
+        Kind::Url => "url",
+        Kind::Currency => "currency",
+        Kind::DayList => "day_list",
+        Kind::Choice(_) => "choice",
+        Kind::Schedule => "schedule",
+    }
+}
+
+impl Settings {
+    fn raw(&self, def: &SettingDef) -> &str {
+        self.stored.get(def.key).map(String::as_str).unwrap_or(def.default)
+    }
+
+    /// The effective value of a non-secret setting. Unknown keys are a programming error and
+    /// read as empty.
+    pub fn get(&self, key: &str) -> &str {
+        match registry::find(key) {
+            Some(def) if def.kind != Kind::Secret => self.raw(def),
+            _ => "",
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> bool {
+        self.get(key) == "true"
+    }
+
+    pub fn int(&self, key: &str) -> i64 {
+        self.get(key).parse().unwrap_or_else(|_| registry::find(key).and_then(|d| d.default.parse().ok()).unwrap_or(0))
+    }
+
+    pub fn secret(&self, app: &App, key: &str) -> Result<Option<String>, AppError> {
+        match self.stored.get(key) {
+            Some(sealed) if !sealed.is_empty() => Ok(Some(app.secrets.open(sealed)?)),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn view(&self) -> Vec<SettingView> {
+        registry::REGISTRY
+            .iter()
+            .map(|d| {
+                let is_default = !self.stored.contains_key(d.key);
+                let value = if d.kind == Kind::Secret {
+                    if is_default { String::new() } else { "(set)".into() }
+                } else {
+                    self.raw(d).to_string()
+                };
+                SettingView { key: d.key, section: d.section, label: d.label, help: d.help, kind: kind_name(d.kind), value, default: d.default, is_default }
+            })
+            .collect()
+    }
+}
+
+fn setting_error(e: SettingError) -> AppError {
+    match e {
+        SettingError::Unknown { .. } => AppError::invalid("key", e.to_string()),
+        SettingError::Invalid { .. } => AppError::invalid("value", e.to_string()),
+    }
+}
+
+impl App {
+    pub async fn settings(&self) -> Result<Settings, AppError> {
+        let stored = store::all(self.db.ex()).await?.into_iter().collect();
+        Ok(Settings { stored })
+    }
+
+    /// Validates and stores one setting; an empty secret removes it.
+    pub async fn set_setting(&self, actor: &Actor, key: &str, raw: &str) -> Result<(), AppError> {
+        let (def, canonical) = registry::validate_key(key, raw).map_err(setting_error)?;
+        let mut tx = self.db.begin().await?;
+        if def.kind == Kind::Secret {
+            if canonical.is_empty() {
+                store::remove(tx.ex(), def.key).await?;
+            } else {
+                store::put(tx.ex(), def.key, &self.secrets.seal(&canonical)?, actor.login_id, self.now()).await?;
+            }
+            self.audit(tx.ex(), actor, "settings.update", def.key, "secret changed").await?;
+        } else {
+            store::put(tx.ex(), def.key, &canonical, actor.login_id, self.now()).await?;
+            self.audit(tx.ex(), actor, "settings.update", def.key, &canonical).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Validates every change first and stores all of them or none.
+    pub async fn set_settings(&self, actor: &Actor, changes: &[(String, String)]) -> Result<(), AppError> {
+        let mut checked = Vec::new();
+        for (k, v) in changes {
+            checked.push(registry::validate_key(k, v).map_err(setting_error)?);
+        }
+        let mut tx = self.db.begin().await?;
+        for (def, canonical) in checked {
+            if def.kind == Kind::Secret {
+                // A blank secret field in a form means "leave it as it is".
+                if canonical.is_empty() {
+                    continue;
+                }
+                store::put(tx.ex(), def.key, &self.secrets.seal(&canonical)?, actor.login_id, self.now()).await?;
+                self.audit(tx.ex(), actor, "settings.update", def.key, "secret changed").await?;
+            } else {
+                store::put(tx.ex(), def.key, &canonical, actor.login_id, self.now()).await?;
+                self.audit(tx.ex(), actor, "settings.update", def.key, &canonical).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

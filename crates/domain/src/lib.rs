@@ -1,0 +1,16 @@
+//! Domain types and rules of boxoffice. Nothing in here performs I/O: values are parsed once at the
+//! edge and the rules are plain functions, so every other crate can rely on them.
+
+pub mod backoff;
+pub mod clock;
+pub mod email;
+pub mod money;
+pub mod password;
+pub mod permission;
+pub mod schedule;
+pub mod settings;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use email::Email;
+pub use money::Money;
+pub use permission::{Permission, RoleKind};

@@ -1,0 +1,205 @@
+//! The registry of runtime settings: everything an owner edits in the admin panel. Each setting is
+//! declared once here with its type, default, help text and validation; storage keeps only the
+//! values that differ from the default, and the admin pages are drawn from this table.
+
+use crate::email::Email;
+use crate::money::Currency;
+use crate::schedule::Schedule;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bool,
+    Int { min: i64, max: i64 },
+    Text { max_len: usize },
+    /// Stored encrypted, never shown back.
+    Secret,
+    Email,
+    Url,
+    Currency,
+    /// A comma-separated list of whole days, e.g. reminder "days prior".
+    DayList,
+    Choice(&'static [&'static str]),
+    Schedule,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SettingDef {
+    pub key: &'static str,
+    pub section: &'static str,
+    pub label: &'static str,
+    pub kind: Kind,
+    /// The default as stored text; "" means unset.
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+macro_rules! settings {
+    ($($key:literal, $section:literal, $label:literal, $kind:expr, $default:literal, $help:literal;)*) => {
+        pub const REGISTRY: &[SettingDef] = &[
+            $(SettingDef { key: $key, section: $section, label: $label, kind: $kind, default: $default, help: $help }),*
+        ];
+    };
+}
+
+settings! {
+    "general.site_name", "General", "Site name", Kind::Text { max_len: 80 }, "boxoffice", "Shown in the page title, e-mails and Discord messages.";
+    "general.site_uri", "General", "Site URI", Kind::Url, "", "The public address of this site, e.g. https://tv.example.com. Links in e-mails are built from it.";
+    "general.admin_email", "General", "Administrator e-mail", Kind::Email, "", "Where administrator notifications are sent.";
+    "general.admin_discord_id", "General", "Administrator Discord ID", Kind::Text { max_len: 32 }, "", "The numeric Discord user id that receives administrator DMs.";
+    "general.contact_page_enabled", "General", "Contact Us page enabled", Kind::Bool, "true", "Customers can write to the administrator from the site.";
+    "general.home_page_public", "General", "Home page is public", Kind::Bool, "true", "Visitors who are not logged in can see the home page.";
+    "general.faq_page_public", "General", "FAQ page is public", Kind::Bool, "true", "Visitors who are not logged in can see the FAQ.";
+    "payments.currency", "Payments", "Currency", Kind::Currency, "USD", "The currency of every plan and payment (ISO 4217 code).";
+    "email.enabled", "E-mail", "E-mail notifications enabled", Kind::Bool, "false", "Send e-mail notifications through the SMTP server below.";
+    "email.smtp_host", "E-mail", "SMTP host", Kind::Text { max_len: 255 }, "", "Host name of the SMTP server.";
+    "email.smtp_port", "E-mail", "SMTP port", Kind::Int { min: 1, max: 65535 }, "587", "Usually 587 (STARTTLS), 465 (TLS) or 25 (plain).";
+    "email.smtp_security", "E-mail", "SMTP security", Kind::Choice(&["starttls", "tls", "none"]), "starttls", "How the connection to the SMTP server is protected.";
+    "email.smtp_username", "E-mail", "SMTP username", Kind::Text { max_len: 255 }, "", "Leave empty when the server needs no login.";
+    "email.smtp_password", "E-mail", "SMTP password", Kind::Secret, "", "Stored encrypted; never shown again.";
+    "email.from_address", "E-mail", "From address", Kind::Email, "", "The sender address of every e-mail.";
+    "email.from_name", "E-mail", "From name", Kind::Text { max_len: 80 }, "", "The sender name of every e-mail.";
+    "discord.enabled", "Discord", "Discord notifications enabled", Kind::Bool, "false", "Send DMs and admin messages through the Discord bot.";
+    "discord.bot_token", "Discord", "Bot token", Kind::Secret, "", "Stored encrypted; never shown again.";
+    "registration.enabled", "Registration", "Registrations enabled", Kind::Bool, "true", "Visitors can create a site login.";
+    "registration.public", "Registration", "Public registrations enabled", Kind::Bool, "true", "Anyone may register; when off, only current sharers or holders of a referral code.";
+    "registration.require_discord", "Registration", "Require Discord information", Kind::Bool, "false", "Ask for a Discord username during registration.";
+    "reminders.enabled", "Payment reminders", "Send payment reminders", Kind::Bool, "true", "Remind pay-as-you-go customers before their access ends.";
+    "reminders.days_prior", "Payment reminders", "Days prior", Kind::DayList, "3,1", "Comma-separated days before expiry on which a reminder is sent, e.g. 7,3,1.";
+    "subscriptions.enabled", "Subscriptions & trials", "Subscription enabled", Kind::Bool, "true", "Customers can subscribe to a plan.";
+    "subscriptions.trial_enabled", "Subscriptions & trials", "Trial enabled", Kind::Bool, "false", "Customers can start a free trial.";
+    "subscriptions.force_trial_first", "Subscriptions & trials", "Force trial prior to subscription", Kind::Bool, "false", "A customer must take the trial before subscribing.";
+    "subscriptions.max_trial_users", "Subscriptions & trials", "Maximum number of trial users", Kind::Int { min: 0, max: 1_000_000 }, "0", "0 means unlimited.";
+    "media.sync_from_remote", "Media server integration", "Sync from remote server", Kind::Bool, "true", "Import users found on the media servers.";
+    "media.import_as_permanent", "Media server integration", "Import new users as permanent", Kind::Bool, "false", "Users found on a server are imported as permanent instead of onto the default plan.";
+    "media.sync_shared_libraries", "Media server integration", "Sync shared libraries to remote server", Kind::Bool, "true", "Repair shares that differ from what the plan grants.";
+    "media.delete_expired_after_days", "Media server integration", "Delete expired users after days", Kind::Int { min: 0, max: 3650 }, "0", "0 deletes expired users from the server at once; otherwise they are unshared at expiry and deleted later.";
+    "media.require_emby_connect", "Media server integration", "Require Emby Connect", Kind::Bool, "false", "Emby customers must link an Emby Connect account.";
+    "security.session_idle_minutes", "Security", "Session idle timeout (minutes)", Kind::Int { min: 5, max: 43_200 }, "720", "A login session ends after this long without a request.";
+    "security.session_max_days", "Security", "Session lifetime (days)", Kind::Int { min: 1, max: 365 }, "14", "A login session ends this long after it started, whatever its activity.";
+    "security.login_attempts_before_delay", "Security", "Failed logins before a delay", Kind::Int { min: 1, max: 100 }, "5", "After this many failures per account or per address, each further attempt waits twice as long as the last.";
+    "jobs.sessions_purge.enabled", "Background jobs", "Purge expired sessions", Kind::Bool, "true", "Delete ended sessions, used tokens and old throttle counters.";
+    "jobs.sessions_purge.schedule", "Background jobs", "Purge expired sessions: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "jobs.queue_prune.enabled", "Background jobs", "Prune finished jobs", Kind::Bool, "true", "Delete finished jobs after 14 days; dead jobs stay until retried or dismissed.";
+    "jobs.queue_prune.schedule", "Background jobs", "Prune finished jobs: schedule", Kind::Schedule, "0 3 * * *", "An interval such as \"every 1h\" or a cron expression in UTC.";
+}
+
+pub fn find(key: &str) -> Option<&'static SettingDef> {
+    REGISTRY.iter().find(|d| d.key == key)
+}
+
+/// The closest declared key, for "did you mean" messages.
+pub fn closest_key(key: &str) -> Option<&'static str> {
+    REGISTRY
+        .iter()
+        .map(|d| (strsim::jaro_winkler(key, d.key), d.key))
+        .filter(|(s, _)| *s > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingError {
+    #[error("there is no setting \"{key}\"{}", suggestion.map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
+    Unknown { key: String, suggestion: Option<&'static str> },
+    #[error("{label}: {reason}")]
+    Invalid { key: &'static str, label: &'static str, reason: String },
+}
+
+/// Checks a value for a setting and returns its canonical stored form.
+pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
+    let invalid = |reason: String| SettingError::Invalid { key: def.key, label: def.label, reason };
+    let v = raw.trim();
+    if v.is_empty() && !matches!(def.kind, Kind::Bool | Kind::Int { .. } | Kind::Currency | Kind::Choice(_) | Kind::Schedule) {
+        return Ok(String::new());
+    }
+    match def.kind {
+        Kind::Bool => match v.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => Ok("true".into()),
+            "false" | "off" | "no" | "0" | "" => Ok("false".into()),
+            _ => Err(invalid(format!("\"{v}\" is not on or off"))),
+        },
+        Kind::Int { min, max } => {
+            let n: i64 = v.parse().map_err(|_| invalid(format!("\"{v}\" is not a whole number")))?;
+            if n < min || n > max {
+                return Err(invalid(format!("{n} is outside {min} to {max}")));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Text { max_len } => {
+            if v.chars().count() > max_len {
+                return Err(invalid(format!("at most {max_len} characters")));
+            }
+            Ok(v.to_string())
+        }
+        Kind::Secret => Ok(raw.to_string()),
+        Kind::Email => Email::parse(v).map(|e| e.as_str().to_string()).map_err(|e| invalid(e.to_string())),
+        Kind::Url => {
+            let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+            match rest {
+                Some(r) if !r.is_empty() && !r.contains(char::is_whitespace) => Ok(v.trim_end_matches('/').to_string()),
+                _ => Err(invalid(format!("\"{v}\" is not an http:// or https:// address"))),
+            }
+        }
+        Kind::Currency => Currency::parse(v).map(|c| c.to_string()).map_err(|e| invalid(e.to_string())),
+        Kind::DayList => {
+            let mut days = Vec::new();
+            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let d: u32 = part.parse().map_err(|_| invalid(format!("\"{part}\" is not a whole number of days")))?;
+                if !(1..=365).contains(&d) {
+                    return Err(invalid(format!("{d} is outside 1 to 365 days")));
+                }
+                days.push(d);
+            }
+            days.sort_unstable_by(|a, b| b.cmp(a));
+            days.dedup();
+            Ok(days.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+        }
+        Kind::Choice(options) => {
+            let lower = v.to_ascii_lowercase();
+            if options.contains(&lower.as_str()) {
+                Ok(lower)
+            } else {
+                Err(invalid(format!("\"{v}\" is not one of {}", options.join(", "))))
+            }
+        }
+        Kind::Schedule => Schedule::parse(v).map(|s| s.to_string()).map_err(|e| invalid(e.reason)),
+    }
+}
+
+pub fn validate_key(key: &str, raw: &str) -> Result<(&'static SettingDef, String), SettingError> {
+    let def = find(key).ok_or_else(|| SettingError::Unknown { key: key.to_string(), suggestion: closest_key(key) })?;
+    validate(def, raw).map(|v| (def, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_passes_its_own_validation() {
+        for d in REGISTRY {
+            let v = validate(d, d.default).unwrap_or_else(|e| panic!("{}: {e}", d.key));
+            if !matches!(d.kind, Kind::Schedule) {
+                assert_eq!(v, d.default, "{} default is not canonical", d.key);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_unique() {
+        let mut keys: Vec<_> = REGISTRY.iter().map(|d| d.key).collect();
+        keys.sort();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(n, keys.len());
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting_and_the_reason() {
+        let e = validate_key("reminders.days_prior", "7, x").unwrap_err();
+        assert_eq!(e.to_string(), "Days prior: \"x\" is not a whole number of days");
+        assert_eq!(validate_key("reminders.days_prior", "1, 7,3").unwrap().1, "7,3,1");
+        let e = validate_key("email.smtp_prot", "25").unwrap_err();
+        assert!(e.to_string().contains("did you mean \"email.smtp_port\""), "{e}");
+    }
+}

@@ -1,0 +1,26 @@
+//! Storage for boxoffice on SQLite (the default, one instance) or PostgreSQL (several instances).
+//!
+//! Every query is written once, with `$1` placeholders, and the [`run!`] macro expands it into one
+//! arm per backend so each is type-checked against both drivers. Where the dialects really differ
+//! (the job claim) the arms are written apart, in that one function.
+
+mod db;
+mod error;
+
+pub mod audit;
+pub mod idempotency;
+pub mod jobs;
+pub mod logins;
+pub mod roles;
+pub mod schedules;
+pub mod sessions;
+pub mod settings;
+pub mod testing;
+pub mod throttle;
+pub mod tokens;
+pub mod totp;
+
+pub use db::{Backend, Db, Ex, Tx, connect, ConnectOptions};
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
