@@ -63,3 +63,18 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// Deletes finished jobs older than 14 days. Dead jobs stay until retried.
+    pub async fn prune_finished_jobs(&self) -> Result<u64, AppError> {
+        Ok(jobs::prune_done(self.db.ex(), self.now() - 14 * 86_400).await?)
+    }
+
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>, AppError> {
+        Ok(jobs::counts_by_state(self.db.ex()).await?)
+    }
+
+    pub async fn list_jobs(&self, state: Option<&str>, limit: i64) -> Result<Vec<jobs::Job>, AppError> {
+        Ok(jobs::list(self.db.ex(), state, None, limit).await?)
+    }
+}

@@ -1,0 +1,13 @@
+//! Background work. A [`Runner`] claims jobs from the durable queue with a lease, runs their
+//! handler, and records the outcome: done, retried later with backoff, or parked as dead. The
+//! scheduler turns each recurring job's ticks into queued jobs, once per tick across every
+//! instance sharing the database.
+
+mod builtin;
+mod registry;
+mod runner;
+mod scheduler;
+
+pub use builtin::registry_with_builtins;
+pub use registry::{Handler, JobCtx, JobError, Recurring, Registry};
+pub use runner::{Outcome, Runner, RunnerOptions};
