@@ -29,3 +29,9 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<audit::AuditEntry>, crate::AppError> {
+        Ok(audit::recent(self.db.ex(), limit).await?)
+    }
+}

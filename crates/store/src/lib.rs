@@ -20,7 +20,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod totp;
 
-pub use db::{Backend, Db, Ex, Tx, connect, ConnectOptions};
+pub use db::{Backend, ConnectOptions, Db, Ex, Tx, connect, redact_url as db_redact_url};
 pub use error::StoreError;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

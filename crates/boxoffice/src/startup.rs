@@ -1,0 +1,149 @@
+//! Wiring: configuration in, a running application out. Used by `serve`, by the other commands
+//! that need the database, and by the tests (port 0, a test clock, jobs driven by hand).
+
+use crate::secret_key::{self, KeyError};
+use boxoffice_app::App;
+use boxoffice_config::Config;
+use boxoffice_domain::Clock;
+use boxoffice_jobs::{Registry, Runner, RunnerOptions, registry_with_builtins};
+use boxoffice_store::{ConnectOptions, Db, StoreError};
+use boxoffice_web::WebOptions;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot reach the database at {url}: {source}. Check BOXOFFICE_DATABASE_URL and that the database server is running.")]
+    Database { url: String, source: StoreError },
+    #[error("the database schema could not be brought up to date: {0}")]
+    Migrate(StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("invalid secret key: {0}")]
+    SecretKey(String),
+    #[error("cannot listen on {addr}: {source}. Is another program using that port? Set BOXOFFICE_LISTEN to another address.")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    App(#[from] boxoffice_app::AppError),
+}
+
+impl StartError {
+    /// Distinct exit codes let a service manager or script tell the causes apart.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Database { .. } | StartError::Migrate(_) => 3,
+            StartError::Key(_) | StartError::SecretKey(_) => 4,
+            StartError::Bind { .. } => 5,
+            StartError::App(_) => 1,
+        }
+    }
+}
+
+pub async fn open_database(cfg: &Config) -> Result<Db, StartError> {
+    let url = cfg.effective_database_url();
+    if url.starts_with("sqlite:") {
+        // The default database lives in the data directory, which may not exist yet.
+        let _ = std::fs::create_dir_all(&cfg.data_dir);
+    }
+    let opts = ConnectOptions { max_connections: cfg.database.max_connections, connect_timeout: Duration::from_secs(cfg.database.connect_timeout_secs) };
+    let db = boxoffice_store::connect(&url, &opts).await.map_err(|source| StartError::Database { url: boxoffice_store::db_redact_url(&url), source })?;
+    db.migrate().await.map_err(StartError::Migrate)?;
+    Ok(db)
+}
+
+pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+    let given = cfg.secret_key_bytes().map_err(|e| StartError::SecretKey(e.to_string()))?;
+    let secrets = secret_key::load_or_create(&cfg.data_dir, given)?;
+    let db = open_database(cfg).await?;
+    Ok(App::new(db, clock, secrets))
+}
+
+pub struct Application {
+    pub app: App,
+    pub registry: Arc<Registry>,
+    listener: TcpListener,
+    web: WebOptions,
+    runner: RunnerOptions,
+    workers: u32,
+    run_jobs: bool,
+}
+
+impl Application {
+    pub async fn build(cfg: &Config, clock: Arc<dyn Clock>, demo: bool) -> Result<Self, StartError> {
+        let app = build_app(cfg, clock).await?;
+        let listener = TcpListener::bind(cfg.listen).await.map_err(|source| StartError::Bind { addr: cfg.listen, source })?;
+        let web = WebOptions {
+            secure_cookies: cfg.secure_cookies(),
+            trust_forwarded_for: cfg.web.trust_forwarded_for,
+            request_timeout: Duration::from_secs(cfg.web.request_timeout_secs),
+            max_body_bytes: cfg.web.max_body_bytes as usize,
+            demo,
+        };
+        let runner = RunnerOptions {
+            lease_secs: cfg.jobs.lease_secs as i64,
+            poll_interval: Duration::from_millis(cfg.jobs.poll_interval_ms),
+            scheduler: cfg.jobs.scheduler,
+            ..RunnerOptions::default()
+        };
+        Ok(Self { app, registry: Arc::new(registry_with_builtins()), listener, web, runner, workers: cfg.jobs.workers, run_jobs: cfg.jobs.run })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// A runner on this application's queue, for tests and one-off commands.
+    pub fn runner(&self) -> Runner {
+        Runner::new(self.app.clone(), self.registry.clone(), self.runner.clone())
+    }
+
+    /// Serves HTTP and runs the job workers until `shutdown` resolves or the server fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        if self.run_jobs {
+            for i in 0..self.workers.max(1) {
+                // One scheduler per instance is enough; ticks are deduplicated across instances.
+                let opts = RunnerOptions { scheduler: self.runner.scheduler && i == 0, ..self.runner.clone() };
+                let r = Runner::new(self.app.clone(), self.registry.clone(), opts);
+                workers.push(tokio::spawn(r.run_forever(stop_rx.clone())));
+            }
+        }
+        let router = boxoffice_web::router(self.app.clone(), self.web.clone());
+        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the web server stopped with an error");
+        }
+        let _ = stop_tx.send(true);
+        for w in workers {
+            if let Err(e) = tokio::time::timeout(Duration::from_secs(30), w).await {
+                tracing::warn!(error = %e, "a job worker did not stop within 30 s");
+            }
+        }
+        self.app.db.close().await;
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,64 @@
+//! The HTTP face of boxoffice: server-rendered admin panel and customer pages, the JSON API under
+//! `/api/v1`, and `/healthz` and `/metrics`. Handlers call use cases on [`boxoffice_app::App`];
+//! nothing here talks to a media server or a gateway.
+
+mod api;
+mod cookies;
+mod csrf;
+mod error;
+mod health;
+mod layout;
+mod observe;
+mod pages;
+mod session;
+mod static_files;
+
+pub use error::ApiError;
+
+use axum::Router;
+use boxoffice_app::App;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct WebOptions {
+    /// Mark cookies `Secure` (the site is served over HTTPS).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// Every page says it is a demo.
+    pub demo: bool,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self { secure_cookies: false, trust_forwarded_for: false, request_timeout: Duration::from_secs(30), max_body_bytes: 10 << 20, demo: false }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WebState {
+    pub app: App,
+    pub opts: WebOptions,
+}
+
+pub fn router(app: App, opts: WebOptions) -> Router {
+    let state = WebState { app, opts };
+    let pages = pages::routes()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::verify))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::load));
+    Router::new()
+        .merge(pages)
+        .nest("/api/v1", api::routes())
+        .merge(health::routes())
+        .merge(static_files::routes())
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::record))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(state.opts.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.opts.request_timeout))
+        .layer(observe::trace_layer())
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(observe::RandomRequestId))
+        .with_state(state)
+}

@@ -1,0 +1,78 @@
+//! Server-rendered pages. Templates escape every value; forms work without JavaScript.
+
+pub mod admin;
+mod account;
+mod auth;
+
+use crate::WebState;
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use boxoffice_app::AppError;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(auth::login_form).post(auth::login_submit))
+        .route("/login/2fa", get(auth::second_factor_form).post(auth::second_factor_submit))
+        .route("/logout", post(auth::logout))
+        .route("/logout/everywhere", post(auth::logout_everywhere))
+        .route("/setup/{token}", get(auth::setup_form).post(auth::setup_submit))
+        .route("/account", get(account::home))
+        .route("/security", get(account::security))
+        .route("/security/totp/start", post(account::totp_start))
+        .route("/security/totp/confirm", post(account::totp_confirm))
+        .route("/security/totp/disable", post(account::totp_disable))
+        .merge(admin::routes())
+}
+
+async fn home(crate::session::CurrentSession(s): crate::session::CurrentSession) -> Response {
+    match s {
+        Some(s) if s.mfa_pending => Redirect::to("/login/2fa").into_response(),
+        Some(s) if s.is_staff() => Redirect::to("/admin").into_response(),
+        Some(_) => Redirect::to("/account").into_response(),
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A page without the site frame, for errors met before a handler runs.
+pub fn simple_page(title: &str, message: &str) -> String {
+    Message { title, message }.render().unwrap_or_else(|_| message.to_string())
+}
+
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(simple_page("Something went wrong", "This page could not be drawn. The error is in the server log."))).into_response()
+        }
+    }
+}
+
+/// An unexpected failure as a page: 503 when the database is down, 500 otherwise.
+pub fn app_error_page(_state: &WebState, e: AppError) -> Response {
+    let (status, _) = crate::error::classify(&e);
+    if status.is_server_error() {
+        tracing::error!(error = ?e, "page failed");
+    }
+    let message = match status {
+        StatusCode::SERVICE_UNAVAILABLE => "The database is unavailable right now. Try again in a moment.".to_string(),
+        s if s.is_server_error() => "Something went wrong on our side. The error is in the server log with this request's id.".to_string(),
+        _ => e.to_string(),
+    };
+    (status, Html(simple_page("Something went wrong", &message))).into_response()
+}
+
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html(simple_page("Not found", "There is no page at this address."))).into_response()
+}
