@@ -11,19 +11,42 @@ pub struct Actor {
 
 impl Actor {
     pub fn cli() -> Self {
-        Self { login_id: None, label: "cli".into(), ip: String::new() }
+        Self {
+            login_id: None,
+            label: "cli".into(),
+            ip: String::new(),
+        }
     }
 
     pub fn system() -> Self {
-        Self { login_id: None, label: "system".into(), ip: String::new() }
+        Self {
+            login_id: None,
+            label: "system".into(),
+            ip: String::new(),
+        }
     }
 }
 
 impl App {
-    pub async fn audit(&self, ex: Ex<'_>, actor: &Actor, action: &str, target: &str, detail: &str) -> Result<(), crate::AppError> {
+    pub async fn audit(
+        &self,
+        ex: Ex<'_>,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), crate::AppError> {
         audit::record(
             ex,
-            audit::NewAudit { at: self.now(), actor_login_id: actor.login_id, actor: &actor.label, action, target, detail, ip: &actor.ip },
+            audit::NewAudit {
+                at: self.now(),
+                actor_login_id: actor.login_id,
+                actor: &actor.label,
+                action,
+                target,
+                detail,
+                ip: &actor.ip,
+            },
         )
         .await?;
         Ok(())
@@ -31,7 +54,10 @@ impl App {
 }
 
 impl App {
-    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<audit::AuditEntry>, crate::AppError> {
+    pub async fn recent_audit(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<audit::AuditEntry>, crate::AppError> {
         Ok(audit::recent(self.db.ex(), limit).await?)
     }
 }

@@ -26,9 +26,13 @@ impl fmt::Debug for SecretBox {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
-    #[error("the secret key must be 32 bytes in base64 (44 characters); generate one with `openssl rand -base64 32`")]
+    #[error(
+        "the secret key must be 32 bytes in base64 (44 characters); generate one with `openssl rand -base64 32`"
+    )]
     BadKey,
-    #[error("a stored secret could not be decrypted: the secret key is not the one it was stored with")]
+    #[error(
+        "a stored secret could not be decrypted: the secret key is not the one it was stored with"
+    )]
     Decrypt,
     #[error("the system random source failed: {0}")]
     Random(String),
@@ -36,7 +40,9 @@ pub enum CryptoError {
 
 impl SecretBox {
     pub fn from_base64(key_b64: &str) -> Result<Self, CryptoError> {
-        let raw = STANDARD.decode(key_b64.trim()).map_err(|_| CryptoError::BadKey)?;
+        let raw = STANDARD
+            .decode(key_b64.trim())
+            .map_err(|_| CryptoError::BadKey)?;
         if raw.len() != 32 {
             return Err(CryptoError::BadKey);
         }
@@ -51,7 +57,10 @@ impl SecretBox {
     pub fn seal(&self, plaintext: &str) -> Result<String, CryptoError> {
         let nonce_bytes = random_bytes::<24>()?;
         let nonce = XNonce::from(nonce_bytes);
-        let ct = self.cipher.encrypt(&nonce, plaintext.as_bytes()).map_err(|_| CryptoError::Decrypt)?;
+        let ct = self
+            .cipher
+            .encrypt(&nonce, plaintext.as_bytes())
+            .map_err(|_| CryptoError::Decrypt)?;
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&ct);
         Ok(format!("{PREFIX}{}", STANDARD.encode(out)))
@@ -65,7 +74,10 @@ impl SecretBox {
         }
         let (n, ct) = raw.split_at(24);
         let nonce = XNonce::try_from(n).map_err(|_| CryptoError::Decrypt)?;
-        let pt = self.cipher.decrypt(&nonce, ct).map_err(|_| CryptoError::Decrypt)?;
+        let pt = self
+            .cipher
+            .decrypt(&nonce, ct)
+            .map_err(|_| CryptoError::Decrypt)?;
         String::from_utf8(pt).map_err(|_| CryptoError::Decrypt)
     }
 }
@@ -106,11 +118,20 @@ mod tests {
         assert_eq!(k.open(&sealed).unwrap(), "plex-token-123");
         let other = SecretBox::from_base64(&SecretBox::generate_key_base64().unwrap()).unwrap();
         assert!(matches!(other.open(&sealed), Err(CryptoError::Decrypt)));
-        assert_ne!(k.seal("x").unwrap(), k.seal("x").unwrap(), "fresh nonce each time");
+        assert_ne!(
+            k.seal("x").unwrap(),
+            k.seal("x").unwrap(),
+            "fresh nonce each time"
+        );
     }
 
     #[test]
     fn a_short_key_is_refused_with_advice() {
-        assert!(SecretBox::from_base64("c2hvcnQ=").unwrap_err().to_string().contains("32 bytes"));
+        assert!(
+            SecretBox::from_base64("c2hvcnQ=")
+                .unwrap_err()
+                .to_string()
+                .contains("32 bytes")
+        );
     }
 }

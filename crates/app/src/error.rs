@@ -5,7 +5,10 @@ use boxoffice_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -32,11 +35,20 @@ impl From<StoreError> for AppError {
 
 impl AppError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        AppError::Invalid { field, message: message.into() }
+        AppError::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 
     /// Turns a store `NotFound` into a domain "not found" for `what`; other failures stay failures.
     pub fn not_found_as(what: &'static str) -> impl Fn(StoreError) -> AppError {
-        move |e| if e.is_not_found() { AppError::NotFound(what) } else { AppError::Store(e) }
+        move |e| {
+            if e.is_not_found() {
+                AppError::NotFound(what)
+            } else {
+                AppError::Store(e)
+            }
+        }
     }
 }

@@ -31,7 +31,13 @@ pub struct App {
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, secrets: crypto::SecretBox) -> Self {
-        Self { db, clock, secrets, metrics: Arc::new(metrics::Metrics::default()), password_params: passwords::Params::default() }
+        Self {
+            db,
+            clock,
+            secrets,
+            metrics: Arc::new(metrics::Metrics::default()),
+            password_params: passwords::Params::default(),
+        }
     }
 
     pub fn now(&self) -> i64 {

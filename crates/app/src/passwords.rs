@@ -13,7 +13,10 @@ pub struct Params {
 impl Default for Params {
     /// OWASP's first argon2id configuration: 19 MiB, 2 passes, 1 lane.
     fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2 }
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+        }
     }
 }
 
@@ -24,10 +27,14 @@ fn hasher(p: Params) -> Argon2<'static> {
 
 pub async fn hash(password: &str, p: Params) -> Result<String, crate::AppError> {
     let pw = password.to_string();
-    tokio::task::spawn_blocking(move || hasher(p).hash_password(pw.as_bytes()).map(|h| h.to_string()))
-        .await
-        .map_err(|e| crate::AppError::Internal(format!("password hashing task failed: {e}")))?
-        .map_err(|e| crate::AppError::Internal(format!("password hashing failed: {e}")))
+    tokio::task::spawn_blocking(move || {
+        hasher(p)
+            .hash_password(pw.as_bytes())
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| crate::AppError::Internal(format!("password hashing task failed: {e}")))?
+    .map_err(|e| crate::AppError::Internal(format!("password hashing failed: {e}")))
 }
 
 /// Verifies a password; with `None` for the hash it does the same work against a throw-away hash,
@@ -37,7 +44,12 @@ pub async fn verify(password: &str, hash: Option<&str>, p: Params) -> bool {
     let stored = hash.map(str::to_string);
     tokio::task::spawn_blocking(move || {
         static DUMMY: OnceLock<String> = OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| hasher(p).hash_password(b"boxoffice-timing-equaliser").map(|h| h.to_string()).unwrap_or_default());
+        let dummy = DUMMY.get_or_init(|| {
+            hasher(p)
+                .hash_password(b"boxoffice-timing-equaliser")
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        });
         let target = stored.as_deref().unwrap_or(dummy);
         let ok = hasher(p).verify_password(pw.as_bytes(), target).is_ok();
         ok && stored.is_some()

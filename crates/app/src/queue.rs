@@ -2,8 +2,8 @@
 //! transaction, so either both happen or neither does.
 
 use crate::{App, AppError};
-use boxoffice_store::jobs::{self, Enqueued, NewJob};
 use boxoffice_store::Ex;
+use boxoffice_store::jobs::{self, Enqueued, NewJob};
 
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
 
@@ -18,7 +18,13 @@ pub struct JobSpec {
 
 impl JobSpec {
     pub fn new(kind: &'static str, payload: serde_json::Value) -> Self {
-        Self { kind, payload, idempotency_key: None, run_after: None, max_attempts: DEFAULT_MAX_ATTEMPTS }
+        Self {
+            kind,
+            payload,
+            idempotency_key: None,
+            run_after: None,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
     }
 
     pub fn key(mut self, key: impl Into<String>) -> Self {
@@ -55,10 +61,17 @@ impl App {
         .await?)
     }
 
-    pub async fn retry_dead_job(&self, actor: &crate::audit::Actor, id: i64) -> Result<(), AppError> {
+    pub async fn retry_dead_job(
+        &self,
+        actor: &crate::audit::Actor,
+        id: i64,
+    ) -> Result<(), AppError> {
         let mut tx = self.db.begin().await?;
-        jobs::requeue_dead(tx.ex(), id, self.now()).await.map_err(AppError::not_found_as("dead job"))?;
-        self.audit(tx.ex(), actor, "jobs.retry", &id.to_string(), "").await?;
+        jobs::requeue_dead(tx.ex(), id, self.now())
+            .await
+            .map_err(AppError::not_found_as("dead job"))?;
+        self.audit(tx.ex(), actor, "jobs.retry", &id.to_string(), "")
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -74,7 +87,11 @@ impl App {
         Ok(jobs::counts_by_state(self.db.ex()).await?)
     }
 
-    pub async fn list_jobs(&self, state: Option<&str>, limit: i64) -> Result<Vec<jobs::Job>, AppError> {
+    pub async fn list_jobs(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<jobs::Job>, AppError> {
         Ok(jobs::list(self.db.ex(), state, None, limit).await?)
     }
 }

@@ -44,7 +44,10 @@ fn kind_name(k: Kind) -> &'static str {
 
 impl Settings {
     fn raw(&self, def: &SettingDef) -> &str {
-        self.stored.get(def.key).map(String::as_str).unwrap_or(def.default)
+        self.stored
+            .get(def.key)
+            .map(String::as_str)
+            .unwrap_or(def.default)
     }
 
     /// The effective value of a non-secret setting. Unknown keys are a programming error and
@@ -61,7 +64,11 @@ impl Settings {
     }
 
     pub fn int(&self, key: &str) -> i64 {
-        self.get(key).parse().unwrap_or_else(|_| registry::find(key).and_then(|d| d.default.parse().ok()).unwrap_or(0))
+        self.get(key).parse().unwrap_or_else(|_| {
+            registry::find(key)
+                .and_then(|d| d.default.parse().ok())
+                .unwrap_or(0)
+        })
     }
 
     pub fn secret(&self, app: &App, key: &str) -> Result<Option<String>, AppError> {
@@ -77,11 +84,24 @@ impl Settings {
             .map(|d| {
                 let is_default = !self.stored.contains_key(d.key);
                 let value = if d.kind == Kind::Secret {
-                    if is_default { String::new() } else { "(set)".into() }
+                    if is_default {
+                        String::new()
+                    } else {
+                        "(set)".into()
+                    }
                 } else {
                     self.raw(d).to_string()
                 };
-                SettingView { key: d.key, section: d.section, label: d.label, help: d.help, kind: kind_name(d.kind), value, default: d.default, is_default }
+                SettingView {
+                    key: d.key,
+                    section: d.section,
+                    label: d.label,
+                    help: d.help,
+                    kind: kind_name(d.kind),
+                    value,
+                    default: d.default,
+                    is_default,
+                }
             })
             .collect()
     }
@@ -108,19 +128,32 @@ impl App {
             if canonical.is_empty() {
                 store::remove(tx.ex(), def.key).await?;
             } else {
-                store::put(tx.ex(), def.key, &self.secrets.seal(&canonical)?, actor.login_id, self.now()).await?;
+                store::put(
+                    tx.ex(),
+                    def.key,
+                    &self.secrets.seal(&canonical)?,
+                    actor.login_id,
+                    self.now(),
+                )
+                .await?;
             }
-            self.audit(tx.ex(), actor, "settings.update", def.key, "secret changed").await?;
+            self.audit(tx.ex(), actor, "settings.update", def.key, "secret changed")
+                .await?;
         } else {
             store::put(tx.ex(), def.key, &canonical, actor.login_id, self.now()).await?;
-            self.audit(tx.ex(), actor, "settings.update", def.key, &canonical).await?;
+            self.audit(tx.ex(), actor, "settings.update", def.key, &canonical)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     /// Validates every change first and stores all of them or none.
-    pub async fn set_settings(&self, actor: &Actor, changes: &[(String, String)]) -> Result<(), AppError> {
+    pub async fn set_settings(
+        &self,
+        actor: &Actor,
+        changes: &[(String, String)],
+    ) -> Result<(), AppError> {
         let mut checked = Vec::new();
         for (k, v) in changes {
             checked.push(registry::validate_key(k, v).map_err(setting_error)?);
@@ -132,11 +165,20 @@ impl App {
                 if canonical.is_empty() {
                     continue;
                 }
-                store::put(tx.ex(), def.key, &self.secrets.seal(&canonical)?, actor.login_id, self.now()).await?;
-                self.audit(tx.ex(), actor, "settings.update", def.key, "secret changed").await?;
+                store::put(
+                    tx.ex(),
+                    def.key,
+                    &self.secrets.seal(&canonical)?,
+                    actor.login_id,
+                    self.now(),
+                )
+                .await?;
+                self.audit(tx.ex(), actor, "settings.update", def.key, "secret changed")
+                    .await?;
             } else {
                 store::put(tx.ex(), def.key, &canonical, actor.login_id, self.now()).await?;
-                self.audit(tx.ex(), actor, "settings.update", def.key, &canonical).await?;
+                self.audit(tx.ex(), actor, "settings.update", def.key, &canonical)
+                    .await?;
             }
         }
         tx.commit().await?;

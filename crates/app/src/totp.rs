@@ -14,12 +14,18 @@ pub fn step_at(unix: i64) -> i64 {
 }
 
 pub fn code_for_step(secret: &[u8], step: i64) -> String {
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret) else { return String::new() };
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret) else {
+        return String::new();
+    };
     mac.update(&(step as u64).to_be_bytes());
     let h = mac.finalize().into_bytes();
     let off = (h[h.len() - 1] & 0x0f) as usize;
     let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
-    format!("{:0width$}", bin % 10u32.pow(DIGITS), width = DIGITS as usize)
+    format!(
+        "{:0width$}",
+        bin % 10u32.pow(DIGITS),
+        width = DIGITS as usize
+    )
 }
 
 /// The step whose code matches, within the skew window around `now`.
@@ -29,7 +35,9 @@ pub fn matching_step(secret: &[u8], code: &str, now: i64) -> Option<i64> {
         return None;
     }
     let cur = step_at(now);
-    (cur - SKEW..=cur + SKEW).find(|s| crate::crypto::constant_time_eq(code_for_step(secret, *s).as_bytes(), code.as_bytes()))
+    (cur - SKEW..=cur + SKEW).find(|s| {
+        crate::crypto::constant_time_eq(code_for_step(secret, *s).as_bytes(), code.as_bytes())
+    })
 }
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -55,7 +63,9 @@ pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let (mut buf, mut bits) = (0u32, 0u32);
     for c in s.chars().filter(|c| !c.is_whitespace() && *c != '=') {
-        let v = ALPHABET.iter().position(|a| *a as char == c.to_ascii_uppercase())? as u32;
+        let v = ALPHABET
+            .iter()
+            .position(|a| *a as char == c.to_ascii_uppercase())? as u32;
         buf = (buf << 5) | v;
         bits += 5;
         if bits >= 8 {
@@ -69,7 +79,9 @@ pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -87,7 +99,9 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret_b32: &str) -> String {
 /// The URI as an inline SVG QR code, drawn here so the page needs no script or image service.
 pub fn qr_svg(text: &str) -> String {
     use qrcodegen::{QrCode, QrCodeEcc};
-    let Ok(qr) = QrCode::encode_text(text, QrCodeEcc::Medium) else { return String::new() };
+    let Ok(qr) = QrCode::encode_text(text, QrCodeEcc::Medium) else {
+        return String::new();
+    };
     let border = 4;
     let size = qr.size() + border * 2;
     let mut path = String::new();

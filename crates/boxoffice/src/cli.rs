@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "boxoffice", version, about = "Self-hosted subscription manager for Plex, Jellyfin and Emby servers")]
+#[command(
+    name = "boxoffice",
+    version,
+    about = "Self-hosted subscription manager for Plex, Jellyfin and Emby servers"
+)]
 pub struct Cli {
     /// Configuration file (default: ./boxoffice.toml when it exists; also BOXOFFICE_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -113,7 +117,9 @@ impl CliError {
         match self {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Start(e) => e.exit_code(),
-            CliError::App(boxoffice_app::AppError::Store(boxoffice_store::StoreError::Unavailable(_))) => 3,
+            CliError::App(boxoffice_app::AppError::Store(
+                boxoffice_store::StoreError::Unavailable(_),
+            )) => 3,
             CliError::App(_) | CliError::Io(_) => 1,
         }
     }
@@ -121,7 +127,11 @@ impl CliError {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -138,8 +148,17 @@ pub fn main() -> ExitCode {
 }
 
 fn load_config(cli: &Cli, listen: Option<String>) -> Result<Config, CliError> {
-    let overrides = Overrides { listen, data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone() };
-    let loaded = boxoffice_config::load(Sources::for_process(cli.config.clone(), std::env::vars().collect(), overrides)).map_err(|e| CliError::Config(e.to_string()))?;
+    let overrides = Overrides {
+        listen,
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    let loaded = boxoffice_config::load(Sources::for_process(
+        cli.config.clone(),
+        std::env::vars().collect(),
+        overrides,
+    ))
+    .map_err(|e| CliError::Config(e.to_string()))?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
@@ -160,7 +179,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("database is up to date");
             Ok(())
         }
-        Command::Config { command: ConfigCommand::Check } => {
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
             print!("{}", cfg.render_redacted());
             Ok(())
         }
@@ -171,7 +192,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 async fn serve(cfg: &Config) -> Result<(), CliError> {
     let application = Application::build(cfg, Arc::new(SystemClock), false).await?;
     let addr = application.local_addr();
-    let base = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let base = cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     println!("boxoffice listening on http://{addr}");
     if let Some(token) = application.app.issue_setup_token().await? {
         println!("No administrator exists yet. Create one within the hour at {base}/setup/{token}");
@@ -184,7 +208,12 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
 
 fn read_password(file: Option<&PathBuf>) -> Result<String, CliError> {
     let raw = match file {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| CliError::Usage(format!("cannot read the password file {}: {e}", path.display())))?,
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot read the password file {}: {e}",
+                path.display()
+            ))
+        })?,
         None => {
             if std::io::stdin().is_terminal() {
                 eprint!("Password (the input is shown; use --password-file to avoid that): ");
@@ -194,9 +223,15 @@ fn read_password(file: Option<&PathBuf>) -> Result<String, CliError> {
             line
         }
     };
-    let pw = raw.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&raw).to_string();
+    let pw = raw
+        .strip_suffix('\n')
+        .map(|s| s.strip_suffix('\r').unwrap_or(s))
+        .unwrap_or(&raw)
+        .to_string();
     if pw.is_empty() {
-        return Err(CliError::Usage("no password given: pipe it on standard input or use --password-file FILE".into()));
+        return Err(CliError::Usage(
+            "no password given: pipe it on standard input or use --password-file FILE".into(),
+        ));
     }
     Ok(pw)
 }
@@ -205,29 +240,57 @@ async fn admin(cfg: &Config, command: AdminCommand) -> Result<(), CliError> {
     let app = startup::build_app(cfg, Arc::new(SystemClock)).await?;
     let actor = Actor::cli();
     match command {
-        AdminCommand::Create { email, password_file } => {
+        AdminCommand::Create {
+            email,
+            password_file,
+        } => {
             let pw = read_password(password_file.as_ref())?;
             let login = app.create_administrator(&actor, &email, &pw).await?;
-            println!("administrator {} created (login #{})", login.email, login.id);
+            println!(
+                "administrator {} created (login #{})",
+                login.email, login.id
+            );
         }
-        AdminCommand::ResetPassword { email, password_file } => {
+        AdminCommand::ResetPassword {
+            email,
+            password_file,
+        } => {
             let pw = read_password(password_file.as_ref())?;
             let login = app.reset_password(&actor, &email, &pw).await?;
-            println!("password of {} changed; every session of this login has ended", login.email);
+            println!(
+                "password of {} changed; every session of this login has ended",
+                login.email
+            );
         }
-        AdminCommand::Token { command: TokenCommand::Create { email, name } } => {
+        AdminCommand::Token {
+            command: TokenCommand::Create { email, name },
+        } => {
             let t = app.create_api_token(&actor, &email, &name).await?;
-            eprintln!("API token #{} \"{}\" created. It is shown only now:", t.token.id, t.token.name);
+            eprintln!(
+                "API token #{} \"{}\" created. It is shown only now:",
+                t.token.id, t.token.name
+            );
             println!("{}", t.secret);
         }
-        AdminCommand::Token { command: TokenCommand::Revoke { id } } => {
+        AdminCommand::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
             app.revoke_api_token(&actor, id).await?;
             println!("API token #{id} revoked");
         }
-        AdminCommand::Token { command: TokenCommand::List } => {
+        AdminCommand::Token {
+            command: TokenCommand::List,
+        } => {
             for t in app.list_api_tokens(None).await? {
-                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("#{}\t{}\t{}…\tlogin #{}\t{state}", t.id, t.name, t.prefix, t.login_id);
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "#{}\t{}\t{}…\tlogin #{}\t{state}",
+                    t.id, t.name, t.prefix, t.login_id
+                );
             }
         }
     }

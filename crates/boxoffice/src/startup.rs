@@ -16,7 +16,9 @@ use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot reach the database at {url}: {source}. Check BOXOFFICE_DATABASE_URL and that the database server is running.")]
+    #[error(
+        "cannot reach the database at {url}: {source}. Check BOXOFFICE_DATABASE_URL and that the database server is running."
+    )]
     Database { url: String, source: StoreError },
     #[error("the database schema could not be brought up to date: {0}")]
     Migrate(StoreError),
@@ -24,8 +26,13 @@ pub enum StartError {
     Key(#[from] KeyError),
     #[error("invalid secret key: {0}")]
     SecretKey(String),
-    #[error("cannot listen on {addr}: {source}. Is another program using that port? Set BOXOFFICE_LISTEN to another address.")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "cannot listen on {addr}: {source}. Is another program using that port? Set BOXOFFICE_LISTEN to another address."
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     App(#[from] boxoffice_app::AppError),
 }
@@ -48,14 +55,24 @@ pub async fn open_database(cfg: &Config) -> Result<Db, StartError> {
         // The default database lives in the data directory, which may not exist yet.
         let _ = std::fs::create_dir_all(&cfg.data_dir);
     }
-    let opts = ConnectOptions { max_connections: cfg.database.max_connections, connect_timeout: Duration::from_secs(cfg.database.connect_timeout_secs) };
-    let db = boxoffice_store::connect(&url, &opts).await.map_err(|source| StartError::Database { url: boxoffice_store::db_redact_url(&url), source })?;
+    let opts = ConnectOptions {
+        max_connections: cfg.database.max_connections,
+        connect_timeout: Duration::from_secs(cfg.database.connect_timeout_secs),
+    };
+    let db = boxoffice_store::connect(&url, &opts)
+        .await
+        .map_err(|source| StartError::Database {
+            url: boxoffice_store::db_redact_url(&url),
+            source,
+        })?;
     db.migrate().await.map_err(StartError::Migrate)?;
     Ok(db)
 }
 
 pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
-    let given = cfg.secret_key_bytes().map_err(|e| StartError::SecretKey(e.to_string()))?;
+    let given = cfg
+        .secret_key_bytes()
+        .map_err(|e| StartError::SecretKey(e.to_string()))?;
     let secrets = secret_key::load_or_create(&cfg.data_dir, given)?;
     let db = open_database(cfg).await?;
     Ok(App::new(db, clock, secrets))
@@ -72,9 +89,18 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(cfg: &Config, clock: Arc<dyn Clock>, demo: bool) -> Result<Self, StartError> {
+    pub async fn build(
+        cfg: &Config,
+        clock: Arc<dyn Clock>,
+        demo: bool,
+    ) -> Result<Self, StartError> {
         let app = build_app(cfg, clock).await?;
-        let listener = TcpListener::bind(cfg.listen).await.map_err(|source| StartError::Bind { addr: cfg.listen, source })?;
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
         let web = WebOptions {
             secure_cookies: cfg.secure_cookies(),
             trust_forwarded_for: cfg.web.trust_forwarded_for,
@@ -88,11 +114,21 @@ impl Application {
             scheduler: cfg.jobs.scheduler,
             ..RunnerOptions::default()
         };
-        Ok(Self { app, registry: Arc::new(registry_with_builtins()), listener, web, runner, workers: cfg.jobs.workers, run_jobs: cfg.jobs.run })
+        Ok(Self {
+            app,
+            registry: Arc::new(registry_with_builtins()),
+            listener,
+            web,
+            runner,
+            workers: cfg.jobs.workers,
+            run_jobs: cfg.jobs.run,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// A runner on this application's queue, for tests and one-off commands.
@@ -101,19 +137,30 @@ impl Application {
     }
 
     /// Serves HTTP and runs the job workers until `shutdown` resolves or the server fails.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut workers = Vec::new();
         if self.run_jobs {
             for i in 0..self.workers.max(1) {
                 // One scheduler per instance is enough; ticks are deduplicated across instances.
-                let opts = RunnerOptions { scheduler: self.runner.scheduler && i == 0, ..self.runner.clone() };
+                let opts = RunnerOptions {
+                    scheduler: self.runner.scheduler && i == 0,
+                    ..self.runner.clone()
+                };
                 let r = Runner::new(self.app.clone(), self.registry.clone(), opts);
                 workers.push(tokio::spawn(r.run_forever(stop_rx.clone())));
             }
         }
         let router = boxoffice_web::router(self.app.clone(), self.web.clone());
-        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "the web server stopped with an error");
         }

@@ -18,7 +18,7 @@ mod tests {
         #[test]
         fn delays_grow_and_stay_under_the_cap(a in 0u32..40, j in 0.0f64..1.0) {
             let d = retry_delay_secs(a, 10, 3600, j);
-            prop_assert!(d >= 1 && d <= 3600);
+            prop_assert!((1..=3600).contains(&d));
             prop_assert!(retry_delay_secs(a + 1, 10, 3600, 0.0) >= retry_delay_secs(a, 10, 3600, 0.0));
         }
     }

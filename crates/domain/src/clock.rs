@@ -35,7 +35,11 @@ impl TestClock {
     }
 
     pub fn starting_now() -> Self {
-        Self::at(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(OffsetDateTime::now_utc()))
+        Self::at(
+            OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap_or(OffsetDateTime::now_utc()),
+        )
     }
 
     pub fn advance(&self, by: time::Duration) {

@@ -10,7 +10,9 @@ pub struct Email(String);
 pub enum EmailError {
     #[error("an e-mail address is required")]
     Empty,
-    #[error("\"{0}\" is not an e-mail address: it needs one @ with a name before it and a domain after it")]
+    #[error(
+        "\"{0}\" is not an e-mail address: it needs one @ with a name before it and a domain after it"
+    )]
     Malformed(String),
     #[error("an e-mail address is at most 254 characters")]
     TooLong,
@@ -28,7 +30,8 @@ impl Email {
         let Some((local, domain)) = s.split_once('@') else {
             return Err(EmailError::Malformed(s.to_string()));
         };
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"@".contains(c);
+        let bad_char =
+            |c: char| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"@".contains(c);
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -94,7 +97,16 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_receive_mail() {
-        for bad in ["", "plain", "a@b", "@example.com", "a@.com", "a b@example.com", "a@example..com", "a@@example.com"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@example.com",
+            "a@.com",
+            "a b@example.com",
+            "a@example..com",
+            "a@@example.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -51,12 +51,23 @@ impl Money {
         let err = || MoneyError::Amount(s.to_string());
         let (neg, t) = t.strip_prefix('-').map(|r| (true, r)).unwrap_or((false, t));
         let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || frac.len() > 2
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(err());
         }
         let whole: i64 = whole.parse().map_err(|_| err())?;
-        let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().map_err(|_| err())? };
-        let minor = whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(err)?;
+        let frac: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<2}").parse().map_err(|_| err())?
+        };
+        let minor = whole
+            .checked_mul(100)
+            .and_then(|w| w.checked_add(frac))
+            .ok_or_else(err)?;
         Ok(Self::new(if neg { -minor } else { minor }, currency))
     }
 }
@@ -78,7 +89,10 @@ mod tests {
         let usd = Currency::parse("usd").unwrap();
         assert_eq!(Money::parse_decimal("5", usd).unwrap().minor, 500);
         assert_eq!(Money::parse_decimal("12.5", usd).unwrap().minor, 1250);
-        assert_eq!(Money::parse_decimal("0.07", usd).unwrap().to_string(), "0.07 USD");
+        assert_eq!(
+            Money::parse_decimal("0.07", usd).unwrap().to_string(),
+            "0.07 USD"
+        );
         assert!(Money::parse_decimal("1.234", usd).is_err());
         assert!(Money::parse_decimal("abc", usd).is_err());
     }

@@ -35,10 +35,17 @@ pub fn check(password: &str) -> Result<(), WeakPassword> {
     if !password.chars().any(|c| c.is_ascii_digit()) {
         missing.push("a digit");
     }
-    if !password.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+    if !password
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !c.is_whitespace())
+    {
         missing.push("a special character such as ! or #");
     }
-    if missing.is_empty() { Ok(()) } else { Err(WeakPassword { missing }) }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(WeakPassword { missing })
+    }
 }
 
 fn join_human(parts: &[&str]) -> String {
@@ -60,7 +67,10 @@ mod tests {
             e.to_string(),
             "The password needs an upper-case letter, a digit and a special character such as ! or #."
         );
-        assert_eq!(check("Ab1!").unwrap_err().missing, vec!["at least 8 characters"]);
+        assert_eq!(
+            check("Ab1!").unwrap_err().missing,
+            vec!["at least 8 characters"]
+        );
         assert!(check("Corr3ct-Horse").is_ok());
     }
 }

@@ -128,13 +128,19 @@ mod tests {
         for p in Permission::ALL {
             assert_eq!(Permission::from_name(p.name()), Some(*p));
         }
-        assert_eq!(parse_list("users.read, plans.write").unwrap(), vec![Permission::UsersRead, Permission::PlansWrite]);
+        assert_eq!(
+            parse_list("users.read, plans.write").unwrap(),
+            vec![Permission::UsersRead, Permission::PlansWrite]
+        );
         assert!(parse_list("users.reed").unwrap_err().contains("users.reed"));
     }
 
     #[test]
     fn built_in_roles_ignore_stored_permissions() {
-        assert_eq!(effective_permissions(RoleKind::Administrator, &[]).len(), Permission::ALL.len());
+        assert_eq!(
+            effective_permissions(RoleKind::Administrator, &[]).len(),
+            Permission::ALL.len()
+        );
         assert!(effective_permissions(RoleKind::User, &[Permission::UsersWrite]).is_empty());
     }
 }

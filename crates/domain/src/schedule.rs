@@ -21,11 +21,19 @@ impl Schedule {
     /// "every 5m", "every 1h", "every 30s", "every 1d", or a cron expression "0 5 * * *".
     pub fn parse(s: &str) -> Result<Self, ScheduleError> {
         let t = s.trim();
-        let err = |reason: &str| ScheduleError { input: s.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| ScheduleError {
+            input: s.to_string(),
+            reason: reason.to_string(),
+        };
         if let Some(rest) = t.strip_prefix("every ") {
             let rest = rest.trim();
-            let (num, unit) = rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len()));
-            let n: i64 = num.parse().map_err(|_| err("expected a number such as \"every 5m\""))?;
+            let (num, unit) = rest.split_at(
+                rest.find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len()),
+            );
+            let n: i64 = num
+                .parse()
+                .map_err(|_| err("expected a number such as \"every 5m\""))?;
             let mult = match unit.trim() {
                 "s" => 1,
                 "m" => 60,
@@ -78,7 +86,11 @@ fn parse_field(f: &str, min: u32, max: u32) -> Result<u64, String> {
     let mut bits = 0u64;
     for part in f.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().map_err(|_| format!("bad step in \"{part}\""))?),
+            Some((r, s)) => (
+                r,
+                s.parse::<u32>()
+                    .map_err(|_| format!("bad step in \"{part}\""))?,
+            ),
             None => (part, 1),
         };
         if step == 0 {
@@ -87,11 +99,17 @@ fn parse_field(f: &str, min: u32, max: u32) -> Result<u64, String> {
         let (lo, hi) = if range == "*" {
             (min, max)
         } else if let Some((a, b)) = range.split_once('-') {
-            let a = a.parse::<u32>().map_err(|_| format!("bad number in \"{part}\""))?;
-            let b = b.parse::<u32>().map_err(|_| format!("bad number in \"{part}\""))?;
+            let a = a
+                .parse::<u32>()
+                .map_err(|_| format!("bad number in \"{part}\""))?;
+            let b = b
+                .parse::<u32>()
+                .map_err(|_| format!("bad number in \"{part}\""))?;
             (a, b)
         } else {
-            let a = range.parse::<u32>().map_err(|_| format!("bad number in \"{part}\""))?;
+            let a = range
+                .parse::<u32>()
+                .map_err(|_| format!("bad number in \"{part}\""))?;
             (a, if part.contains('/') { max } else { a })
         };
         if lo < min || hi > max || lo > hi {
@@ -147,7 +165,9 @@ impl Cron {
         // Five years of minutes bounds the search even for "31 2 *" style impossibilities.
         let limit = cur + 5 * 366 * 86400;
         while cur < limit {
-            let Ok(dt) = time::OffsetDateTime::from_unix_timestamp(cur) else { break };
+            let Ok(dt) = time::OffsetDateTime::from_unix_timestamp(cur) else {
+                break;
+            };
             if !self.day_matches(dt.date()) {
                 cur = (cur.div_euclid(86400) + 1) * 86400;
                 continue;
@@ -178,30 +198,63 @@ mod tests {
     #[test]
     fn intervals_tick_on_aligned_boundaries() {
         let s = Schedule::parse("every 5m").unwrap();
-        assert_eq!(s.next_after(ts(datetime!(2026-01-01 10:02:10 UTC))), ts(datetime!(2026-01-01 10:05 UTC)));
-        assert_eq!(s.next_after(ts(datetime!(2026-01-01 10:05 UTC))), ts(datetime!(2026-01-01 10:10 UTC)));
+        assert_eq!(
+            s.next_after(ts(datetime!(2026-01-01 10:02:10 UTC))),
+            ts(datetime!(2026-01-01 10:05 UTC))
+        );
+        assert_eq!(
+            s.next_after(ts(datetime!(2026-01-01 10:05 UTC))),
+            ts(datetime!(2026-01-01 10:10 UTC))
+        );
         assert_eq!(s.to_string(), "every 5m");
     }
 
     #[test]
     fn petio_sync_runs_daily_at_five_utc() {
         let s = Schedule::parse("0 5 * * *").unwrap();
-        assert_eq!(s.next_after(ts(datetime!(2026-03-01 06:00 UTC))), ts(datetime!(2026-03-02 05:00 UTC)));
-        assert_eq!(s.next_after(ts(datetime!(2026-03-01 04:59:59 UTC))), ts(datetime!(2026-03-01 05:00 UTC)));
+        assert_eq!(
+            s.next_after(ts(datetime!(2026-03-01 06:00 UTC))),
+            ts(datetime!(2026-03-02 05:00 UTC))
+        );
+        assert_eq!(
+            s.next_after(ts(datetime!(2026-03-01 04:59:59 UTC))),
+            ts(datetime!(2026-03-01 05:00 UTC))
+        );
     }
 
     #[test]
     fn cron_steps_lists_and_weekdays() {
         let s = Schedule::parse("*/15 9-17 * * 1-5").unwrap();
         // Saturday 2026-03-07 → Monday 09:00.
-        assert_eq!(s.next_after(ts(datetime!(2026-03-07 12:00 UTC))), ts(datetime!(2026-03-09 09:00 UTC)));
-        assert_eq!(s.next_after(ts(datetime!(2026-03-09 09:00 UTC))), ts(datetime!(2026-03-09 09:15 UTC)));
+        assert_eq!(
+            s.next_after(ts(datetime!(2026-03-07 12:00 UTC))),
+            ts(datetime!(2026-03-09 09:00 UTC))
+        );
+        assert_eq!(
+            s.next_after(ts(datetime!(2026-03-09 09:00 UTC))),
+            ts(datetime!(2026-03-09 09:15 UTC))
+        );
     }
 
     #[test]
     fn bad_schedules_say_why() {
-        assert!(Schedule::parse("every 0m").unwrap_err().reason.contains("positive"));
-        assert!(Schedule::parse("61 * * * *").unwrap_err().reason.contains("outside"));
-        assert!(Schedule::parse("* * *").unwrap_err().reason.contains("five fields"));
+        assert!(
+            Schedule::parse("every 0m")
+                .unwrap_err()
+                .reason
+                .contains("positive")
+        );
+        assert!(
+            Schedule::parse("61 * * * *")
+                .unwrap_err()
+                .reason
+                .contains("outside")
+        );
+        assert!(
+            Schedule::parse("* * *")
+                .unwrap_err()
+                .reason
+                .contains("five fields")
+        );
     }
 }

@@ -9,8 +9,13 @@ use crate::schedule::Schedule;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Bool,
-    Int { min: i64, max: i64 },
-    Text { max_len: usize },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Text {
+        max_len: usize,
+    },
     /// Stored encrypted, never shown back.
     Secret,
     Email,
@@ -100,16 +105,32 @@ pub fn closest_key(key: &str) -> Option<&'static str> {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingError {
     #[error("there is no setting \"{key}\"{}", suggestion.map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
-    Unknown { key: String, suggestion: Option<&'static str> },
+    Unknown {
+        key: String,
+        suggestion: Option<&'static str>,
+    },
     #[error("{label}: {reason}")]
-    Invalid { key: &'static str, label: &'static str, reason: String },
+    Invalid {
+        key: &'static str,
+        label: &'static str,
+        reason: String,
+    },
 }
 
 /// Checks a value for a setting and returns its canonical stored form.
 pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
-    let invalid = |reason: String| SettingError::Invalid { key: def.key, label: def.label, reason };
+    let invalid = |reason: String| SettingError::Invalid {
+        key: def.key,
+        label: def.label,
+        reason,
+    };
     let v = raw.trim();
-    if v.is_empty() && !matches!(def.kind, Kind::Bool | Kind::Int { .. } | Kind::Currency | Kind::Choice(_) | Kind::Schedule) {
+    if v.is_empty()
+        && !matches!(
+            def.kind,
+            Kind::Bool | Kind::Int { .. } | Kind::Currency | Kind::Choice(_) | Kind::Schedule
+        )
+    {
         return Ok(String::new());
     }
     match def.kind {
@@ -119,7 +140,9 @@ pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
             _ => Err(invalid(format!("\"{v}\" is not on or off"))),
         },
         Kind::Int { min, max } => {
-            let n: i64 = v.parse().map_err(|_| invalid(format!("\"{v}\" is not a whole number")))?;
+            let n: i64 = v
+                .parse()
+                .map_err(|_| invalid(format!("\"{v}\" is not a whole number")))?;
             if n < min || n > max {
                 return Err(invalid(format!("{n} is outside {min} to {max}")));
             }
@@ -132,19 +155,31 @@ pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
             Ok(v.to_string())
         }
         Kind::Secret => Ok(raw.to_string()),
-        Kind::Email => Email::parse(v).map(|e| e.as_str().to_string()).map_err(|e| invalid(e.to_string())),
+        Kind::Email => Email::parse(v)
+            .map(|e| e.as_str().to_string())
+            .map_err(|e| invalid(e.to_string())),
         Kind::Url => {
-            let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+            let rest = v
+                .strip_prefix("https://")
+                .or_else(|| v.strip_prefix("http://"));
             match rest {
-                Some(r) if !r.is_empty() && !r.contains(char::is_whitespace) => Ok(v.trim_end_matches('/').to_string()),
-                _ => Err(invalid(format!("\"{v}\" is not an http:// or https:// address"))),
+                Some(r) if !r.is_empty() && !r.contains(char::is_whitespace) => {
+                    Ok(v.trim_end_matches('/').to_string())
+                }
+                _ => Err(invalid(format!(
+                    "\"{v}\" is not an http:// or https:// address"
+                ))),
             }
         }
-        Kind::Currency => Currency::parse(v).map(|c| c.to_string()).map_err(|e| invalid(e.to_string())),
+        Kind::Currency => Currency::parse(v)
+            .map(|c| c.to_string())
+            .map_err(|e| invalid(e.to_string())),
         Kind::DayList => {
             let mut days = Vec::new();
             for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let d: u32 = part.parse().map_err(|_| invalid(format!("\"{part}\" is not a whole number of days")))?;
+                let d: u32 = part
+                    .parse()
+                    .map_err(|_| invalid(format!("\"{part}\" is not a whole number of days")))?;
                 if !(1..=365).contains(&d) {
                     return Err(invalid(format!("{d} is outside 1 to 365 days")));
                 }
@@ -152,22 +187,34 @@ pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
             }
             days.sort_unstable_by(|a, b| b.cmp(a));
             days.dedup();
-            Ok(days.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+            Ok(days
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","))
         }
         Kind::Choice(options) => {
             let lower = v.to_ascii_lowercase();
             if options.contains(&lower.as_str()) {
                 Ok(lower)
             } else {
-                Err(invalid(format!("\"{v}\" is not one of {}", options.join(", "))))
+                Err(invalid(format!(
+                    "\"{v}\" is not one of {}",
+                    options.join(", ")
+                )))
             }
         }
-        Kind::Schedule => Schedule::parse(v).map(|s| s.to_string()).map_err(|e| invalid(e.reason)),
+        Kind::Schedule => Schedule::parse(v)
+            .map(|s| s.to_string())
+            .map_err(|e| invalid(e.reason)),
     }
 }
 
 pub fn validate_key(key: &str, raw: &str) -> Result<(&'static SettingDef, String), SettingError> {
-    let def = find(key).ok_or_else(|| SettingError::Unknown { key: key.to_string(), suggestion: closest_key(key) })?;
+    let def = find(key).ok_or_else(|| SettingError::Unknown {
+        key: key.to_string(),
+        suggestion: closest_key(key),
+    })?;
     validate(def, raw).map(|v| (def, v))
 }
 
@@ -197,9 +244,18 @@ mod tests {
     #[test]
     fn invalid_values_name_the_setting_and_the_reason() {
         let e = validate_key("reminders.days_prior", "7, x").unwrap_err();
-        assert_eq!(e.to_string(), "Days prior: \"x\" is not a whole number of days");
-        assert_eq!(validate_key("reminders.days_prior", "1, 7,3").unwrap().1, "7,3,1");
+        assert_eq!(
+            e.to_string(),
+            "Days prior: \"x\" is not a whole number of days"
+        );
+        assert_eq!(
+            validate_key("reminders.days_prior", "1, 7,3").unwrap().1,
+            "7,3,1"
+        );
         let e = validate_key("email.smtp_prot", "25").unwrap_err();
-        assert!(e.to_string().contains("did you mean \"email.smtp_port\""), "{e}");
+        assert!(
+            e.to_string().contains("did you mean \"email.smtp_port\""),
+            "{e}"
+        );
     }
 }

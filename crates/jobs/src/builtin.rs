@@ -6,16 +6,25 @@ pub fn registry_with_builtins() -> Registry {
     let mut r = Registry::default();
     r.handle("sessions.purge", |app, _ctx| async move {
         let n = app.purge_expired_sessions().await?;
-        tracing::info!(removed = n, "purged ended sessions, stale counters and spent tokens");
+        tracing::info!(
+            removed = n,
+            "purged ended sessions, stale counters and spent tokens"
+        );
         Ok::<(), JobError>(())
     })
-    .every(Recurring { name: "sessions_purge", kind: "sessions.purge" });
+    .every(Recurring {
+        name: "sessions_purge",
+        kind: "sessions.purge",
+    });
     r.handle("queue.prune", |app, _ctx| async move {
         let n = app.prune_finished_jobs().await?;
         tracing::info!(removed = n, "pruned finished jobs");
         Ok::<(), JobError>(())
     })
-    .every(Recurring { name: "queue_prune", kind: "queue.prune" });
+    .every(Recurring {
+        name: "queue_prune",
+        kind: "queue.prune",
+    });
     r
 }
 
@@ -26,8 +35,16 @@ mod tests {
     #[test]
     fn every_recurring_job_has_its_settings_declared() {
         for r in super::registry_with_builtins().recurring() {
-            assert!(settings::find(&r.enabled_key()).is_some(), "{}", r.enabled_key());
-            assert!(settings::find(&r.schedule_key()).is_some(), "{}", r.schedule_key());
+            assert!(
+                settings::find(&r.enabled_key()).is_some(),
+                "{}",
+                r.enabled_key()
+            );
+            assert!(
+                settings::find(&r.schedule_key()).is_some(),
+                "{}",
+                r.schedule_key()
+            );
         }
     }
 }

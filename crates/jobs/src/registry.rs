@@ -32,7 +32,11 @@ impl From<boxoffice_app::AppError> for JobError {
     fn from(e: boxoffice_app::AppError) -> Self {
         use boxoffice_app::AppError as E;
         match e {
-            E::Invalid { .. } | E::NotFound(_) | E::Conflict(_) | E::Forbidden(_) | E::Unauthorized(_) => JobError::Fail(e.to_string()),
+            E::Invalid { .. }
+            | E::NotFound(_)
+            | E::Conflict(_)
+            | E::Forbidden(_)
+            | E::Unauthorized(_) => JobError::Fail(e.to_string()),
             other => JobError::Retry(other.to_string()),
         }
     }
@@ -68,7 +72,10 @@ impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut kinds: Vec<_> = self.handlers.keys().collect();
         kinds.sort();
-        f.debug_struct("Registry").field("kinds", &kinds).field("recurring", &self.recurring).finish()
+        f.debug_struct("Registry")
+            .field("kinds", &kinds)
+            .field("recurring", &self.recurring)
+            .finish()
     }
 }
 
@@ -78,7 +85,8 @@ impl Registry {
         F: Fn(App, JobCtx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), JobError>> + Send + 'static,
     {
-        self.handlers.insert(kind, Arc::new(move |app, ctx| Box::pin(f(app, ctx))));
+        self.handlers
+            .insert(kind, Arc::new(move |app, ctx| Box::pin(f(app, ctx))));
         self
     }
 

@@ -16,7 +16,13 @@ pub struct RunnerOptions {
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        Self { lease_secs: 300, retry_base_secs: 10, retry_cap_secs: 6 * 3600, poll_interval: Duration::from_secs(1), scheduler: true }
+        Self {
+            lease_secs: 300,
+            retry_base_secs: 10,
+            retry_cap_secs: 6 * 3600,
+            poll_interval: Duration::from_secs(1),
+            scheduler: true,
+        }
     }
 }
 
@@ -54,7 +60,12 @@ impl Runner {
         let mut b = [0u8; 4];
         let _ = getrandom::fill(&mut b);
         let worker = format!("w{}-{:08x}", std::process::id(), u32::from_le_bytes(b));
-        Self { app, registry, opts, worker }
+        Self {
+            app,
+            registry,
+            opts,
+            worker,
+        }
     }
 
     pub fn registry(&self) -> &Registry {
@@ -65,7 +76,9 @@ impl Runner {
     pub async fn run_one(&self) -> Result<Option<(Job, Outcome)>, AppError> {
         let now = self.app.now();
         let token = new_lease_token(&self.worker);
-        let Some(job) = jobs::claim(self.app.db.ex(), now, now + self.opts.lease_secs, &token).await? else {
+        let Some(job) =
+            jobs::claim(self.app.db.ex(), now, now + self.opts.lease_secs, &token).await?
+        else {
             return Ok(None);
         };
         let outcome = self.execute(&job, &token).await?;
@@ -86,7 +99,10 @@ impl Runner {
         let kind_label = labels(&[("kind", &job.kind)]);
         if job.attempts > job.max_attempts {
             // Claimed again after its lease ran out on the last allowed attempt.
-            let msg = format!("gave up after {} attempts; the last one did not finish before its lease ran out", job.max_attempts);
+            let msg = format!(
+                "gave up after {} attempts; the last one did not finish before its lease ran out",
+                job.max_attempts
+            );
             jobs::bury(self.app.db.ex(), job.id, token, now, &msg).await?;
             self.count(&job.kind, "dead");
             return Ok(Outcome::Dead(msg));
@@ -106,41 +122,82 @@ impl Runner {
                 return Ok(Outcome::Dead(msg));
             }
         };
-        let ctx = JobCtx { id: job.id, kind: job.kind.clone(), payload, attempt: job.attempts, max_attempts: job.max_attempts };
-        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
+        let ctx = JobCtx {
+            id: job.id,
+            kind: job.kind.clone(),
+            payload,
+            attempt: job.attempts,
+            max_attempts: job.max_attempts,
+        };
+        let span =
+            tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
         let started = Instant::now();
         // Spawned so a panicking handler fails its job instead of the worker.
-        let task = tokio::spawn(tracing::Instrument::instrument(handler(self.app.clone(), ctx), span));
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            handler(self.app.clone(), ctx),
+            span,
+        ));
         let result = self.with_heartbeat(job.id, token, task).await;
-        self.app.metrics.observe("boxoffice_job_duration_seconds", kind_label, started.elapsed().as_secs_f64());
+        self.app.metrics.observe(
+            "boxoffice_job_duration_seconds",
+            kind_label,
+            started.elapsed().as_secs_f64(),
+        );
         let now = self.app.now();
         let outcome = match result {
             Ok(()) => {
-                if jobs::complete(self.app.db.ex(), job.id, token, now).await? { Outcome::Done } else { Outcome::LeaseLost }
+                if jobs::complete(self.app.db.ex(), job.id, token, now).await? {
+                    Outcome::Done
+                } else {
+                    Outcome::LeaseLost
+                }
             }
             Err(JobError::Fail(msg)) => {
-                if jobs::bury(self.app.db.ex(), job.id, token, now, &msg).await? { Outcome::Dead(msg) } else { Outcome::LeaseLost }
+                if jobs::bury(self.app.db.ex(), job.id, token, now, &msg).await? {
+                    Outcome::Dead(msg)
+                } else {
+                    Outcome::LeaseLost
+                }
             }
             Err(e @ (JobError::Retry(_) | JobError::RetryAfter { .. })) => {
                 let msg = e.to_string();
                 if job.attempts >= job.max_attempts {
                     let msg = format!("gave up after {} attempts: {msg}", job.attempts);
-                    if jobs::bury(self.app.db.ex(), job.id, token, now, &msg).await? { Outcome::Dead(msg) } else { Outcome::LeaseLost }
+                    if jobs::bury(self.app.db.ex(), job.id, token, now, &msg).await? {
+                        Outcome::Dead(msg)
+                    } else {
+                        Outcome::LeaseLost
+                    }
                 } else {
-                    let mut delay = retry_delay_secs((job.attempts - 1).max(0) as u32, self.opts.retry_base_secs, self.opts.retry_cap_secs, jitter());
+                    let mut delay = retry_delay_secs(
+                        (job.attempts - 1).max(0) as u32,
+                        self.opts.retry_base_secs,
+                        self.opts.retry_cap_secs,
+                        jitter(),
+                    );
                     if let JobError::RetryAfter { after_secs, .. } = e {
                         delay = delay.max(after_secs);
                     }
                     let at = now + delay;
-                    if jobs::retry_later(self.app.db.ex(), job.id, token, now, at, &msg).await? { Outcome::RetryAt(at) } else { Outcome::LeaseLost }
+                    if jobs::retry_later(self.app.db.ex(), job.id, token, now, at, &msg).await? {
+                        Outcome::RetryAt(at)
+                    } else {
+                        Outcome::LeaseLost
+                    }
                 }
             }
         };
         match &outcome {
             Outcome::Done => tracing::info!(id = job.id, kind = %job.kind, "job done"),
-            Outcome::RetryAt(at) => tracing::warn!(id = job.id, kind = %job.kind, retry_at = at, "job failed; will retry"),
-            Outcome::Dead(e) => tracing::error!(id = job.id, kind = %job.kind, error = %e, "job dead"),
-            Outcome::LeaseLost => tracing::warn!(id = job.id, kind = %job.kind, "job lease lost; another worker has it"),
+            Outcome::RetryAt(at) => {
+                tracing::warn!(id = job.id, kind = %job.kind, retry_at = at, "job failed; will retry")
+            }
+            Outcome::Dead(e) => {
+                tracing::error!(id = job.id, kind = %job.kind, error = %e, "job dead")
+            }
+            Outcome::LeaseLost => {
+                tracing::warn!(id = job.id, kind = %job.kind, "job lease lost; another worker has it")
+            }
         }
         self.count(
             &job.kind,
@@ -155,7 +212,12 @@ impl Runner {
     }
 
     /// Awaits the handler while extending its lease, so a long job is not taken over while alive.
-    async fn with_heartbeat(&self, id: i64, token: &str, mut task: tokio::task::JoinHandle<Result<(), JobError>>) -> Result<(), JobError> {
+    async fn with_heartbeat(
+        &self,
+        id: i64,
+        token: &str,
+        mut task: tokio::task::JoinHandle<Result<(), JobError>>,
+    ) -> Result<(), JobError> {
         let every = Duration::from_secs((self.opts.lease_secs / 3).max(1) as u64);
         loop {
             tokio::select! {
@@ -177,7 +239,10 @@ impl Runner {
     }
 
     fn count(&self, kind: &str, outcome: &str) {
-        self.app.metrics.inc("boxoffice_jobs_run_total", labels(&[("kind", kind), ("outcome", outcome)]));
+        self.app.metrics.inc(
+            "boxoffice_jobs_run_total",
+            labels(&[("kind", kind), ("outcome", outcome)]),
+        );
     }
 
     /// The worker loop: scheduler tick, drain the queue, wait a poll interval; until `shutdown`.

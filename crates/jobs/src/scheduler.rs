@@ -13,8 +13,11 @@ impl Runner {
         let app = &self.app;
         let settings = app.settings().await?;
         let now = app.now();
-        let rows: std::collections::HashMap<String, i64> =
-            schedules::all(app.db.ex()).await?.into_iter().map(|r| (r.name, r.next_run_at)).collect();
+        let rows: std::collections::HashMap<String, i64> = schedules::all(app.db.ex())
+            .await?
+            .into_iter()
+            .map(|r| (r.name, r.next_run_at))
+            .collect();
         let mut enqueued = 0;
         for r in self.registry.recurring() {
             let schedule = match Schedule::parse(settings.get(&r.schedule_key())) {
@@ -41,7 +44,9 @@ impl Runner {
             }
             let mut tx = app.db.begin().await?;
             if schedules::take_tick(tx.ex(), r.name, due, expected, now).await? {
-                let spec = JobSpec::new(r.kind, json!({ "tick": due })).key(format!("tick:{}:{due}", r.name)).attempts(3);
+                let spec = JobSpec::new(r.kind, json!({ "tick": due }))
+                    .key(format!("tick:{}:{due}", r.name))
+                    .attempts(3);
                 app.enqueue(tx.ex(), spec).await?;
                 tx.commit().await?;
                 enqueued += 1;

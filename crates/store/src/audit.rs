@@ -24,7 +24,8 @@ pub struct NewAudit<'a> {
 }
 
 pub async fn record(ex: Ex<'_>, a: NewAudit<'_>) -> Result<()> {
-    affected!(ex, |e| sqlx::query(
+    affected!(ex, |e| {
+        sqlx::query(
         "INSERT INTO audit_log (at, actor_login_id, actor, action, target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
     .bind(a.at)
@@ -35,7 +36,8 @@ pub async fn record(ex: Ex<'_>, a: NewAudit<'_>) -> Result<()> {
     .bind(a.detail)
     .bind(a.ip)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 use crate::{Result, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{PgConnection, SqliteConnection};
 use std::str::FromStr;
 use std::time::Duration;
@@ -93,7 +95,10 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { max_connections: None, connect_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: None,
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -126,7 +131,11 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Db> {
         Ok(Db::Postgres(pool))
     } else {
         Err(StoreError::Unavailable(sqlx::Error::Configuration(
-            format!("unsupported database URL scheme in \"{}\": use sqlite:// or postgres://", redact_url(url)).into(),
+            format!(
+                "unsupported database URL scheme in \"{}\": use sqlite:// or postgres://",
+                redact_url(url)
+            )
+            .into(),
         )))
     }
 }
@@ -183,7 +192,9 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<()> {
-        affected!(self.ex(), |e| sqlx::query("SELECT 1").execute(e).await).map(|_| ()).map_err(StoreError::from)
+        affected!(self.ex(), |e| sqlx::query("SELECT 1").execute(e).await)
+            .map(|_| ())
+            .map_err(StoreError::from)
     }
 
     pub async fn close(&self) {
@@ -197,8 +208,8 @@ impl Db {
 impl Tx {
     pub fn ex(&mut self) -> Ex<'_> {
         match self {
-            Tx::Sqlite(t) => Ex::Sqlite(&mut **t),
-            Tx::Postgres(t) => Ex::Pg(&mut **t),
+            Tx::Sqlite(t) => Ex::Sqlite(t),
+            Tx::Postgres(t) => Ex::Pg(t),
         }
     }
 
@@ -215,7 +226,13 @@ impl Tx {
 mod tests {
     #[test]
     fn urls_lose_their_password_in_messages() {
-        assert_eq!(super::redact_url("postgres://bo:s3cret@db:5432/bo"), "postgres://bo:<redacted>@db:5432/bo");
-        assert_eq!(super::redact_url("sqlite://data/boxoffice.db"), "sqlite://data/boxoffice.db");
+        assert_eq!(
+            super::redact_url("postgres://bo:s3cret@db:5432/bo"),
+            "postgres://bo:<redacted>@db:5432/bo"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://data/boxoffice.db"),
+            "sqlite://data/boxoffice.db"
+        );
     }
 }

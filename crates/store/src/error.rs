@@ -21,7 +21,10 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict {
-                constraint: d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string()),
+                constraint: d
+                    .constraint()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| d.message().to_string()),
             },
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)

@@ -14,24 +14,28 @@ pub enum Begin {
 }
 
 pub async fn begin(mut ex: Ex<'_>, scope: &str, key: &str, now: i64) -> Result<Begin> {
-    let inserted = affected!(ex.reborrow(), |e| sqlx::query(
+    let inserted = affected!(ex.reborrow(), |e| {
+        sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, created_at) VALUES ($1, $2, $3) ON CONFLICT (scope, key) DO NOTHING"
     )
     .bind(scope)
     .bind(key)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     if inserted == 1 {
         return Ok(Begin::Started);
     }
-    let (status, body): (Option<i64>, Option<String>) = run!(ex, |e| sqlx::query_as(
+    let (status, body): (Option<i64>, Option<String>) = run!(ex, |e| {
+        sqlx::query_as(
         "SELECT response_status, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2"
     )
     .bind(scope)
     .bind(key)
     .fetch_one(e)
-    .await)?;
+    .await
+    })?;
     Ok(match (status, body) {
         (Some(status), Some(body)) => Begin::Done { status, body },
         _ => Begin::InFlight,
@@ -39,26 +43,39 @@ pub async fn begin(mut ex: Ex<'_>, scope: &str, key: &str, now: i64) -> Result<B
 }
 
 pub async fn complete(ex: Ex<'_>, scope: &str, key: &str, status: i64, body: &str) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query("UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2")
+    let n = affected!(ex, |e| {
+        sqlx::query("UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)
         .bind(status)
         .bind(body)
         .execute(e)
-        .await)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        .await
+    })?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Gives a key back when its request failed before doing anything, so a retry may run.
 pub async fn abandon(ex: Ex<'_>, scope: &str, key: &str) -> Result<()> {
-    affected!(ex, |e| sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL")
-        .bind(scope)
-        .bind(key)
-        .execute(e)
-        .await)?;
+    affected!(ex, |e| sqlx::query(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL"
+    )
+    .bind(scope)
+    .bind(key)
+    .execute(e)
+    .await)?;
     Ok(())
 }
 
 pub async fn purge(ex: Ex<'_>, before: i64) -> Result<u64> {
-    Ok(affected!(ex, |e| sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before).execute(e).await)?)
+    Ok(affected!(ex, |e| sqlx::query(
+        "DELETE FROM idempotency_keys WHERE created_at < $1"
+    )
+    .bind(before)
+    .execute(e)
+    .await)?)
 }

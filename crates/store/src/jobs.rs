@@ -47,9 +47,9 @@ impl Enqueued {
     }
 }
 
-
 pub async fn enqueue(mut ex: Ex<'_>, j: NewJob<'_>, now: i64) -> Result<Enqueued> {
-    let id: Option<(i64,)> = run!(ex.reborrow(), |e| sqlx::query_as(
+    let id: Option<(i64,)> = run!(ex.reborrow(), |e| {
+        sqlx::query_as(
         "INSERT INTO jobs (kind, payload, idempotency_key, state, run_after, max_attempts, created_at, updated_at)
          VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
@@ -61,12 +61,18 @@ pub async fn enqueue(mut ex: Ex<'_>, j: NewJob<'_>, now: i64) -> Result<Enqueued
     .bind(j.max_attempts)
     .bind(now)
     .fetch_optional(e)
-    .await)?;
+    .await
+    })?;
     if let Some((id,)) = id {
         return Ok(Enqueued::Created(id));
     }
     let key = j.idempotency_key.ok_or(StoreError::NotFound)?;
-    let (id,): (i64,) = run!(ex, |e| sqlx::query_as("SELECT id FROM jobs WHERE idempotency_key = $1").bind(key).fetch_one(e).await)?;
+    let (id,): (i64,) = run!(ex, |e| sqlx::query_as(
+        "SELECT id FROM jobs WHERE idempotency_key = $1"
+    )
+    .bind(key)
+    .fetch_one(e)
+    .await)?;
     Ok(Enqueued::Existing(id))
 }
 
@@ -79,7 +85,12 @@ pub async fn claim(ex: Ex<'_>, now: i64, lease_until: i64, token: &str) -> Resul
         Backend::Sqlite => CLAIM_SQLITE,
         Backend::Postgres => CLAIM_POSTGRES,
     };
-    Ok(run!(ex, |e| sqlx::query_as(sql).bind(now).bind(lease_until).bind(token).fetch_optional(e).await)?)
+    Ok(run!(ex, |e| sqlx::query_as(sql)
+        .bind(now)
+        .bind(lease_until)
+        .bind(token)
+        .fetch_optional(e)
+        .await)?)
 }
 
 const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, lease_token = $3, updated_at = $1
@@ -97,7 +108,8 @@ const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = atte
 
 /// Marks a job done. False when the lease was lost (another worker holds the job now).
 pub async fn complete(ex: Ex<'_>, id: i64, token: &str, now: i64) -> Result<bool> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE jobs SET state = 'done', finished_at = $3, updated_at = $3, lease_until = NULL, last_error = NULL
          WHERE id = $1 AND lease_token = $2 AND state = 'running'"
     )
@@ -105,13 +117,22 @@ pub async fn complete(ex: Ex<'_>, id: i64, token: &str, now: i64) -> Result<bool
     .bind(token)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(n == 1)
 }
 
 /// Puts a failed job back in the queue to run again at `run_after`.
-pub async fn retry_later(ex: Ex<'_>, id: i64, token: &str, now: i64, run_after: i64, error: &str) -> Result<bool> {
-    let n = affected!(ex, |e| sqlx::query(
+pub async fn retry_later(
+    ex: Ex<'_>,
+    id: i64,
+    token: &str,
+    now: i64,
+    run_after: i64,
+    error: &str,
+) -> Result<bool> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE jobs SET state = 'queued', run_after = $4, last_error = $5, updated_at = $3, lease_until = NULL
          WHERE id = $1 AND lease_token = $2 AND state = 'running'"
     )
@@ -121,13 +142,15 @@ pub async fn retry_later(ex: Ex<'_>, id: i64, token: &str, now: i64, run_after: 
     .bind(run_after)
     .bind(error)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(n == 1)
 }
 
 /// Parks a job as dead: it stays visible with its error until an administrator retries it.
 pub async fn bury(ex: Ex<'_>, id: i64, token: &str, now: i64, error: &str) -> Result<bool> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE jobs SET state = 'dead', last_error = $4, updated_at = $3, finished_at = $3, lease_until = NULL
          WHERE id = $1 AND lease_token = $2 AND state = 'running'"
     )
@@ -136,30 +159,42 @@ pub async fn bury(ex: Ex<'_>, id: i64, token: &str, now: i64, error: &str) -> Re
     .bind(now)
     .bind(error)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(n == 1)
 }
 
 pub async fn extend_lease(ex: Ex<'_>, id: i64, token: &str, until: i64) -> Result<bool> {
-    let n = affected!(ex, |e| sqlx::query("UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'")
-        .bind(id)
-        .bind(token)
-        .bind(until)
-        .execute(e)
-        .await)?;
+    let n =
+        affected!(ex, |e| {
+            sqlx::query(
+        "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'"
+    )
+    .bind(id)
+    .bind(token)
+    .bind(until)
+    .execute(e)
+    .await
+        })?;
     Ok(n == 1)
 }
 
 /// Gives a dead job a fresh set of attempts.
 pub async fn requeue_dead(ex: Ex<'_>, id: i64, now: i64) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $2, updated_at = $2, finished_at = NULL WHERE id = $1 AND state = 'dead'"
     )
     .bind(id)
     .bind(now)
     .execute(e)
-    .await)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    .await
+    })?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub async fn find(ex: Ex<'_>, id: i64) -> Result<Job> {
@@ -173,7 +208,12 @@ pub async fn find(ex: Ex<'_>, id: i64) -> Result<Job> {
     .map_err(StoreError::from)
 }
 
-pub async fn list(ex: Ex<'_>, state: Option<&str>, kind: Option<&str>, limit: i64) -> Result<Vec<Job>> {
+pub async fn list(
+    ex: Ex<'_>,
+    state: Option<&str>,
+    kind: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Job>> {
     run!(ex, |e| sqlx::query_as(
         "SELECT id, kind, payload, idempotency_key, state, run_after, attempts, max_attempts, last_error, lease_until, lease_token, created_at, updated_at, finished_at
          FROM jobs WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2) ORDER BY id DESC LIMIT $3"
@@ -187,39 +227,54 @@ pub async fn list(ex: Ex<'_>, state: Option<&str>, kind: Option<&str>, limit: i6
 }
 
 pub async fn counts_by_state(ex: Ex<'_>) -> Result<Vec<(String, i64)>> {
-    Ok(run!(ex, |e| sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state").fetch_all(e).await)?)
+    Ok(run!(ex, |e| sqlx::query_as(
+        "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state"
+    )
+    .fetch_all(e)
+    .await)?)
 }
 
 /// When the next queued job becomes due, so an idle worker can sleep until then.
 pub async fn next_due(ex: Ex<'_>) -> Result<Option<i64>> {
-    let (t,): (Option<i64>,) = run!(ex, |e| sqlx::query_as(
+    let (t,): (Option<i64>,) = run!(ex, |e| {
+        sqlx::query_as(
         "SELECT MIN(CASE WHEN state = 'queued' THEN run_after ELSE lease_until END) FROM jobs WHERE state IN ('queued', 'running')"
     )
     .fetch_one(e)
-    .await)?;
+    .await
+    })?;
     Ok(t)
 }
 
 pub async fn prune_done(ex: Ex<'_>, before: i64) -> Result<u64> {
-    Ok(affected!(ex, |e| sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1").bind(before).execute(e).await)?)
+    Ok(affected!(ex, |e| sqlx::query(
+        "DELETE FROM jobs WHERE state = 'done' AND finished_at < $1"
+    )
+    .bind(before)
+    .execute(e)
+    .await)?)
 }
 
 /// Records that a job applied an effect. False when it was already recorded, i.e. an earlier run
 /// of the job applied it before losing its lease: the caller skips the effect.
 pub async fn record_effect(ex: Ex<'_>, effect_key: &str, job_id: i64, now: i64) -> Result<bool> {
-    let n = affected!(ex, |e| sqlx::query("INSERT INTO job_effects (effect_key, job_id, applied_at) VALUES ($1, $2, $3) ON CONFLICT (effect_key) DO NOTHING")
+    let n = affected!(ex, |e| {
+        sqlx::query("INSERT INTO job_effects (effect_key, job_id, applied_at) VALUES ($1, $2, $3) ON CONFLICT (effect_key) DO NOTHING")
         .bind(effect_key)
         .bind(job_id)
         .bind(now)
         .execute(e)
-        .await)?;
+        .await
+    })?;
     Ok(n == 1)
 }
 
 pub async fn count_effects(ex: Ex<'_>, prefix: &str) -> Result<i64> {
-    let (n,): (i64,) = run!(ex, |e| sqlx::query_as("SELECT COUNT(*) FROM job_effects WHERE effect_key LIKE $1")
-        .bind(format!("{prefix}%"))
-        .fetch_one(e)
-        .await)?;
+    let (n,): (i64,) = run!(ex, |e| sqlx::query_as(
+        "SELECT COUNT(*) FROM job_effects WHERE effect_key LIKE $1"
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_one(e)
+    .await)?;
     Ok(n)
 }

@@ -63,31 +63,55 @@ pub async fn find_by_email_key(ex: Ex<'_>, email_key: &str) -> Result<Login> {
 }
 
 pub async fn set_password(ex: Ex<'_>, id: i64, password_hash: &str, now: i64) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query("UPDATE logins SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
-        .bind(password_hash)
-        .bind(now)
-        .bind(id)
-        .execute(e)
-        .await)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    let n = affected!(ex, |e| sqlx::query(
+        "UPDATE logins SET password_hash = $1, password_changed_at = $2 WHERE id = $3"
+    )
+    .bind(password_hash)
+    .bind(now)
+    .bind(id)
+    .execute(e)
+    .await)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub async fn set_role(ex: Ex<'_>, id: i64, role_id: i64) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query("UPDATE logins SET role_id = $1 WHERE id = $2").bind(role_id).bind(id).execute(e).await)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    let n = affected!(ex, |e| sqlx::query(
+        "UPDATE logins SET role_id = $1 WHERE id = $2"
+    )
+    .bind(role_id)
+    .bind(id)
+    .execute(e)
+    .await)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub async fn record_login(ex: Ex<'_>, id: i64, now: i64) -> Result<()> {
-    affected!(ex, |e| sqlx::query("UPDATE logins SET last_login_at = $1 WHERE id = $2").bind(now).bind(id).execute(e).await)?;
+    affected!(ex, |e| sqlx::query(
+        "UPDATE logins SET last_login_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(id)
+    .execute(e)
+    .await)?;
     Ok(())
 }
 
 pub async fn count_administrators(ex: Ex<'_>) -> Result<i64> {
-    let (n,): (i64,) = run!(ex, |e| sqlx::query_as(
+    let (n,): (i64,) = run!(ex, |e| {
+        sqlx::query_as(
         "SELECT COUNT(*) FROM logins l JOIN roles r ON r.id = l.role_id WHERE r.kind = 'administrator' AND NOT l.disabled"
     )
     .fetch_one(e)
-    .await)?;
+    .await
+    })?;
     Ok(n)
 }
 

@@ -27,9 +27,9 @@ pub struct NewSession<'a> {
     pub user_agent: &'a str,
 }
 
-
 pub async fn insert(ex: Ex<'_>, s: NewSession<'_>) -> Result<()> {
-    affected!(ex, |e| sqlx::query(
+    affected!(ex, |e| {
+        sqlx::query(
         "INSERT INTO login_sessions (id_hash, login_id, csrf_token, mfa_pending, permissions, created_at, last_seen_at, expires_at, ip, user_agent)
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)"
     )
@@ -43,7 +43,8 @@ pub async fn insert(ex: Ex<'_>, s: NewSession<'_>) -> Result<()> {
     .bind(s.ip)
     .bind(s.user_agent)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(())
 }
 
@@ -59,39 +60,68 @@ pub async fn find(ex: Ex<'_>, id_hash: &str) -> Result<Session> {
 }
 
 pub async fn touch(ex: Ex<'_>, id_hash: &str, now: i64) -> Result<()> {
-    affected!(ex, |e| sqlx::query("UPDATE login_sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(e).await)?;
+    affected!(ex, |e| sqlx::query(
+        "UPDATE login_sessions SET last_seen_at = $1 WHERE id_hash = $2"
+    )
+    .bind(now)
+    .bind(id_hash)
+    .execute(e)
+    .await)?;
     Ok(())
 }
 
 /// Turns a half-open session (password given, second factor awaited) into a full one.
 pub async fn complete_mfa(ex: Ex<'_>, id_hash: &str, permissions: &str) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query("UPDATE login_sessions SET mfa_pending = FALSE, permissions = $1 WHERE id_hash = $2 AND mfa_pending")
+    let n = affected!(ex, |e| {
+        sqlx::query("UPDATE login_sessions SET mfa_pending = FALSE, permissions = $1 WHERE id_hash = $2 AND mfa_pending")
         .bind(permissions)
         .bind(id_hash)
         .execute(e)
-        .await)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        .await
+    })?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub async fn delete(ex: Ex<'_>, id_hash: &str) -> Result<()> {
-    affected!(ex, |e| sqlx::query("DELETE FROM login_sessions WHERE id_hash = $1").bind(id_hash).execute(e).await)?;
+    affected!(ex, |e| sqlx::query(
+        "DELETE FROM login_sessions WHERE id_hash = $1"
+    )
+    .bind(id_hash)
+    .execute(e)
+    .await)?;
     Ok(())
 }
 
 /// "Log out everywhere": returns how many sessions ended.
 pub async fn delete_all_for_login(ex: Ex<'_>, login_id: i64) -> Result<u64> {
-    Ok(affected!(ex, |e| sqlx::query("DELETE FROM login_sessions WHERE login_id = $1").bind(login_id).execute(e).await)?)
+    Ok(affected!(ex, |e| sqlx::query(
+        "DELETE FROM login_sessions WHERE login_id = $1"
+    )
+    .bind(login_id)
+    .execute(e)
+    .await)?)
 }
 
 pub async fn purge(ex: Ex<'_>, now: i64, idle_cutoff: i64) -> Result<u64> {
-    Ok(affected!(ex, |e| sqlx::query("DELETE FROM login_sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-        .bind(now)
-        .bind(idle_cutoff)
-        .execute(e)
-        .await)?)
+    Ok(affected!(ex, |e| sqlx::query(
+        "DELETE FROM login_sessions WHERE expires_at <= $1 OR last_seen_at <= $2"
+    )
+    .bind(now)
+    .bind(idle_cutoff)
+    .execute(e)
+    .await)?)
 }
 
 pub async fn count_for_login(ex: Ex<'_>, login_id: i64) -> Result<i64> {
-    let (n,): (i64,) = run!(ex, |e| sqlx::query_as("SELECT COUNT(*) FROM login_sessions WHERE login_id = $1").bind(login_id).fetch_one(e).await)?;
+    let (n,): (i64,) = run!(ex, |e| sqlx::query_as(
+        "SELECT COUNT(*) FROM login_sessions WHERE login_id = $1"
+    )
+    .bind(login_id)
+    .fetch_one(e)
+    .await)?;
     Ok(n)
 }

@@ -4,11 +4,16 @@
 use crate::{Ex, Result, affected, run};
 
 pub async fn all(ex: Ex<'_>) -> Result<Vec<(String, String)>> {
-    Ok(run!(ex, |e| sqlx::query_as("SELECT key, value FROM settings ORDER BY key").fetch_all(e).await)?)
+    Ok(run!(ex, |e| sqlx::query_as(
+        "SELECT key, value FROM settings ORDER BY key"
+    )
+    .fetch_all(e)
+    .await)?)
 }
 
 pub async fn put(ex: Ex<'_>, key: &str, value: &str, by: Option<i64>, now: i64) -> Result<()> {
-    affected!(ex, |e| sqlx::query(
+    affected!(ex, |e| {
+        sqlx::query(
         "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by"
     )
@@ -17,11 +22,15 @@ pub async fn put(ex: Ex<'_>, key: &str, value: &str, by: Option<i64>, now: i64) 
     .bind(now)
     .bind(by)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(())
 }
 
 pub async fn remove(ex: Ex<'_>, key: &str) -> Result<()> {
-    affected!(ex, |e| sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(e).await)?;
+    affected!(ex, |e| sqlx::query("DELETE FROM settings WHERE key = $1")
+        .bind(key)
+        .execute(e)
+        .await)?;
     Ok(())
 }

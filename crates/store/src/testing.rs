@@ -22,10 +22,17 @@ impl Drop for TestDb {
 fn unique_suffix() -> String {
     let mut b = [0u8; 8];
     // A clash only costs a failed test; the pid and time make it practically impossible anyway.
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     b.copy_from_slice(&((t as u64) ^ ((std::process::id() as u64) << 32)).to_le_bytes());
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!("{:x}{:x}", u64::from_le_bytes(b), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+    format!(
+        "{:x}{:x}",
+        u64::from_le_bytes(b),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
 }
 
 pub async fn sqlite() -> Result<TestDb> {
@@ -34,18 +41,28 @@ pub async fn sqlite() -> Result<TestDb> {
     let url = format!("sqlite://{path}?mode=rwc");
     let db = connect(&url, &ConnectOptions::default()).await?;
     db.migrate().await?;
-    Ok(TestDb { db, url, cleanup: Some(path) })
+    Ok(TestDb {
+        db,
+        url,
+        cleanup: Some(path),
+    })
 }
 
 /// A new empty database on the server named by `TEST_DATABASE_URL`, or None when it is unset.
 pub async fn postgres() -> Result<Option<TestDb>> {
-    let Ok(base) = std::env::var("TEST_DATABASE_URL") else { return Ok(None) };
+    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+        return Ok(None);
+    };
     let admin = connect(&base, &ConnectOptions::default()).await?;
     let name = format!("boxoffice_test_{}", unique_suffix());
     let Db::Postgres(pool) = &admin else {
-        return Err(StoreError::Corrupt("TEST_DATABASE_URL must be a postgres:// URL".into()));
+        return Err(StoreError::Corrupt(
+            "TEST_DATABASE_URL must be a postgres:// URL".into(),
+        ));
     };
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(pool).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(pool)
+        .await?;
     admin.close().await;
     let (prefix, query) = match base.split_once('?') {
         Some((p, q)) => (p.to_string(), format!("?{q}")),
@@ -58,7 +75,11 @@ pub async fn postgres() -> Result<Option<TestDb>> {
     let url = format!("{root}/{name}{query}");
     let db = connect(&url, &ConnectOptions::default()).await?;
     db.migrate().await?;
-    Ok(Some(TestDb { db, url, cleanup: None }))
+    Ok(Some(TestDb {
+        db,
+        url,
+        cleanup: None,
+    }))
 }
 
 /// Every backend a store test must pass on here.

@@ -14,7 +14,14 @@ pub struct ApiToken {
     pub revoked_at: Option<i64>,
 }
 
-pub async fn insert_api_token(ex: Ex<'_>, login_id: i64, name: &str, token_hash: &str, prefix: &str, now: i64) -> Result<ApiToken> {
+pub async fn insert_api_token(
+    ex: Ex<'_>,
+    login_id: i64,
+    name: &str,
+    token_hash: &str,
+    prefix: &str,
+    now: i64,
+) -> Result<ApiToken> {
     run!(ex, |e| sqlx::query_as(
         "INSERT INTO api_tokens (login_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)
          RETURNING id, login_id, name, prefix, created_at, last_used_at, revoked_at"
@@ -41,7 +48,13 @@ pub async fn find_active_api_token(ex: Ex<'_>, token_hash: &str) -> Result<ApiTo
 }
 
 pub async fn touch_api_token(ex: Ex<'_>, id: i64, now: i64) -> Result<()> {
-    affected!(ex, |e| sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(e).await)?;
+    affected!(ex, |e| sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(id)
+    .execute(e)
+    .await)?;
     Ok(())
 }
 
@@ -58,16 +71,30 @@ pub async fn list_api_tokens(ex: Ex<'_>, login_id: Option<i64>) -> Result<Vec<Ap
 
 /// Revokes a token. `NotFound` when it does not exist or was already revoked.
 pub async fn revoke_api_token(ex: Ex<'_>, id: i64, now: i64) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(e)
-        .await)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    let n = affected!(ex, |e| sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
+    )
+    .bind(now)
+    .bind(id)
+    .execute(e)
+    .await)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
-pub async fn insert_email_token(ex: Ex<'_>, login_id: Option<i64>, purpose: &str, token_hash: &str, now: i64, expires_at: i64) -> Result<()> {
-    affected!(ex, |e| sqlx::query(
+pub async fn insert_email_token(
+    ex: Ex<'_>,
+    login_id: Option<i64>,
+    purpose: &str,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    affected!(ex, |e| {
+        sqlx::query(
         "INSERT INTO email_tokens (login_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
     )
     .bind(login_id)
@@ -76,7 +103,8 @@ pub async fn insert_email_token(ex: Ex<'_>, login_id: Option<i64>, purpose: &str
     .bind(now)
     .bind(expires_at)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(())
 }
 
@@ -90,7 +118,12 @@ pub struct EmailToken {
 }
 
 /// Looks a one-time token up without using it (to show the form it unlocks).
-pub async fn find_valid_email_token(ex: Ex<'_>, token_hash: &str, purpose: &str, now: i64) -> Result<EmailToken> {
+pub async fn find_valid_email_token(
+    ex: Ex<'_>,
+    token_hash: &str,
+    purpose: &str,
+    now: i64,
+) -> Result<EmailToken> {
     run!(ex, |e| sqlx::query_as(
         "SELECT id, login_id, purpose, expires_at, used_at FROM email_tokens
          WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3"
@@ -104,7 +137,12 @@ pub async fn find_valid_email_token(ex: Ex<'_>, token_hash: &str, purpose: &str,
 }
 
 /// Uses a one-time token: succeeds once, for an unexpired token of that purpose.
-pub async fn consume_email_token(ex: Ex<'_>, token_hash: &str, purpose: &str, now: i64) -> Result<EmailToken> {
+pub async fn consume_email_token(
+    ex: Ex<'_>,
+    token_hash: &str,
+    purpose: &str,
+    now: i64,
+) -> Result<EmailToken> {
     run!(ex, |e| sqlx::query_as(
         "UPDATE email_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
          RETURNING id, login_id, purpose, expires_at, used_at"
@@ -118,5 +156,10 @@ pub async fn consume_email_token(ex: Ex<'_>, token_hash: &str, purpose: &str, no
 }
 
 pub async fn purge_email_tokens(ex: Ex<'_>, now: i64) -> Result<u64> {
-    Ok(affected!(ex, |e| sqlx::query("DELETE FROM email_tokens WHERE expires_at <= $1").bind(now).execute(e).await)?)
+    Ok(affected!(ex, |e| sqlx::query(
+        "DELETE FROM email_tokens WHERE expires_at <= $1"
+    )
+    .bind(now)
+    .execute(e)
+    .await)?)
 }

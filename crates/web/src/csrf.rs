@@ -18,22 +18,42 @@ pub struct CsrfToken(pub String);
 impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<CsrfToken>().cloned().unwrap_or(CsrfToken(String::new())))
+        Ok(parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .unwrap_or(CsrfToken(String::new())))
     }
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {
-    std::str::from_utf8(body).ok()?.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    std::str::from_utf8(body)
+        .ok()?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
 }
 
 fn query_field(req: &Request, name: &str) -> Option<String> {
-    req.uri().query()?.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    req.uri()
+        .query()?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
 }
 
 pub async fn verify(State(state): State<WebState>, req: Request, next: Next) -> Response {
-    let session = req.extensions().get::<CurrentSession>().and_then(|c| c.0.clone());
+    let session = req
+        .extensions()
+        .get::<CurrentSession>()
+        .and_then(|c| c.0.clone());
     let anon_cookie = cookies::get(req.headers(), cookies::CSRF).filter(|c| c.len() >= 32);
-    let expected = session.as_ref().map(|s| s.csrf_token.clone()).or_else(|| anon_cookie.clone());
+    let expected = session
+        .as_ref()
+        .map(|s| s.csrf_token.clone())
+        .or_else(|| anon_cookie.clone());
 
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe {
@@ -48,21 +68,51 @@ pub async fn verify(State(state): State<WebState>, req: Request, next: Next) -> 
         req.extensions_mut().insert(CsrfToken(token));
         let mut resp = next.run(req).await;
         if let Some(c) = new_cookie {
-            resp.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::CSRF, &c, None, state.opts.secure_cookies));
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                cookies::set(cookies::CSRF, &c, None, state.opts.secure_cookies),
+            );
         }
         return resp;
     }
 
-    let Some(expected) = expected else { return refuse() };
+    let Some(expected) = expected else {
+        return refuse();
+    };
     let (parts, body) = req.into_parts();
-    let is_urlencoded = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let is_urlencoded = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let header_token = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = match to_bytes(body, state.opts.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, Html(crate::pages::simple_page("Too large", "The form was larger than this site accepts."))).into_response(),
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Html(crate::pages::simple_page(
+                    "Too large",
+                    "The form was larger than this site accepts.",
+                )),
+            )
+                .into_response();
+        }
     };
     let req = Request::from_parts(parts, Body::from(bytes.clone()));
-    let given = header_token.or_else(|| if is_urlencoded { form_field(&bytes, "csrf") } else { None }).or_else(|| query_field(&req, "csrf"));
+    let given = header_token
+        .or_else(|| {
+            if is_urlencoded {
+                form_field(&bytes, "csrf")
+            } else {
+                None
+            }
+        })
+        .or_else(|| query_field(&req, "csrf"));
     match given {
         Some(g) if boxoffice_app::crypto::constant_time_eq(g.as_bytes(), expected.as_bytes()) => {
             let mut req = req;

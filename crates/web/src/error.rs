@@ -31,11 +31,21 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Send an API token as `Authorization: Bearer bo_…`; create one with `boxoffice admin token create`.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send an API token as `Authorization: Bearer bo_…`; create one with `boxoffice admin token create`.",
+        )
     }
 }
 
@@ -49,7 +59,9 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
-        AppError::Store(StoreError::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        AppError::Store(StoreError::Unavailable(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -75,13 +87,25 @@ impl From<AppError> for ApiError {
         } else {
             e.to_string()
         };
-        Self { status, code, message, field, retry_after }
+        Self {
+            status,
+            code,
+            message,
+            field,
+            retry_after,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field.map(str::to_string) } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field.map(str::to_string),
+            },
+        };
         let mut r = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.max(1).to_string())

@@ -1,7 +1,7 @@
 //! What every page's frame needs: title, the navigation the login may see, the CSRF token.
 
-use crate::pages::admin::SECTIONS;
 use crate::WebState;
+use crate::pages::admin::SECTIONS;
 use boxoffice_app::auth::{Principal, SessionCtx};
 
 pub struct NavItem {
@@ -22,12 +22,26 @@ pub struct Layout {
     pub csrf: String,
     pub nav: Vec<NavGroup>,
     pub demo: bool,
+    /// Names the page for styling and for browser tests to wait on.
+    pub page: String,
 }
 
-pub const GROUPS: &[&str] = &["Users", "Payments & Plans", "Servers & Libraries", "Activity", "System"];
+pub const GROUPS: &[&str] = &[
+    "Users",
+    "Payments & Plans",
+    "Servers & Libraries",
+    "Activity",
+    "System",
+];
 
 impl Layout {
-    pub async fn build(state: &WebState, title: &str, session: Option<&SessionCtx>, csrf: &str, active: &str) -> Self {
+    pub async fn build(
+        state: &WebState,
+        title: &str,
+        session: Option<&SessionCtx>,
+        csrf: &str,
+        active: &str,
+    ) -> Self {
         let site_name = match state.app.settings().await {
             Ok(s) => s.get("general.site_name").to_string(),
             Err(_) => "boxoffice".to_string(),
@@ -35,19 +49,37 @@ impl Layout {
         let mut nav = Vec::new();
         if let Some(s) = session.filter(|s| !s.mfa_pending) {
             if s.is_staff() {
-                nav.push(NavGroup { label: "Overview", items: vec![NavItem { href: "/admin".into(), label: "Dashboard", active: active == "dashboard" }] });
+                nav.push(NavGroup {
+                    label: "Overview",
+                    items: vec![NavItem {
+                        href: "/admin".into(),
+                        label: "Dashboard",
+                        active: active == "dashboard",
+                    }],
+                });
                 for g in GROUPS {
                     let items: Vec<NavItem> = SECTIONS
                         .iter()
                         .filter(|sec| sec.group == *g && s.can(sec.permission))
-                        .map(|sec| NavItem { href: format!("/admin/{}", sec.slug), label: sec.title, active: active == sec.slug })
+                        .map(|sec| NavItem {
+                            href: format!("/admin/{}", sec.slug),
+                            label: sec.title,
+                            active: active == sec.slug,
+                        })
                         .collect();
                     if !items.is_empty() {
                         nav.push(NavGroup { label: g, items });
                     }
                 }
             } else {
-                nav.push(NavGroup { label: "Account", items: vec![NavItem { href: "/account".into(), label: "My account", active: active == "account" }] });
+                nav.push(NavGroup {
+                    label: "Account",
+                    items: vec![NavItem {
+                        href: "/account".into(),
+                        label: "My account",
+                        active: active == "account",
+                    }],
+                });
             }
         }
         Layout {
@@ -57,6 +89,7 @@ impl Layout {
             csrf: csrf.to_string(),
             nav,
             demo: state.opts.demo,
+            page: active.to_string(),
         }
     }
 }

@@ -2,6 +2,9 @@
 //! `/api/v1`, and `/healthz` and `/metrics`. Handlers call use cases on [`boxoffice_app::App`];
 //! nothing here talks to a media server or a gateway.
 
+// Handlers answer early with a ready `Response`; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod api;
 mod cookies;
 mod csrf;
@@ -33,7 +36,13 @@ pub struct WebOptions {
 
 impl Default for WebOptions {
     fn default() -> Self {
-        Self { secure_cookies: false, trust_forwarded_for: false, request_timeout: Duration::from_secs(30), max_body_bytes: 10 << 20, demo: false }
+        Self {
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 10 << 20,
+            demo: false,
+        }
     }
 }
 
@@ -46,19 +55,35 @@ pub struct WebState {
 pub fn router(app: App, opts: WebOptions) -> Router {
     let state = WebState { app, opts };
     let pages = pages::routes()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::verify))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), session::load));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::verify,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::load,
+        ));
     Router::new()
         .merge(pages)
         .nest("/api/v1", api::routes())
         .merge(health::routes())
         .merge(static_files::routes())
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::record))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(state.opts.max_body_bytes))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.opts.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::record,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.opts.max_body_bytes,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            state.opts.request_timeout,
+        ))
         .layer(observe::trace_layer())
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(observe::RandomRequestId))
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            observe::RandomRequestId,
+        ))
         .with_state(state)
 }

@@ -17,7 +17,9 @@ impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).ok()?;
-        HeaderValue::from_str(&hex::encode(b)).ok().map(RequestId::new)
+        HeaderValue::from_str(&hex::encode(b))
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -32,13 +34,24 @@ pub fn trace_layer() -> TraceLayer<
 }
 
 pub async fn record(State(state): State<WebState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let started = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     let m = &state.app.metrics;
-    m.inc("boxoffice_http_requests_total", labels(&[("method", &method), ("route", &route), ("status", &status)]));
-    m.observe("boxoffice_http_request_duration_seconds", labels(&[("method", &method), ("route", &route)]), started.elapsed().as_secs_f64());
+    m.inc(
+        "boxoffice_http_requests_total",
+        labels(&[("method", &method), ("route", &route), ("status", &status)]),
+    );
+    m.observe(
+        "boxoffice_http_request_duration_seconds",
+        labels(&[("method", &method), ("route", &route)]),
+        started.elapsed().as_secs_f64(),
+    );
     resp
 }

@@ -20,11 +20,18 @@ pub struct ClientIp(pub String);
 
 fn client_ip(req: &Request, trust_forwarded: bool) -> String {
     if trust_forwarded
-        && let Some(first) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
+        && let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
     {
         return first.trim().to_string();
     }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 pub async fn load(State(state): State<WebState>, mut req: Request, next: Next) -> Response {
@@ -45,7 +52,10 @@ pub async fn load(State(state): State<WebState>, mut req: Request, next: Next) -
     req.extensions_mut().insert(CurrentSession(session));
     let mut resp = next.run(req).await;
     if stale_cookie && !resp.headers().contains_key(header::SET_COOKIE) {
-        resp.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::SESSION, state.opts.secure_cookies));
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::clear(cookies::SESSION, state.opts.secure_cookies),
+        );
     }
     resp
 }
@@ -53,14 +63,22 @@ pub async fn load(State(state): State<WebState>, mut req: Request, next: Next) -
 impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<CurrentSession>().cloned().unwrap_or_default())
+        Ok(parts
+            .extensions
+            .get::<CurrentSession>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<ClientIp>().cloned().unwrap_or(ClientIp("unknown".into())))
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .cloned()
+            .unwrap_or(ClientIp("unknown".into())))
     }
 }
 
@@ -70,11 +88,19 @@ pub struct LoggedIn(pub SessionCtx);
 impl<S: Send + Sync> FromRequestParts<S> for LoggedIn {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<CurrentSession>().and_then(|c| c.0.clone()) {
+        match parts
+            .extensions
+            .get::<CurrentSession>()
+            .and_then(|c| c.0.clone())
+        {
             Some(s) if !s.mfa_pending => Ok(LoggedIn(s)),
             Some(_) => Err(Redirect::to("/login/2fa").into_response()),
             None => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 Err(Redirect::to(&format!("/login?next={}", encode_next(next))).into_response())
             }
         }
@@ -89,7 +115,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let LoggedIn(session) = LoggedIn::from_request_parts(parts, s).await?;
         if !session.is_staff() {
-            return Err(forbidden_page("This page is for the site's administrators."));
+            return Err(forbidden_page(
+                "This page is for the site's administrators.",
+            ));
         }
         Ok(Staff(session))
     }
@@ -98,20 +126,37 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
 impl Staff {
     /// Checks a named permission; every admin handler calls this with the one it needs.
     pub fn require(&self, p: Permission) -> Result<&SessionCtx, Response> {
-        if self.0.can(p) { Ok(&self.0) } else { Err(forbidden_page(&format!("Your role does not allow you to {}.", p.label().to_lowercase()))) }
+        if self.0.can(p) {
+            Ok(&self.0)
+        } else {
+            Err(forbidden_page(&format!(
+                "Your role does not allow you to {}.",
+                p.label().to_lowercase()
+            )))
+        }
     }
 }
 
 pub fn forbidden_page(message: &str) -> Response {
-    (StatusCode::FORBIDDEN, axum::response::Html(crate::pages::simple_page("Not allowed", message))).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        axum::response::Html(crate::pages::simple_page("Not allowed", message)),
+    )
+        .into_response()
 }
 
 /// Keeps a local path for the post-login redirect; anything else becomes "/".
 pub fn encode_next(next: &str) -> String {
-    let safe = if next.starts_with('/') && !next.starts_with("//") { next } else { "/" };
+    let safe = if next.starts_with('/') && !next.starts_with("//") {
+        next
+    } else {
+        "/"
+    };
     safe.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

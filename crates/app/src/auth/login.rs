@@ -25,7 +25,9 @@ pub enum LoginOutcome {
     LoggedIn(NewSessionToken),
     /// Same answer for an unknown e-mail and a wrong password.
     Invalid,
-    Throttled { retry_after: i64 },
+    Throttled {
+        retry_after: i64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -44,7 +46,11 @@ impl Principal for SessionCtx {
         self.login_id
     }
     fn permissions(&self) -> &[Permission] {
-        if self.mfa_pending { &[] } else { &self.permissions }
+        if self.mfa_pending {
+            &[]
+        } else {
+            &self.permissions
+        }
     }
 }
 
@@ -55,7 +61,11 @@ impl SessionCtx {
     }
 
     pub fn actor(&self, ip: &str) -> Actor {
-        Actor { login_id: Some(self.login_id), label: self.email.clone(), ip: ip.to_string() }
+        Actor {
+            login_id: Some(self.login_id),
+            label: self.email.clone(),
+            ip: ip.to_string(),
+        }
     }
 }
 
@@ -70,11 +80,19 @@ fn delay_for(failures: i64, threshold: i64) -> i64 {
 }
 
 impl App {
-    pub async fn login(&self, email: &str, password: &str, ip: &str, user_agent: &str) -> Result<LoginOutcome, AppError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<LoginOutcome, AppError> {
         let now = self.now();
         let settings = self.settings().await?;
         let threshold = settings.int("security.login_attempts_before_delay").max(1);
-        let email_key = Email::parse(email).map(|e| e.normalized()).unwrap_or_else(|_| email.trim().to_lowercase());
+        let email_key = Email::parse(email)
+            .map(|e| e.normalized())
+            .unwrap_or_else(|_| email.trim().to_lowercase());
         let acct_key = format!("acct:{email_key}");
         let ip_key = format!("ip:{ip}");
 
@@ -93,15 +111,31 @@ impl App {
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let ok = passwords::verify(password, login.as_ref().map(|l| l.password_hash.as_str()), self.password_params).await;
+        let ok = passwords::verify(
+            password,
+            login.as_ref().map(|l| l.password_hash.as_str()),
+            self.password_params,
+        )
+        .await;
         let login = match login {
             Some(l) if ok && !l.disabled => l,
             _ => {
                 let mut tx = self.db.begin().await?;
-                throttle::record_failure(tx.ex(), &acct_key, now, FAILURE_MEMORY_SECS, |n| delay_for(n, threshold)).await?;
-                throttle::record_failure(tx.ex(), &ip_key, now, FAILURE_MEMORY_SECS, |n| delay_for(n, threshold * IP_FACTOR)).await?;
-                let actor = Actor { login_id: None, label: email_key.clone(), ip: ip.to_string() };
-                self.audit(tx.ex(), &actor, "login.failed", &email_key, "").await?;
+                throttle::record_failure(tx.ex(), &acct_key, now, FAILURE_MEMORY_SECS, |n| {
+                    delay_for(n, threshold)
+                })
+                .await?;
+                throttle::record_failure(tx.ex(), &ip_key, now, FAILURE_MEMORY_SECS, |n| {
+                    delay_for(n, threshold * IP_FACTOR)
+                })
+                .await?;
+                let actor = Actor {
+                    login_id: None,
+                    label: email_key.clone(),
+                    ip: ip.to_string(),
+                };
+                self.audit(tx.ex(), &actor, "login.failed", &email_key, "")
+                    .await?;
                 tx.commit().await?;
                 return Ok(LoginOutcome::Invalid);
             }
@@ -136,10 +170,30 @@ impl App {
         if !mfa {
             logins::record_login(tx.ex(), login.id, now).await?;
         }
-        let actor = Actor { login_id: Some(login.id), label: login.email.clone(), ip: ip.to_string() };
-        self.audit(tx.ex(), &actor, if mfa { "login.password_ok" } else { "login.success" }, &login.email, "").await?;
+        let actor = Actor {
+            login_id: Some(login.id),
+            label: login.email.clone(),
+            ip: ip.to_string(),
+        };
+        self.audit(
+            tx.ex(),
+            &actor,
+            if mfa {
+                "login.password_ok"
+            } else {
+                "login.success"
+            },
+            &login.email,
+            "",
+        )
+        .await?;
         tx.commit().await?;
-        Ok(LoginOutcome::LoggedIn(NewSessionToken { token, csrf_token: csrf, mfa_pending: mfa, is_admin_area: role.kind != RoleKind::User }))
+        Ok(LoginOutcome::LoggedIn(NewSessionToken {
+            token,
+            csrf_token: csrf,
+            mfa_pending: mfa,
+            is_admin_area: role.kind != RoleKind::User,
+        }))
     }
 
     /// The session behind a cookie, or None when it does not exist, ended, or sat idle too long.
@@ -179,7 +233,8 @@ impl App {
     pub async fn logout(&self, session: &SessionCtx, ip: &str) -> Result<(), AppError> {
         let mut tx = self.db.begin().await?;
         sessions::delete(tx.ex(), &session.token_hash).await?;
-        self.audit(tx.ex(), &session.actor(ip), "logout", &session.email, "").await?;
+        self.audit(tx.ex(), &session.actor(ip), "logout", &session.email, "")
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -187,7 +242,14 @@ impl App {
     pub async fn logout_everywhere(&self, session: &SessionCtx, ip: &str) -> Result<u64, AppError> {
         let mut tx = self.db.begin().await?;
         let n = sessions::delete_all_for_login(tx.ex(), session.login_id).await?;
-        self.audit(tx.ex(), &session.actor(ip), "logout.everywhere", &session.email, &format!("{n} sessions ended")).await?;
+        self.audit(
+            tx.ex(),
+            &session.actor(ip),
+            "logout.everywhere",
+            &session.email,
+            &format!("{n} sessions ended"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(n)
     }

@@ -22,11 +22,19 @@ pub trait Principal {
     }
 
     fn require(&self, p: Permission) -> Result<(), crate::AppError> {
-        if self.can(p) { Ok(()) } else { Err(crate::AppError::Forbidden(p.label().to_lowercase())) }
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(crate::AppError::Forbidden(p.label().to_lowercase()))
+        }
     }
 }
 
 pub(crate) fn parse_permissions(s: &str) -> Vec<Permission> {
     // Names removed in a later version are dropped rather than locking the login out.
-    parse_list(s).unwrap_or_else(|_| s.split(',').filter_map(|p| Permission::from_name(p.trim())).collect())
+    parse_list(s).unwrap_or_else(|_| {
+        s.split(',')
+            .filter_map(|p| Permission::from_name(p.trim()))
+            .collect()
+    })
 }

@@ -35,25 +35,53 @@ impl Principal for ApiCtx {
 }
 
 impl App {
-    pub async fn create_api_token(&self, actor: &Actor, email: &str, name: &str) -> Result<CreatedToken, AppError> {
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+    ) -> Result<CreatedToken, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 {
-            return Err(AppError::invalid("name", "Give the token a name of 1 to 80 characters, e.g. \"backup script\"."));
+            return Err(AppError::invalid(
+                "name",
+                "Give the token a name of 1 to 80 characters, e.g. \"backup script\".",
+            ));
         }
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
         let secret = format!("{TOKEN_PREFIX}{}", random_token()?);
         let mut tx = self.db.begin().await?;
-        let login = logins::find_by_email_key(tx.ex(), &email.normalized()).await.map_err(AppError::not_found_as("login"))?;
-        let token = tokens::insert_api_token(tx.ex(), login.id, name, &token_hash(&secret), &secret[..TOKEN_PREFIX.len() + 6], self.now()).await?;
-        self.audit(tx.ex(), actor, "api_token.create", &format!("{} #{}", login.email, token.id), name).await?;
+        let login = logins::find_by_email_key(tx.ex(), &email.normalized())
+            .await
+            .map_err(AppError::not_found_as("login"))?;
+        let token = tokens::insert_api_token(
+            tx.ex(),
+            login.id,
+            name,
+            &token_hash(&secret),
+            &secret[..TOKEN_PREFIX.len() + 6],
+            self.now(),
+        )
+        .await?;
+        self.audit(
+            tx.ex(),
+            actor,
+            "api_token.create",
+            &format!("{} #{}", login.email, token.id),
+            name,
+        )
+        .await?;
         tx.commit().await?;
         Ok(CreatedToken { token, secret })
     }
 
     pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
         let mut tx = self.db.begin().await?;
-        tokens::revoke_api_token(tx.ex(), id, self.now()).await.map_err(AppError::not_found_as("active API token"))?;
-        self.audit(tx.ex(), actor, "api_token.revoke", &id.to_string(), "").await?;
+        tokens::revoke_api_token(tx.ex(), id, self.now())
+            .await
+            .map_err(AppError::not_found_as("active API token"))?;
+        self.audit(tx.ex(), actor, "api_token.revoke", &id.to_string(), "")
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -80,7 +108,12 @@ impl App {
         if t.last_used_at.is_none_or(|u| self.now() - u >= 60) {
             tokens::touch_api_token(self.db.ex(), t.id, self.now()).await?;
         }
-        Ok(Some(ApiCtx { login_id: login.id, email: login.email, token_id: t.id, permissions: parse_permissions(&format_list(&role.permissions)) }))
+        Ok(Some(ApiCtx {
+            login_id: login.id,
+            email: login.email,
+            token_id: t.id,
+            permissions: parse_permissions(&format_list(&role.permissions)),
+        }))
     }
 
     /// When no administrator exists, issues a one-time setup token valid for an hour.
@@ -90,12 +123,22 @@ impl App {
         }
         let token = random_token()?;
         let now = self.now();
-        tokens::insert_email_token(self.db.ex(), None, "setup", &token_hash(&token), now, now + SETUP_TTL_SECS).await?;
+        tokens::insert_email_token(
+            self.db.ex(),
+            None,
+            "setup",
+            &token_hash(&token),
+            now,
+            now + SETUP_TTL_SECS,
+        )
+        .await?;
         Ok(Some(token))
     }
 
     pub async fn setup_token_valid(&self, token: &str) -> Result<bool, AppError> {
-        match tokens::find_valid_email_token(self.db.ex(), &token_hash(token), "setup", self.now()).await {
+        match tokens::find_valid_email_token(self.db.ex(), &token_hash(token), "setup", self.now())
+            .await
+        {
             Ok(_) => Ok(self.administrator_count().await? == 0),
             Err(StoreError::NotFound) => Ok(false),
             Err(e) => Err(e.into()),
@@ -104,13 +147,25 @@ impl App {
 
     /// Creates the first administrator through the setup link. The token is spent only when the
     /// login is created, so a weak password can be corrected on the same link.
-    pub async fn complete_setup(&self, token: &str, email: &str, password: &str, ip: &str) -> Result<(), AppError> {
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        email: &str,
+        password: &str,
+        ip: &str,
+    ) -> Result<(), AppError> {
         if !self.setup_token_valid(token).await? {
             return Err(AppError::Unauthorized("This setup link has expired or was already used. Run `boxoffice serve` again for a new one, or `boxoffice admin create`.".into()));
         }
-        let actor = Actor { login_id: None, label: "setup link".into(), ip: ip.to_string() };
+        let actor = Actor {
+            login_id: None,
+            label: "setup link".into(),
+            ip: ip.to_string(),
+        };
         self.create_administrator(&actor, email, password).await?;
-        tokens::consume_email_token(self.db.ex(), &token_hash(token), "setup", self.now()).await.map_err(AppError::not_found_as("setup link"))?;
+        tokens::consume_email_token(self.db.ex(), &token_hash(token), "setup", self.now())
+            .await
+            .map_err(AppError::not_found_as("setup link"))?;
         Ok(())
     }
 }

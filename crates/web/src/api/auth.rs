@@ -11,12 +11,21 @@ impl FromRequestParts<WebState> for ApiCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
         let State(st): State<WebState> = State(st.clone());
-        let Some(secret) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else {
+        let Some(secret) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
             return Err(ApiError::unauthorized());
         };
         match st.app.authenticate_api_token(secret.trim()).await? {
             Some(ctx) => Ok(ApiCaller(ctx)),
-            None => Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "unauthorized", "This API token is unknown or was revoked.")),
+            None => Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "This API token is unknown or was revoked.",
+            )),
         }
     }
 }
@@ -28,6 +37,10 @@ impl ApiCaller {
     }
 
     pub fn actor(&self) -> boxoffice_app::audit::Actor {
-        boxoffice_app::audit::Actor { login_id: Some(self.0.login_id), label: format!("{} (API token #{})", self.0.email, self.0.token_id), ip: String::new() }
+        boxoffice_app::audit::Actor {
+            login_id: Some(self.0.login_id),
+            label: format!("{} (API token #{})", self.0.email, self.0.token_id),
+            ip: String::new(),
+        }
     }
 }

@@ -14,5 +14,9 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(caller: ApiCaller) -> Json<Me> {
     let c = caller.0;
-    Json(Me { login_id: c.login_id, email: c.email, permissions: c.permissions.iter().map(|p| p.name().to_string()).collect() })
+    Json(Me {
+        login_id: c.login_id,
+        email: c.email,
+        permissions: c.permissions.iter().map(|p| p.name().to_string()).collect(),
+    })
 }

@@ -21,13 +21,24 @@ pub struct SettingOut {
 
 /// Every runtime setting with its effective value. Secrets are never returned.
 #[utoipa::path(get, path = "/api/v1/settings", responses((status = 200, body = [SettingOut]), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(st): State<WebState>, caller: ApiCaller) -> Result<Json<Vec<SettingOut>>, ApiError> {
+pub async fn list(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<SettingOut>>, ApiError> {
     caller.require(Permission::SettingsRead)?;
     let views = st.app.settings().await?.view();
     Ok(Json(
         views
             .into_iter()
-            .map(|v| SettingOut { key: v.key.into(), section: v.section.into(), label: v.label.into(), help: v.help.into(), kind: v.kind.into(), value: v.value, is_default: v.is_default })
+            .map(|v| SettingOut {
+                key: v.key.into(),
+                section: v.section.into(),
+                label: v.label.into(),
+                help: v.help.into(),
+                kind: v.kind.into(),
+                value: v.value,
+                is_default: v.is_default,
+            })
             .collect(),
     ))
 }
@@ -36,7 +47,11 @@ pub async fn list(State(st): State<WebState>, caller: ApiCaller) -> Result<Json<
 /// invalid (422 naming it).
 #[utoipa::path(patch, path = "/api/v1/settings", request_body(content = Object, description = "Keys and their new values as strings, e.g. {\"reminders.days_prior\": \"7,3,1\"}"),
     responses((status = 200, body = [SettingOut]), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn update(State(st): State<WebState>, caller: ApiCaller, Json(body): Json<BTreeMap<String, serde_json::Value>>) -> Result<Json<Vec<SettingOut>>, ApiError> {
+pub async fn update(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Json(body): Json<BTreeMap<String, serde_json::Value>>,
+) -> Result<Json<Vec<SettingOut>>, ApiError> {
     caller.require(Permission::SettingsWrite)?;
     let changes: Vec<(String, String)> = body
         .into_iter()

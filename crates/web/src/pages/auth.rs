@@ -4,10 +4,10 @@ use crate::layout::Layout;
 use crate::session::{ClientIp, CurrentSession, safe_next};
 use crate::{WebState, cookies};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use boxoffice_app::AppError;
 use boxoffice_app::auth::LoginOutcome;
 use serde::Deserialize;
@@ -28,17 +28,30 @@ pub struct NextQuery {
     notice: Option<String>,
 }
 
-pub async fn login_form(State(st): State<WebState>, CurrentSession(s): CurrentSession, CsrfToken(csrf): CsrfToken, Query(q): Query<NextQuery>) -> Response {
+pub async fn login_form(
+    State(st): State<WebState>,
+    CurrentSession(s): CurrentSession,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<NextQuery>,
+) -> Response {
     if s.as_ref().is_some_and(|s| !s.mfa_pending) {
         return Redirect::to(&safe_next(q.next.as_deref())).into_response();
     }
     let notice = match q.notice.as_deref() {
         Some("logged_out") => Some("You are logged out.".to_string()),
-        Some("setup_done") => Some("The administrator was created. Log in with it now.".to_string()),
+        Some("setup_done") => {
+            Some("The administrator was created. Log in with it now.".to_string())
+        }
         _ => None,
     };
     let layout = Layout::build(&st, "Log in", None, &csrf, "login").await;
-    render(&LoginPage { layout, error: None, notice, email: String::new(), next: safe_next(q.next.as_deref()) })
+    render(&LoginPage {
+        layout,
+        error: None,
+        notice,
+        email: String::new(),
+        next: safe_next(q.next.as_deref()),
+    })
 }
 
 #[derive(Deserialize)]
@@ -48,8 +61,17 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login_submit(State(st): State<WebState>, ClientIp(ip): ClientIp, CsrfToken(csrf): CsrfToken, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+pub async fn login_submit(
+    State(st): State<WebState>,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let next = safe_next(f.next.as_deref());
     let page = |status: StatusCode, error: String, retry: Option<i64>| {
         let st = st.clone();
@@ -58,7 +80,13 @@ pub async fn login_submit(State(st): State<WebState>, ClientIp(ip): ClientIp, Cs
         let next = next.clone();
         async move {
             let layout = Layout::build(&st, "Log in", None, &csrf, "login").await;
-            let mut r = render(&LoginPage { layout, error: Some(error), notice: None, email, next });
+            let mut r = render(&LoginPage {
+                layout,
+                error: Some(error),
+                notice: None,
+                email,
+                next,
+            });
             *r.status_mut() = status;
             if let Some(s) = retry
                 && let Ok(v) = HeaderValue::from_str(&s.max(1).to_string())
@@ -70,7 +98,12 @@ pub async fn login_submit(State(st): State<WebState>, ClientIp(ip): ClientIp, Cs
     };
     match st.app.login(&f.email, &f.password, &ip, ua).await {
         Ok(LoginOutcome::LoggedIn(t)) => {
-            let max_age = st.app.settings().await.map(|s| s.int("security.session_max_days") * 86_400).unwrap_or(14 * 86_400);
+            let max_age = st
+                .app
+                .settings()
+                .await
+                .map(|s| s.int("security.session_max_days") * 86_400)
+                .unwrap_or(14 * 86_400);
             let to = if t.mfa_pending {
                 format!("/login/2fa?next={}", crate::session::encode_next(&next))
             } else if next != "/" {
@@ -81,12 +114,34 @@ pub async fn login_submit(State(st): State<WebState>, ClientIp(ip): ClientIp, Cs
                 "/account".into()
             };
             let mut r = Redirect::to(&to).into_response();
-            r.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, &t.token, Some(max_age), st.opts.secure_cookies));
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                cookies::set(
+                    cookies::SESSION,
+                    &t.token,
+                    Some(max_age),
+                    st.opts.secure_cookies,
+                ),
+            );
             r
         }
-        Ok(LoginOutcome::Invalid) => page(StatusCode::UNAUTHORIZED, "That e-mail and password do not match a login.".into(), None).await,
+        Ok(LoginOutcome::Invalid) => {
+            page(
+                StatusCode::UNAUTHORIZED,
+                "That e-mail and password do not match a login.".into(),
+                None,
+            )
+            .await
+        }
         Ok(LoginOutcome::Throttled { retry_after }) => {
-            page(StatusCode::TOO_MANY_REQUESTS, format!("Too many failed attempts. Wait {retry_after} seconds before trying again."), Some(retry_after)).await
+            page(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed attempts. Wait {retry_after} seconds before trying again."
+                ),
+                Some(retry_after),
+            )
+            .await
         }
         Err(e) => app_error_page(&st, e),
     }
@@ -100,11 +155,20 @@ struct SecondFactorPage {
     next: String,
 }
 
-pub async fn second_factor_form(State(st): State<WebState>, CurrentSession(s): CurrentSession, CsrfToken(csrf): CsrfToken, Query(q): Query<NextQuery>) -> Response {
+pub async fn second_factor_form(
+    State(st): State<WebState>,
+    CurrentSession(s): CurrentSession,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<NextQuery>,
+) -> Response {
     match s {
         Some(s) if s.mfa_pending => {
-            let layout = Layout::build(&st, "Two-factor check", None, &csrf, "login").await;
-            render(&SecondFactorPage { layout, error: None, next: safe_next(q.next.as_deref()) })
+            let layout = Layout::build(&st, "Two-factor check", None, &csrf, "two_factor").await;
+            render(&SecondFactorPage {
+                layout,
+                error: None,
+                next: safe_next(q.next.as_deref()),
+            })
         }
         Some(_) => Redirect::to("/").into_response(),
         None => Redirect::to("/login").into_response(),
@@ -117,17 +181,35 @@ pub struct CodeForm {
     next: Option<String>,
 }
 
-pub async fn second_factor_submit(State(st): State<WebState>, CurrentSession(s): CurrentSession, ClientIp(ip): ClientIp, CsrfToken(csrf): CsrfToken, Form(f): Form<CodeForm>) -> Response {
-    let Some(s) = s.filter(|s| s.mfa_pending) else { return Redirect::to("/login").into_response() };
+pub async fn second_factor_submit(
+    State(st): State<WebState>,
+    CurrentSession(s): CurrentSession,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let Some(s) = s.filter(|s| s.mfa_pending) else {
+        return Redirect::to("/login").into_response();
+    };
     match st.app.verify_second_factor(&s, &f.code, &ip).await {
         Ok(()) => {
             let next = safe_next(f.next.as_deref());
-            let to = if next != "/" { next } else if s.role != boxoffice_domain::RoleKind::User { "/admin".into() } else { "/account".into() };
+            let to = if next != "/" {
+                next
+            } else if s.role != boxoffice_domain::RoleKind::User {
+                "/admin".into()
+            } else {
+                "/account".into()
+            };
             Redirect::to(&to).into_response()
         }
         Err(AppError::Invalid { message, .. }) => {
-            let layout = Layout::build(&st, "Two-factor check", None, &csrf, "login").await;
-            let mut r = render(&SecondFactorPage { layout, error: Some(message), next: safe_next(f.next.as_deref()) });
+            let layout = Layout::build(&st, "Two-factor check", None, &csrf, "two_factor").await;
+            let mut r = render(&SecondFactorPage {
+                layout,
+                error: Some(message),
+                next: safe_next(f.next.as_deref()),
+            });
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         }
@@ -135,25 +217,39 @@ pub async fn second_factor_submit(State(st): State<WebState>, CurrentSession(s):
     }
 }
 
-pub async fn logout(State(st): State<WebState>, CurrentSession(s): CurrentSession, ClientIp(ip): ClientIp) -> Response {
+pub async fn logout(
+    State(st): State<WebState>,
+    CurrentSession(s): CurrentSession,
+    ClientIp(ip): ClientIp,
+) -> Response {
     if let Some(s) = s
         && let Err(e) = st.app.logout(&s, &ip).await
     {
         return app_error_page(&st, e);
     }
     let mut r = Redirect::to("/login?notice=logged_out").into_response();
-    r.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::SESSION, st.opts.secure_cookies));
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::clear(cookies::SESSION, st.opts.secure_cookies),
+    );
     r
 }
 
-pub async fn logout_everywhere(State(st): State<WebState>, CurrentSession(s): CurrentSession, ClientIp(ip): ClientIp) -> Response {
+pub async fn logout_everywhere(
+    State(st): State<WebState>,
+    CurrentSession(s): CurrentSession,
+    ClientIp(ip): ClientIp,
+) -> Response {
     if let Some(s) = s
         && let Err(e) = st.app.logout_everywhere(&s, &ip).await
     {
         return app_error_page(&st, e);
     }
     let mut r = Redirect::to("/login?notice=logged_out").into_response();
-    r.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::SESSION, st.opts.secure_cookies));
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::clear(cookies::SESSION, st.opts.secure_cookies),
+    );
     r
 }
 
@@ -166,7 +262,11 @@ struct SetupPage {
     error: Option<String>,
 }
 
-pub async fn setup_form(State(st): State<WebState>, CsrfToken(csrf): CsrfToken, Path(token): Path<String>) -> Response {
+pub async fn setup_form(
+    State(st): State<WebState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(token): Path<String>,
+) -> Response {
     match st.app.setup_token_valid(&token).await {
         Ok(true) => {
             let layout = Layout::build(&st, "Set up", None, &csrf, "setup").await;
@@ -183,16 +283,35 @@ pub struct SetupForm {
     password: String,
 }
 
-pub async fn setup_submit(State(st): State<WebState>, ClientIp(ip): ClientIp, CsrfToken(csrf): CsrfToken, Path(token): Path<String>, Form(f): Form<SetupForm>) -> Response {
-    match st.app.complete_setup(&token, &f.email, &f.password, &ip).await {
+pub async fn setup_submit(
+    State(st): State<WebState>,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(token): Path<String>,
+    Form(f): Form<SetupForm>,
+) -> Response {
+    match st
+        .app
+        .complete_setup(&token, &f.email, &f.password, &ip)
+        .await
+    {
         Ok(()) => Redirect::to("/login?notice=setup_done").into_response(),
         Err(AppError::Invalid { message, .. } | AppError::Conflict(message)) => {
             let layout = Layout::build(&st, "Set up", None, &csrf, "setup").await;
-            let mut r = render(&SetupPage { layout, token, email: f.email, error: Some(message) });
+            let mut r = render(&SetupPage {
+                layout,
+                token,
+                email: f.email,
+                error: Some(message),
+            });
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             r
         }
-        Err(e @ AppError::Unauthorized(_)) => (StatusCode::NOT_FOUND, axum::response::Html(super::simple_page("Setup link not valid", &e.to_string()))).into_response(),
+        Err(e @ AppError::Unauthorized(_)) => (
+            StatusCode::NOT_FOUND,
+            axum::response::Html(super::simple_page("Setup link not valid", &e.to_string())),
+        )
+            .into_response(),
         Err(e) => app_error_page(&st, e),
     }
 }

@@ -1,7 +1,7 @@
 //! Server-rendered pages. Templates escape every value; forms work without JavaScript.
 
-pub mod admin;
 mod account;
+pub mod admin;
 mod auth;
 
 use crate::WebState;
@@ -16,10 +16,16 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(auth::login_form).post(auth::login_submit))
-        .route("/login/2fa", get(auth::second_factor_form).post(auth::second_factor_submit))
+        .route(
+            "/login/2fa",
+            get(auth::second_factor_form).post(auth::second_factor_submit),
+        )
         .route("/logout", post(auth::logout))
         .route("/logout/everywhere", post(auth::logout_everywhere))
-        .route("/setup/{token}", get(auth::setup_form).post(auth::setup_submit))
+        .route(
+            "/setup/{token}",
+            get(auth::setup_form).post(auth::setup_submit),
+        )
         .route("/account", get(account::home))
         .route("/security", get(account::security))
         .route("/security/totp/start", post(account::totp_start))
@@ -46,7 +52,9 @@ struct Message<'a> {
 
 /// A page without the site frame, for errors met before a handler runs.
 pub fn simple_page(title: &str, message: &str) -> String {
-    Message { title, message }.render().unwrap_or_else(|_| message.to_string())
+    Message { title, message }
+        .render()
+        .unwrap_or_else(|_| message.to_string())
 }
 
 pub fn render<T: Template>(t: &T) -> Response {
@@ -54,7 +62,14 @@ pub fn render<T: Template>(t: &T) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html(simple_page("Something went wrong", "This page could not be drawn. The error is in the server log."))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html(simple_page(
+                    "Something went wrong",
+                    "This page could not be drawn. The error is in the server log.",
+                )),
+            )
+                .into_response()
         }
     }
 }
@@ -74,5 +89,12 @@ pub fn app_error_page(_state: &WebState, e: AppError) -> Response {
 }
 
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Html(simple_page("Not found", "There is no page at this address."))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Html(simple_page(
+            "Not found",
+            "There is no page at this address.",
+        )),
+    )
+        .into_response()
 }

@@ -1,0 +1,329 @@
+//! Fault injection and the request log, shared by every fake.
+//!
+//! A fault rule matches the next N requests (or every request while `remaining` is
+//! `None`), optionally narrowed to a path prefix and a method. Rules are checked in
+//! insertion order; the first match fires and its counter is decremented.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+/// Which provider a fault answer must imitate (error bodies differ, ref §1.3/§2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    PlexTv,
+    Pms,
+    Jellyfin,
+    Emby,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FaultAction {
+    /// Answer with this status (typically 5xx) and the provider's error body, or
+    /// `body` when given.
+    Status {
+        status: u16,
+        #[serde(default)]
+        body: Option<String>,
+    },
+    /// 429 with `Retry-After: <seconds>` (plex.tv's only observed throttle, ref §1.3).
+    RateLimit { retry_after: u64 },
+    /// Sleep, then handle the request normally.
+    Delay { ms: u64 },
+    /// Never answer (sleeps an hour): exercises client timeouts.
+    Hang,
+    /// plex.tv only: the "already sharing" refusal (v2 422 JSON, v1 XML `Response`,
+    /// ref §1.2 P11/P12, §1.4.5) even when no share exists yet.
+    AlreadyShared,
+    /// plex.tv only: P9 answers an empty `librarySections` once (ref §1.2 P9, §1.4.9).
+    EmptySections,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FaultRule {
+    #[serde(default)]
+    pub id: u64,
+    /// Path prefix to match (e.g. `/api/v2/shared_servers`); `None` = every path.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// HTTP method to match (case-insensitive); `None` = any.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// How many more requests this rule fires for; `None` = until cleared.
+    #[serde(default)]
+    pub remaining: Option<u32>,
+    pub action: FaultAction,
+}
+
+impl FaultRule {
+    /// A rule firing for the next `n` requests to any path.
+    pub fn next(n: u32, action: FaultAction) -> Self {
+        FaultRule {
+            id: 0,
+            path: None,
+            method: None,
+            remaining: Some(n),
+            action,
+        }
+    }
+
+    /// A rule firing for every request whose path starts with `prefix`.
+    pub fn path(prefix: &str, action: FaultAction) -> Self {
+        FaultRule {
+            id: 0,
+            path: Some(prefix.to_string()),
+            method: None,
+            remaining: None,
+            action,
+        }
+    }
+
+    pub fn times(mut self, n: u32) -> Self {
+        self.remaining = Some(n);
+        self
+    }
+
+    pub fn method(mut self, m: &str) -> Self {
+        self.method = Some(m.to_string());
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.path.as_deref().is_none_or(|p| path.starts_with(p))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self.remaining != Some(0)
+    }
+}
+
+/// One request as the fake saw it (provider routes only, not `/__control`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoggedRequest {
+    pub seq: u64,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub status: Option<u16>,
+    pub fault: Option<FaultAction>,
+}
+
+/// Fault rules + request log of one fake.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub flavor: Flavor,
+    faults: Mutex<(u64, Vec<FaultRule>)>,
+    log: Mutex<Vec<LoggedRequest>>,
+}
+
+/// Request extension telling a plex.tv handler to answer an empty section list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmptySectionsFlag;
+
+impl Core {
+    pub fn new(flavor: Flavor) -> Arc<Self> {
+        Arc::new(Core {
+            flavor,
+            faults: Mutex::new((0, Vec::new())),
+            log: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn add_fault(&self, mut rule: FaultRule) -> u64 {
+        let mut g = lock(&self.faults);
+        g.0 += 1;
+        rule.id = g.0;
+        g.1.push(rule);
+        g.0
+    }
+
+    pub fn faults(&self) -> Vec<FaultRule> {
+        lock(&self.faults).1.clone()
+    }
+
+    pub fn remove_fault(&self, id: u64) -> bool {
+        let mut g = lock(&self.faults);
+        let before = g.1.len();
+        g.1.retain(|r| r.id != id);
+        g.1.len() != before
+    }
+
+    pub fn clear_faults(&self) {
+        lock(&self.faults).1.clear();
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.log).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+
+    fn take_fault(&self, method: &str, path: &str) -> Option<FaultAction> {
+        let mut g = lock(&self.faults);
+        let rules = &mut g.1;
+        let i = rules.iter().position(|r| r.matches(method, path))?;
+        let action = rules[i].action.clone();
+        if let Some(n) = rules[i].remaining.as_mut() {
+            *n -= 1;
+            if *n == 0 {
+                rules.remove(i);
+            }
+        }
+        Some(action)
+    }
+}
+
+/// Poison-tolerant lock: a panicking handler must not wedge the fake for later tests.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The body a provider sends with an error status (ref §1.3, §2.4, §3.1).
+pub(crate) fn provider_error(
+    flavor: Flavor,
+    path: &str,
+    status: StatusCode,
+    msg: &str,
+) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let code = status.as_u16();
+    match flavor {
+        Flavor::PlexTv if path.starts_with("/api/v2") => {
+            let msg = if msg.is_empty() { reason } else { msg };
+            let body = serde_json::json!({"errors": [{"code": plex_v2_code(code), "message": msg, "status": code}]});
+            (status, axum::Json(body)).into_response()
+        }
+        Flavor::PlexTv => {
+            let msg = if msg.is_empty() { reason } else { msg };
+            let body = crate::xml::El::new("Response")
+                .a("code", code as i64)
+                .a("status", msg)
+                .to_xml();
+            (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+        }
+        Flavor::Pms => {
+            let body = format!(
+                "<html><head><title>{reason}</title></head><body><h1>{code} {reason}</h1></body></html>"
+            );
+            (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
+        }
+        Flavor::Jellyfin | Flavor::Emby => {
+            // Unhandled exceptions answer text/plain "Error processing request." (ref §2.4).
+            let msg = if msg.is_empty() {
+                "Error processing request."
+            } else {
+                msg
+            };
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                msg.to_string(),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// plex.tv v2 numeric error codes: 1001 = not authenticated, 1002 = not found (ref §1.3).
+fn plex_v2_code(status: u16) -> u16 {
+    match status {
+        401 => 1001,
+        404 => 1002,
+        422 => 1020,
+        429 => 1003,
+        s => s,
+    }
+}
+
+fn already_shared(path: &str) -> Response {
+    let msg = "You're already sharing this server with this user. Please edit your existing share.";
+    // v2 answers 422 (ref §1.2 P12); the v1 status was not observed (ref §9.1), and the
+    // operator docs call this failure "HTTP 422 Unprocessable Entity" (operations §5.4),
+    // so v1 answers 422 too, with the XML `Response` body.
+    provider_error(Flavor::PlexTv, path, StatusCode::UNPROCESSABLE_ENTITY, msg)
+}
+
+/// axum middleware: log the request, fire the first matching fault, record the status.
+pub(crate) async fn layer(State(core): State<Arc<Core>>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, 4 * 1024 * 1024).await.unwrap_or_default();
+    let method = parts.method.to_string();
+    let path = parts.uri.path().to_string();
+    let fault = core.take_fault(&method, &path);
+    let seq = {
+        let mut log = lock(&core.log);
+        let seq = log.len() as u64 + 1;
+        log.push(LoggedRequest {
+            seq,
+            method: method.clone(),
+            path: path.clone(),
+            query: parts.uri.query().map(str::to_string),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            status: None,
+            fault: fault.clone(),
+        });
+        seq
+    };
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    let resp = match fault {
+        None => next.run(req).await,
+        Some(FaultAction::Status { status, body }) => {
+            let st = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match body {
+                Some(b) => (st, b).into_response(),
+                None => provider_error(core.flavor, &path, st, ""),
+            }
+        }
+        Some(FaultAction::RateLimit { retry_after }) => {
+            let mut r = provider_error(
+                core.flavor,
+                &path,
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Some(FaultAction::Delay { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        Some(FaultAction::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(FaultAction::AlreadyShared) => already_shared(&path),
+        Some(FaultAction::EmptySections) => {
+            req.extensions_mut().insert(EmptySectionsFlag);
+            next.run(req).await
+        }
+    };
+    if let Some(e) = lock(&core.log).iter_mut().find(|e| e.seq == seq) {
+        e.status = Some(resp.status().as_u16());
+    }
+    resp
+}

@@ -1,0 +1,544 @@
+//! Fake of plex.tv (also answering the `clients.plex.tv` routes, ref §1.4.1): account,
+//! resources, servers with global section ids, shares/invites/friends (v1 XML and v2
+//! JSON), and the routes Plex removed (410, ref §1.2 P16/P22, §1.4.6).
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, put};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::control;
+use crate::faults::{
+    Core, EmptySectionsFlag, FaultRule, Flavor, LoggedRequest, lock, provider_error,
+};
+use crate::http_util::{
+    header_str, json as json_resp, loose_bool, loose_i64, parse_json, query_map, wants_json, xml,
+};
+use crate::ids;
+use crate::plex_state::{
+    PlexAccount, PlexAccountSeed, PlexFriendSeed, PlexServerRec, PlexShare, PlexShareSettings,
+    PlexWorld,
+};
+use crate::server::{Running, serve};
+use crate::xml::{El, json_to_xml_el};
+
+pub(crate) type Shared = Arc<Mutex<PlexWorld>>;
+
+#[derive(Clone)]
+struct St {
+    world: Shared,
+}
+
+/// Handle to a running plex.tv fake.
+#[derive(Debug)]
+pub struct PlexTvFake {
+    running: Running,
+    core: Arc<Core>,
+    world: Shared,
+}
+
+impl PlexTvFake {
+    /// Start with an owner account that has Plex Pass.
+    pub async fn start() -> crate::Result<Self> {
+        Self::start_with_plex_pass(true).await
+    }
+
+    pub async fn start_with_plex_pass(plex_pass: bool) -> crate::Result<Self> {
+        let world: Shared = Arc::new(Mutex::new(PlexWorld::new(plex_pass)));
+        let core = Core::new(Flavor::PlexTv);
+        let app = control::assemble(
+            provider_routes(world.clone()),
+            control_routes(world.clone()),
+            core.clone(),
+        );
+        let running = serve(app).await?;
+        Ok(PlexTvFake {
+            running,
+            core,
+            world,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+    pub fn control_url(&self) -> String {
+        format!("{}{}", self.url(), control::PREFIX)
+    }
+    /// The owner's `X-Plex-Token`.
+    pub fn token(&self) -> String {
+        lock(&self.world).owner.token.clone()
+    }
+    pub fn owner(&self) -> PlexAccount {
+        lock(&self.world).owner.clone()
+    }
+    pub fn set_plex_pass(&self, on: bool) {
+        lock(&self.world).owner.plex_pass = on;
+    }
+    /// Register a customer account on plex.tv (so invites by its e-mail/username resolve).
+    pub fn register_account(&self, seed: PlexAccountSeed) -> PlexAccount {
+        lock(&self.world).register(seed)
+    }
+    /// Seed an existing friend with shares on servers named in the seed.
+    pub fn seed_friend(&self, seed: PlexFriendSeed) -> crate::Result<PlexAccount> {
+        seed_friend(&mut lock(&self.world), seed)
+    }
+    /// Accept a pending share as its invitee would (ref §1.4.5 test hook).
+    pub fn accept_invite(&self, share_id: i64) -> crate::Result<PlexShare> {
+        lock(&self.world)
+            .accept(share_id)
+            .ok_or_else(|| crate::FakeError::NotFound(format!("share {share_id}")))
+    }
+    pub fn shares(&self) -> Vec<PlexShare> {
+        lock(&self.world).shares.clone()
+    }
+    /// Full state as served by `GET /__control/state`.
+    pub fn state(&self) -> Value {
+        state_json(&lock(&self.world))
+    }
+    pub fn add_fault(&self, rule: FaultRule) -> u64 {
+        self.core.add_fault(rule)
+    }
+    pub fn clear_faults(&self) {
+        self.core.clear_faults()
+    }
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.core.requests()
+    }
+    pub(crate) fn world(&self) -> Shared {
+        self.world.clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Authentication: `X-Plex-Token` header or query parameter (ref §1.1, §1.4.3).
+
+struct Authed {
+    account: PlexAccount,
+    headers: HeaderMap,
+    uri: Uri,
+}
+
+impl Authed {
+    fn is_owner(&self, w: &PlexWorld) -> bool {
+        self.account.id == w.owner.id
+    }
+    fn json(&self) -> bool {
+        wants_json(&self.headers)
+    }
+}
+
+fn unauthorized(path: &str) -> Response {
+    if path.starts_with("/api/v2") {
+        provider_error(
+            Flavor::PlexTv,
+            path,
+            StatusCode::UNAUTHORIZED,
+            "User could not be authenticated",
+        )
+    } else {
+        let body = El::new("errors")
+            .child(El::new("error").text("You must be signed in or signed up before continuing."))
+            .to_xml();
+        xml(StatusCode::UNAUTHORIZED, body)
+    }
+}
+
+impl FromRequestParts<St> for Authed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &St) -> Result<Self, Self::Rejection> {
+        let q = query_map(&parts.uri);
+        let token = header_str(&parts.headers, "x-plex-token")
+            .map(str::to_string)
+            .or_else(|| q.get("X-Plex-Token").cloned());
+        let account = token.and_then(|t| lock(&st.world).account_by_token(&t).cloned());
+        match account {
+            Some(account) => Ok(Authed {
+                account,
+                headers: parts.headers.clone(),
+                uri: parts.uri.clone(),
+            }),
+            None => Err(unauthorized(parts.uri.path())),
+        }
+    }
+}
+
+fn v1_err(path: &str, status: StatusCode, msg: &str) -> Response {
+    provider_error(Flavor::PlexTv, path, status, msg)
+}
+
+/// v2 answer: JSON with `Accept: application/json`, XML otherwise (ref §1.1).
+fn v2_reply(a: &Authed, status: StatusCode, root: &str, v: Value) -> Response {
+    if a.json() {
+        json_resp(status, v)
+    } else {
+        xml(status, json_to_xml_el(root, &v).to_xml())
+    }
+}
+
+fn container(w: &PlexWorld) -> El {
+    El::new("MediaContainer")
+        .a("friendlyName", "myPlex")
+        .a("identifier", "com.plexapp.plugins.myplex")
+        .a(
+            "machineIdentifier",
+            w.servers
+                .first()
+                .map(|s| s.machine_id.as_str())
+                .unwrap_or(""),
+        )
+}
+
+// ---------------------------------------------------------------------------------
+// Routes.
+
+fn provider_routes(world: Shared) -> Router {
+    Router::new()
+        .route("/api/v2/user", get(v2_user))
+        .route("/users/account", get(v1_account))
+        .route("/users/account.json", get(v1_account_json))
+        .route("/api/v2/ping", get(ping))
+        .route("/api/v2/resources", get(v2_resources))
+        .route("/api/resources", get(v1_resources))
+        .route("/pms/servers.xml", get(v1_servers_xml))
+        .route("/pms/servers", get(v1_servers_xml))
+        .route("/api/servers/{mid}", get(v1_server))
+        .route("/api/v2/servers/{mid}", get(v2_server))
+        .route(
+            "/api/servers/{mid}/shared_servers",
+            get(v1_list_shares).post(v1_create_share),
+        )
+        .route(
+            "/api/servers/{mid}/shared_servers/{sid}",
+            put(v1_update_share).delete(v1_delete_share),
+        )
+        .route("/api/v2/shared_servers", post(v2_create_share))
+        .route("/api/v2/shared_servers/owned/accepted", get(v2_accepted))
+        .route(
+            "/api/v2/shared_servers/invites/owned/pending",
+            get(v2_pending),
+        )
+        .route(
+            "/api/v2/shared_servers/invites/received/pending",
+            get(v2_received_pending),
+        )
+        .route(
+            "/api/v2/shared_servers/{sid}",
+            post(v2_update_share).delete(v2_delete_share),
+        )
+        .route("/api/v2/shared_servers/{sid}/accept", post(v2_accept))
+        .route(
+            "/api/v2/sharings/{uid}",
+            put(v2_update_friend).delete(v2_remove_friend),
+        )
+        .route("/api/users", get(v1_users))
+        .route("/api/users/", get(v1_users))
+        .route("/pms/friends/all", get(v1_users))
+        .route("/api/home/users", get(v1_home_users).post(v1_home_add))
+        .route(
+            "/api/home/users/{id}",
+            axum::routing::delete(v1_home_remove),
+        )
+        // Removed by Plex: 410 with the XML Response body (ref §1.2 P16/P17/P22/P25).
+        .route("/api/friends/{id}", any(gone))
+        .route("/api/invites/requested", any(gone))
+        .route("/api/invites/requested/{id}", any(gone))
+        .route("/api/invites/requests", any(gone))
+        .route("/api/invites/requests/{id}", any(gone))
+        .fallback(not_found)
+        .with_state(St { world })
+}
+
+async fn gone(uri: Uri) -> Response {
+    v1_err(
+        uri.path(),
+        StatusCode::GONE,
+        "This endpoint was deprecated and removed",
+    )
+}
+
+async fn not_found(uri: Uri) -> Response {
+    v1_err(
+        uri.path(),
+        StatusCode::NOT_FOUND,
+        "The requested resource or endpoint could not be found.",
+    )
+}
+
+// P1/P2/P3 ---------------------------------------------------------------------------
+
+fn user_json(a: &PlexAccount, owner: bool) -> Value {
+    let plex_pass = a.plex_pass;
+    json!({
+        "id": a.id, "uuid": a.uuid, "username": a.username, "title": a.title, "email": a.email,
+        "friendlyName": "", "locale": null, "confirmed": true, "emailOnlyAuth": false,
+        "hasPassword": true, "protected": false,
+        "thumb": format!("https://plex.tv/users/{}/avatar?c=1", a.uuid),
+        "authToken": a.token, "mailingListStatus": "active", "mailingListActive": true,
+        "scrobbleTypes": "", "country": "US", "restricted": false, "anonymous": null,
+        "home": owner, "guest": false, "homeSize": 1, "homeAdmin": owner, "maxHomeSize": 15,
+        "joinedAt": a.joined_at, "twoFactorEnabled": false, "backupCodesCreated": false,
+        "subscription": {
+            "active": plex_pass,
+            "subscribedAt": if plex_pass { Value::from("2021-03-14 12:00:00 UTC") } else { Value::Null },
+            "status": if plex_pass { "Active" } else { "Inactive" },
+            "paymentService": if plex_pass { Value::from("braintree") } else { Value::Null },
+            "plan": if plex_pass { Value::from("lifetime") } else { Value::Null },
+            "features": if plex_pass { json!(["sync", "camera_upload", "download_certificates", "session_kick"]) } else { json!([]) },
+        },
+        "roles": if plex_pass { json!(["plexpass"]) } else { json!([]) },
+        "entitlements": if plex_pass { json!(["all"]) } else { json!([]) },
+        "profile": {"autoSelectAudio": true, "defaultAudioLanguage": "en", "defaultSubtitleLanguage": "en", "autoSelectSubtitle": 0},
+        "services": [],
+    })
+}
+
+async fn v2_user(State(st): State<St>, a: Authed) -> Response {
+    let owner = a.is_owner(&lock(&st.world));
+    v2_reply(&a, StatusCode::OK, "user", user_json(&a.account, owner))
+}
+
+fn v1_account_el(a: &PlexAccount, owner: bool) -> El {
+    let pp = a.plex_pass;
+    El::new("user")
+        .a("email", &a.email)
+        .a("id", a.id)
+        .a("uuid", &a.uuid)
+        .a("joinedAt", a.joined_at)
+        .a("locale", "")
+        .a(
+            "thumb",
+            format!("https://plex.tv/users/{}/avatar?c=1", a.uuid),
+        )
+        .a("title", &a.title)
+        .a("username", &a.username)
+        .a("authenticationToken", &a.token)
+        .a("authToken", &a.token)
+        .a("home", owner)
+        .a("restricted", false)
+        .a("certificateVersion", 2i64)
+        .child(
+            El::new("subscription")
+                .a("active", pp)
+                .a("status", if pp { "Active" } else { "Inactive" })
+                .a("plan", if pp { "lifetime" } else { "" })
+                .child(El::new("feature").a("id", "sync")),
+        )
+        .child(El::new("roles").kids(pp.then(|| El::new("role").a("id", "plexpass"))))
+        .child(El::new("entitlements").a("all", pp))
+}
+
+async fn v1_account(State(st): State<St>, a: Authed) -> Response {
+    let owner = a.is_owner(&lock(&st.world));
+    xml(StatusCode::OK, v1_account_el(&a.account, owner).to_xml())
+}
+
+async fn v1_account_json(State(st): State<St>, a: Authed) -> Response {
+    let owner = a.is_owner(&lock(&st.world));
+    let mut u = user_json(&a.account, owner);
+    u["authentication_token"] = json!(a.account.token);
+    u["subscription"]["plan"] = json!(if a.account.plex_pass { "lifetime" } else { "" });
+    json_resp(StatusCode::OK, json!({ "user": u }))
+}
+
+/// P3: `<pong>true</pong>`; plexapi reads the element text.
+async fn ping(a: Authed) -> Response {
+    if a.json() {
+        json_resp(StatusCode::OK, json!({"pong": true}))
+    } else {
+        xml(StatusCode::OK, El::new("pong").text("true").to_xml())
+    }
+}
+
+// P4/P5 --------------------------------------------------------------------------------
+
+fn hostport(url: &str) -> (String, i64) {
+    let hp = url.trim_start_matches("http://");
+    let (h, p) = hp.split_once(':').unwrap_or((hp, "32400"));
+    (
+        h.to_string(),
+        p.trim_end_matches('/').parse().unwrap_or(32400),
+    )
+}
+
+/// Resources visible to `a`: the owner's servers, or the servers shared with a friend.
+fn resources_for(w: &PlexWorld, a: &PlexAccount) -> Vec<(PlexServerRec, String, bool)> {
+    if a.id == w.owner.id {
+        return w
+            .servers
+            .iter()
+            .map(|s| (s.clone(), w.owner.token.clone(), true))
+            .collect();
+    }
+    w.shares
+        .iter()
+        .filter(|s| s.invited_id == Some(a.id) && s.accepted_at.is_some())
+        .filter_map(|sh| {
+            w.server(&sh.machine_id)
+                .map(|s| (s.clone(), sh.access_token.clone(), false))
+        })
+        .collect()
+}
+
+fn resource_json(w: &PlexWorld, s: &PlexServerRec, token: &str, owned: bool) -> Value {
+    let (host, port) = hostport(&s.url);
+    json!({
+        "name": s.name, "product": "Plex Media Server", "productVersion": s.version,
+        "platform": "Linux", "platformVersion": "6.1", "device": "PC",
+        "clientIdentifier": s.machine_id, "createdAt": ids::iso_secs(s.created_at),
+        "lastSeenAt": ids::iso_secs(ids::now_secs()), "provides": "server",
+        "ownerId": if owned { Value::Null } else { json!(w.owner.id) },
+        "sourceTitle": if owned { Value::Null } else { json!(w.owner.username) },
+        "publicAddress": host, "accessToken": token, "owned": owned, "home": false,
+        "synced": false, "relay": true, "presence": true, "httpsRequired": false,
+        "publicAddressMatches": true, "dnsRebindingProtection": false, "natLoopbackSupported": false,
+        "connections": [{"protocol": "http", "address": host, "port": port, "uri": s.url, "local": true, "relay": false, "IPv6": false}],
+    })
+}
+
+async fn v2_resources(State(st): State<St>, a: Authed) -> Response {
+    let w = lock(&st.world);
+    let list: Vec<Value> = resources_for(&w, &a.account)
+        .iter()
+        .map(|(s, t, o)| resource_json(&w, s, t, *o))
+        .collect();
+    drop(w);
+    v2_reply(&a, StatusCode::OK, "resources", Value::Array(list))
+}
+
+async fn v1_resources(State(st): State<St>, a: Authed) -> Response {
+    let w = lock(&st.world);
+    let devices: Vec<El> = resources_for(&w, &a.account)
+        .iter()
+        .map(|(s, t, o)| {
+            let (host, port) = hostport(&s.url);
+            El::new("Device")
+                .a("name", &s.name)
+                .a("product", "Plex Media Server")
+                .a("productVersion", &s.version)
+                .a("platform", "Linux")
+                .a("clientIdentifier", &s.machine_id)
+                .a("createdAt", s.created_at)
+                .a("lastSeenAt", ids::now_secs())
+                .a("provides", "server")
+                .a("owned", *o)
+                .a("accessToken", t)
+                .a("publicAddress", &host)
+                .a("httpsRequired", false)
+                .a("presence", true)
+                .child(
+                    El::new("Connection")
+                        .a("protocol", "http")
+                        .a("address", &host)
+                        .a("port", port)
+                        .a("uri", &s.url)
+                        .a("local", true),
+                )
+        })
+        .collect();
+    let body = El::new("MediaContainer")
+        .a("size", devices.len())
+        .kids(devices)
+        .to_xml();
+    xml(StatusCode::OK, body)
+}
+
+fn v1_server_el(s: &PlexServerRec, token: &str, owned: bool) -> El {
+    let (host, port) = hostport(&s.url);
+    El::new("Server")
+        .a("accessToken", token)
+        .a("name", &s.name)
+        .a("address", &host)
+        .a("port", port)
+        .a("version", &s.version)
+        .a("scheme", "http")
+        .a("host", &host)
+        .a("localAddresses", &host)
+        .a("machineIdentifier", &s.machine_id)
+        .a("createdAt", s.created_at)
+        .a("updatedAt", ids::now_secs())
+        .a("owned", owned)
+        .a("synced", false)
+}
+
+async fn v1_servers_xml(State(st): State<St>, a: Authed) -> Response {
+    let w = lock(&st.world);
+    let list: Vec<El> = resources_for(&w, &a.account)
+        .iter()
+        .map(|(s, t, o)| v1_server_el(s, t, *o))
+        .collect();
+    xml(
+        StatusCode::OK,
+        container(&w).a("size", list.len()).kids(list).to_xml(),
+    )
+}
+
+// P8/P9 ----------------------------------------------------------------------------
+
+async fn v1_server(State(st): State<St>, a: Authed, Path(mid): Path<String>) -> Response {
+    let w = lock(&st.world);
+    match w.server(&mid).filter(|_| a.is_owner(&w)) {
+        // 404 when the account does not own the machine (ref §1.2 P8, status UNCERTAIN).
+        None => v1_err(a.uri.path(), StatusCode::NOT_FOUND, "Not Found"),
+        Some(s) => {
+            let secs = s.sections.iter().map(|sec| {
+                El::new("Section")
+                    .a("id", sec.global_id)
+                    .a("key", sec.key)
+                    .a("type", &sec.kind)
+                    .a("title", &sec.title)
+            });
+            let srv = v1_server_el(s, &w.owner.token, true).kids(secs);
+            xml(
+                StatusCode::OK,
+                container(&w).a("size", 1usize).child(srv).to_xml(),
+            )
+        }
+    }
+}
+
+async fn v2_server(
+    State(st): State<St>,
+    a: Authed,
+    Path(mid): Path<String>,
+    empty: Option<axum::Extension<EmptySectionsFlag>>,
+) -> Response {
+    let w = lock(&st.world);
+    let Some(s) = w.server(&mid).filter(|_| a.is_owner(&w)) else {
+        return v1_err(
+            a.uri.path(),
+            StatusCode::NOT_FOUND,
+            "The requested resource or endpoint could not be found.",
+        );
+    };
+    // Injected fault: the transient empty list Wizarr guards against (ref §1.2 P9).
+    let sections: Vec<Value> = if empty.is_some() {
+        Vec::new()
+    } else {
+        s.sections
+            .iter()
+            .map(|sec| json!({"id": sec.global_id, "key": sec.key, "title": sec.title, "type": sec.kind}))
+            .collect()
+    };
+    let v = json!({
+        "name": s.name, "machineIdentifier": s.machine_id, "version": s.version,
+        "ownerId": w.owner.id, "librarySections": sections,
+    });
+    drop(w);
+    v2_reply(&a, StatusCode::OK, "server", v)
+}
+
+mod control_api;
+mod share_updates;
+mod shares;
+use control_api::control_routes;
+pub(crate) use control_api::{seed_friend, state_json};
+use share_updates::*;
+use shares::*;

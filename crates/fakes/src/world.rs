@@ -1,0 +1,183 @@
+//! The sandbox world (`boxoffice sandbox`): one Plex account with Plex Pass and two
+//! servers, one Jellyfin, one Emby, with the libraries of
+//! `fixtures/bulk-invite/README.md` and a few existing users each.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::mb_state::{MbLibrarySeed, MbUserSeed};
+use crate::plex_state::{PlexAccountSeed, PlexFriendSeed, PlexLibrarySeed, PlexShareSettings};
+use crate::{EmbyFake, EmbyOptions, JellyfinFake, JellyfinVersion, PlexServerFake, PlexTvFake};
+
+/// All fakes of the sandbox, kept alive together.
+#[derive(Debug)]
+pub struct World {
+    pub plex_tv: PlexTvFake,
+    pub plex_servers: Vec<PlexServerFake>,
+    pub jellyfin: JellyfinFake,
+    pub emby: EmbyFake,
+}
+
+fn plex_lib(title: &str, kind: &str, items: u64) -> PlexLibrarySeed {
+    PlexLibrarySeed::new(title, kind, items)
+}
+
+fn friend(username: &str, shares: &[(&str, &[&str])], allow_sync: bool) -> PlexFriendSeed {
+    PlexFriendSeed {
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        shares: shares
+            .iter()
+            .map(|(srv, libs)| {
+                (
+                    srv.to_string(),
+                    libs.iter().map(|l| l.to_string()).collect(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+        settings: PlexShareSettings {
+            allow_sync,
+            ..Default::default()
+        },
+        pending: false,
+    }
+}
+
+impl World {
+    /// Start every fake and seed the default sandbox data.
+    pub async fn seed_default() -> crate::Result<Self> {
+        let plex_tv = PlexTvFake::start().await?;
+        let alpha = PlexServerFake::start(&plex_tv, "Plex Alpha").await?;
+        for l in [
+            plex_lib("Movies", "movie", 1843),
+            plex_lib("TV Shows", "show", 312),
+            plex_lib("Movies 4K", "movie", 402),
+            plex_lib("Home Videos", "movie", 57),
+        ] {
+            alpha.seed_library(l)?;
+        }
+        let beta = PlexServerFake::start(&plex_tv, "Plex Beta").await?;
+        let mut music = plex_lib("Music", "artist", 640);
+        music.albums = Some(2210);
+        music.tracks = Some(25_930);
+        for l in [
+            plex_lib("Movies", "movie", 2311),
+            plex_lib("TV Shows", "show", 458),
+            plex_lib("Movies 4K", "movie", 517),
+            music,
+        ] {
+            beta.seed_library(l)?;
+        }
+        plex_tv.seed_friend(friend(
+            "alice_plex",
+            &[("Plex Alpha", &["Movies", "TV Shows"])],
+            false,
+        ))?;
+        plex_tv.seed_friend(friend(
+            "bob_plex",
+            &[
+                ("Plex Alpha", &["Movies", "TV Shows", "Movies 4K"]),
+                ("Plex Beta", &["Music"]),
+            ],
+            true,
+        ))?;
+        plex_tv.seed_friend(friend(
+            "carol_plex",
+            &[("Plex Beta", &["Movies", "TV Shows"])],
+            false,
+        ))?;
+        // A registered plex.tv account with no share yet (a customer about to buy).
+        plex_tv.register_account(PlexAccountSeed {
+            username: "dave_plex".into(),
+            email: "dave@example.com".into(),
+            id: None,
+            token: None,
+            home: false,
+        });
+
+        let jellyfin = JellyfinFake::start_version(JellyfinVersion::V10_11, "Jelly One").await?;
+        let mut shows = MbLibrarySeed::new("Shows", "tvshows", 286);
+        shows.episodes = Some(11_204);
+        jellyfin.seed_library(MbLibrarySeed::new("Movies", "movies", 1520));
+        jellyfin.seed_library(shows.clone());
+        let emby = EmbyFake::start_with(EmbyOptions {
+            name: "Emby One".into(),
+            void_status: 204,
+        })
+        .await?;
+        emby.seed_library(MbLibrarySeed::new("Movies", "movies", 1377));
+        shows.items = 241;
+        shows.episodes = Some(9_870);
+        emby.seed_library(shows);
+        for (name, libs, pw) in [
+            ("erin_jf", vec!["Movies", "Shows"], "erin-pass"),
+            ("frank_jf", vec!["Movies"], "frank-pass"),
+        ] {
+            let mut s = MbUserSeed::new(name);
+            s.password = Some(pw.into());
+            s.libraries = Some(libs.into_iter().map(str::to_string).collect());
+            jellyfin.seed_user(s);
+        }
+        for (name, libs, pw) in [
+            ("gina_emby", vec!["Movies", "Shows"], "gina-pass"),
+            ("hank_emby", vec!["Shows"], "hank-pass"),
+        ] {
+            let mut s = MbUserSeed::new(name);
+            s.password = Some(pw.into());
+            s.libraries = Some(libs.into_iter().map(str::to_string).collect());
+            emby.seed_user(s);
+        }
+        Ok(World {
+            plex_tv,
+            plex_servers: vec![alpha, beta],
+            jellyfin,
+            emby,
+        })
+    }
+
+    /// The description printed as the first stdout line of `boxoffice sandbox`.
+    pub fn describe(&self) -> Value {
+        let owner = self.plex_tv.owner();
+        let servers: Vec<Value> = self
+            .plex_servers
+            .iter()
+            .map(|s| {
+                json!({
+                    "name": s.name(), "url": s.url(), "control": s.control_url(),
+                    "machine_identifier": s.machine_identifier(), "token": s.token(),
+                    "libraries": s.libraries().iter().map(|l| json!({
+                        "title": l.title, "key": l.key, "id": l.global_id, "type": l.kind,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let mb = |name: String,
+                  url: String,
+                  control: String,
+                  key: String,
+                  id: String,
+                  libs: Vec<crate::mb_state::MbLibrary>,
+                  emby: bool| {
+            json!({
+                "name": name, "url": url, "control": control, "api_key": key, "server_id": id,
+                "libraries": libs.iter().map(|l| {
+                    let mut v = json!({"name": l.name, "id": l.id, "collection_type": l.collection_type});
+                    if emby { v["guid"] = json!(l.guid); }
+                    v
+                }).collect::<Vec<_>>(),
+            })
+        };
+        json!({
+            "plex_tv": {
+                "url": self.plex_tv.url(), "control": self.plex_tv.control_url(), "token": owner.token,
+                "account_id": owner.id, "username": owner.username, "email": owner.email, "plex_pass": owner.plex_pass,
+            },
+            "plex_servers": servers,
+            "jellyfin": mb(self.jellyfin.server_name(), self.jellyfin.url(), self.jellyfin.control_url(),
+                           self.jellyfin.api_key(), self.jellyfin.server_id(), self.jellyfin.libraries(), false),
+            "emby": mb(self.emby.server_name(), self.emby.url(), self.emby.control_url(),
+                       self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
+        })
+    }
+}
