@@ -165,9 +165,8 @@ pub async fn bury(ex: Ex<'_>, id: i64, token: &str, now: i64, error: &str) -> Re
 }
 
 pub async fn extend_lease(ex: Ex<'_>, id: i64, token: &str, until: i64) -> Result<bool> {
-    let n =
-        affected!(ex, |e| {
-            sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'"
     )
     .bind(id)
@@ -175,7 +174,7 @@ pub async fn extend_lease(ex: Ex<'_>, id: i64, token: &str, until: i64) -> Resul
     .bind(until)
     .execute(e)
     .await
-        })?;
+    })?;
     Ok(n == 1)
 }
 
