@@ -3,11 +3,18 @@
 
 pub mod backoff;
 pub mod clock;
+pub mod coverage;
+pub mod credits;
 pub mod email;
+pub mod ids;
+pub mod migration;
 pub mod money;
 pub mod password;
 pub mod permission;
+pub mod plans;
+pub mod platform;
 pub mod schedule;
+pub mod selection;
 pub mod settings;
 
 pub use clock::{Clock, SystemClock, TestClock};

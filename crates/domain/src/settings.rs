@@ -86,6 +86,8 @@ settings! {
     "jobs.sessions_purge.schedule", "Background jobs", "Purge expired sessions: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.queue_prune.enabled", "Background jobs", "Prune finished jobs", Kind::Bool, "true", "Delete finished jobs after 14 days; dead jobs stay until retried or dismissed.";
     "jobs.queue_prune.schedule", "Background jobs", "Prune finished jobs: schedule", Kind::Schedule, "0 3 * * *", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "jobs.self_test.enabled", "Background jobs", "Media self-test", Kind::Bool, "true", "Check every Plex account and server daily: each read boxoffice relies on, and a harmless write where one exists.";
+    "jobs.self_test.schedule", "Background jobs", "Media self-test: schedule", Kind::Schedule, "0 4 * * *", "An interval such as \"every 1h\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

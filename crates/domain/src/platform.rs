@@ -1,0 +1,31 @@
+//! The media-server platforms a server can run (product §12.2). The rules only need to know
+//! which licence a feature depends on and which user identity a server needs.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Platform {
+    Plex,
+    Emby,
+    Jellyfin,
+}
+
+impl Platform {
+    /// Whether a user needs their Plex e-mail (Plex) or their Emby/Jellyfin e-mail or username
+    /// (the other two) to be placed on a server of this platform (operations §3.3
+    /// `platform_matches`, §4.1.3 item 6).
+    pub fn needs_plex_identity(self) -> bool {
+        self == Platform::Plex
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Platform::Plex => "Plex",
+            Platform::Emby => "Emby",
+            Platform::Jellyfin => "Jellyfin",
+        })
+    }
+}
