@@ -16,6 +16,8 @@ const PREFIX: &str = "v1:";
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// A one-way digest of the key: a stable, non-secret id for this installation.
+    installation: [u8; 32],
 }
 
 impl fmt::Debug for SecretBox {
@@ -47,7 +49,19 @@ impl SecretBox {
             return Err(CryptoError::BadKey);
         }
         let cipher = XChaCha20Poly1305::new_from_slice(&raw).map_err(|_| CryptoError::BadKey)?;
-        Ok(Self { cipher })
+        let mut h = Sha256::new();
+        h.update(b"boxoffice installation id\0");
+        h.update(&raw);
+        Ok(Self {
+            cipher,
+            installation: h.finalize().into(),
+        })
+    }
+
+    /// Stable per installation (every instance sharing the key agrees) and reveals nothing about
+    /// the key: used where a provider wants a client identifier (plex.tv, Jellyfin devices).
+    pub fn installation_id(&self) -> String {
+        hex::encode(&self.installation[..16])
     }
 
     pub fn generate_key_base64() -> Result<String, CryptoError> {

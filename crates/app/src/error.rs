@@ -23,6 +23,9 @@ pub enum AppError {
     Store(StoreError),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    /// A media server or plex.tv call failed; the message is the catalogue's actionable text.
+    #[error(transparent)]
+    Media(#[from] boxoffice_media::MediaError),
     #[error("{0}")]
     Internal(String),
 }

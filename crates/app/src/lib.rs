@@ -5,9 +5,11 @@ pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod error;
+pub mod media;
 pub mod metrics;
 pub mod passwords;
 pub mod queue;
+pub mod servers;
 pub mod settings;
 pub mod totp;
 
@@ -25,17 +27,26 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub secrets: crypto::SecretBox,
     pub metrics: Arc<metrics::Metrics>,
+    /// Builds media-server and plex.tv clients from stored rows; shared so per-account pacing is.
+    pub media: Arc<media::MediaConnector>,
     /// Argon2 cost; tests lower it to keep suites fast, never below OWASP's minimum for argon2id.
     pub password_params: passwords::Params,
 }
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, secrets: crypto::SecretBox) -> Self {
+        let metrics = Arc::new(metrics::Metrics::default());
+        let media = Arc::new(media::MediaConnector::new(
+            metrics.clone(),
+            clock.clone(),
+            &secrets.installation_id(),
+        ));
         Self {
             db,
             clock,
             secrets,
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics,
+            media,
             password_params: passwords::Params::default(),
         }
     }

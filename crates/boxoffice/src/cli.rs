@@ -52,6 +52,9 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Start fake plex.tv, Plex, Jellyfin and Emby services on loopback ports, print them as one
+    /// JSON line, and serve until Ctrl-C or SIGTERM. Needs no configuration or database.
+    Sandbox(crate::sandbox::SandboxArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -166,6 +169,17 @@ fn load_config(cli: &Cli, listen: Option<String>) -> Result<Config, CliError> {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
+    // The sandbox needs no configuration, database or data directory: it runs before any of
+    // them is loaded, so a broken boxoffice.toml or an unreachable database cannot stop it.
+    if let Command::Sandbox(args) = &cli.command {
+        return crate::sandbox::run(args).await.map_err(|e| {
+            if e.is_usage() {
+                CliError::Usage(e.to_string())
+            } else {
+                CliError::Io(std::io::Error::other(e.to_string()))
+            }
+        });
+    }
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
         _ => None,
@@ -186,6 +200,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Admin { command } => admin(&cfg, command).await,
+        // Ran above, before the configuration was loaded.
+        Command::Sandbox(_) => Ok(()),
     }
 }
 

@@ -3,6 +3,7 @@
 //! tests can start the whole application in-process.
 
 pub mod cli;
+pub mod sandbox;
 pub mod secret_key;
 pub mod startup;
 pub mod telemetry;

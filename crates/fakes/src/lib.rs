@@ -39,7 +39,7 @@ pub use plex_state::{
 };
 pub use plex_tv::PlexTvFake;
 pub use sessions::{SessionSeed, StoppedSession};
-pub use world::World;
+pub use world::{Seed, World, WorldOptions};
 
 /// Errors from starting or driving a fake through its Rust API.
 #[derive(Debug, thiserror::Error)]

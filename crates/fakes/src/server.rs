@@ -1,6 +1,8 @@
-//! Binding an axum router to 127.0.0.1:0 and keeping it alive for the handle's lifetime.
+//! Binding an axum router to a free loopback port and keeping it alive for the handle's
+//! lifetime.
 
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::Router;
 use tokio::task::JoinHandle;
@@ -24,8 +26,23 @@ impl Drop for Running {
     }
 }
 
+tokio::task_local! {
+    /// Address the fakes started inside [`bind_on`] listen on. A task-local rather than a
+    /// parameter so every fake's constructor keeps its simple signature for the tests.
+    static BIND_IP: IpAddr;
+}
+
+/// Run `fut` (which starts fakes) so that every fake it starts binds `ip` instead of
+/// 127.0.0.1. The caller (`boxoffice sandbox`) only allows loopback addresses.
+pub(crate) async fn bind_on<F: Future>(ip: IpAddr, fut: F) -> F::Output {
+    BIND_IP.scope(ip, fut).await
+}
+
 pub(crate) async fn serve(router: Router) -> std::io::Result<Running> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let ip = BIND_IP
+        .try_with(|ip| *ip)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {

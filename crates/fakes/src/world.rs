@@ -1,8 +1,13 @@
 //! The sandbox world (`boxoffice sandbox`): one Plex account with Plex Pass and two
 //! servers, one Jellyfin, one Emby, with the libraries of
 //! `fixtures/bulk-invite/README.md` and a few existing users each.
+//!
+//! [`Seed::None`] starts the same fakes (same server names, so a script written against
+//! the default world finds the same services) with nothing in them beyond what each fake
+//! needs to answer at all: the plex.tv owner account and the Jellyfin/Emby administrator.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::{Value, json};
 
@@ -17,6 +22,33 @@ pub struct World {
     pub plex_servers: Vec<PlexServerFake>,
     pub jellyfin: JellyfinFake,
     pub emby: EmbyFake,
+}
+
+/// What the world is seeded with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Seed {
+    /// The realistic catalogue: libraries, friends and users.
+    #[default]
+    Default,
+    /// Every fake started, but empty.
+    None,
+}
+
+/// How to start a [`World`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorldOptions {
+    pub seed: Seed,
+    /// Address every fake listens on (port chosen by the OS).
+    pub bind: IpAddr,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        WorldOptions {
+            seed: Seed::Default,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
 }
 
 fn plex_lib(title: &str, kind: &str, items: u64) -> PlexLibrarySeed {
@@ -45,10 +77,63 @@ fn friend(username: &str, shares: &[(&str, &[&str])], allow_sync: bool) -> PlexF
 }
 
 impl World {
-    /// Start every fake and seed the default sandbox data.
+    /// Start every fake on 127.0.0.1 and seed the default sandbox data.
     pub async fn seed_default() -> crate::Result<Self> {
+        Self::start(WorldOptions::default()).await
+    }
+
+    /// Start every fake on 127.0.0.1 with nothing seeded.
+    pub async fn start_empty() -> crate::Result<Self> {
+        Self::start(WorldOptions {
+            seed: Seed::None,
+            ..WorldOptions::default()
+        })
+        .await
+    }
+
+    /// Start every fake on `opts.bind` and seed it as `opts.seed` says.
+    pub async fn start(opts: WorldOptions) -> crate::Result<Self> {
+        crate::server::bind_on(opts.bind, async {
+            let world = Self::start_fakes().await?;
+            if opts.seed == Seed::Default {
+                world.seed()?;
+            }
+            Ok(world)
+        })
+        .await
+    }
+
+    async fn start_fakes() -> crate::Result<Self> {
         let plex_tv = PlexTvFake::start().await?;
         let alpha = PlexServerFake::start(&plex_tv, "Plex Alpha").await?;
+        let beta = PlexServerFake::start(&plex_tv, "Plex Beta").await?;
+        let jellyfin = JellyfinFake::start_version(JellyfinVersion::V10_11, "Jelly One").await?;
+        let emby = EmbyFake::start_with(EmbyOptions {
+            name: "Emby One".into(),
+            void_status: 204,
+        })
+        .await?;
+        Ok(World {
+            plex_tv,
+            plex_servers: vec![alpha, beta],
+            jellyfin,
+            emby,
+        })
+    }
+
+    /// The default catalogue (`fixtures/bulk-invite/README.md`).
+    fn seed(&self) -> crate::Result<()> {
+        let World {
+            plex_tv,
+            plex_servers,
+            jellyfin,
+            emby,
+        } = self;
+        let [alpha, beta] = plex_servers.as_slice() else {
+            return Err(crate::FakeError::Invalid(
+                "the sandbox world has two Plex servers".into(),
+            ));
+        };
         for l in [
             plex_lib("Movies", "movie", 1843),
             plex_lib("TV Shows", "show", 312),
@@ -57,7 +142,6 @@ impl World {
         ] {
             alpha.seed_library(l)?;
         }
-        let beta = PlexServerFake::start(&plex_tv, "Plex Beta").await?;
         let mut music = plex_lib("Music", "artist", 640);
         music.albums = Some(2210);
         music.tracks = Some(25_930);
@@ -96,16 +180,10 @@ impl World {
             home: false,
         });
 
-        let jellyfin = JellyfinFake::start_version(JellyfinVersion::V10_11, "Jelly One").await?;
         let mut shows = MbLibrarySeed::new("Shows", "tvshows", 286);
         shows.episodes = Some(11_204);
         jellyfin.seed_library(MbLibrarySeed::new("Movies", "movies", 1520));
         jellyfin.seed_library(shows.clone());
-        let emby = EmbyFake::start_with(EmbyOptions {
-            name: "Emby One".into(),
-            void_status: 204,
-        })
-        .await?;
         emby.seed_library(MbLibrarySeed::new("Movies", "movies", 1377));
         shows.items = 241;
         shows.episodes = Some(9_870);
@@ -128,12 +206,7 @@ impl World {
             s.libraries = Some(libs.into_iter().map(str::to_string).collect());
             emby.seed_user(s);
         }
-        Ok(World {
-            plex_tv,
-            plex_servers: vec![alpha, beta],
-            jellyfin,
-            emby,
-        })
+        Ok(())
     }
 
     /// The description printed as the first stdout line of `boxoffice sandbox`.

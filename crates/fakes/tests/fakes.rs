@@ -14,6 +14,10 @@ use serde_json::{Value, json};
 type R = Result<(), Box<dyn std::error::Error>>;
 
 fn client() -> Client {
+    // When this crate is tested together with `boxoffice` (`cargo test -p boxoffice -p
+    // boxoffice-fakes`), feature unification gives reqwest `rustls-no-provider`, and building a
+    // client then needs a process-wide crypto provider. Installing one is harmless otherwise.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -1355,6 +1359,23 @@ async fn world_seed_default_describes_everything() -> R {
         .json()
         .await?;
     assert_eq!(st["access"].as_array().map(Vec::len), Some(4));
+    Ok(())
+}
+
+#[tokio::test]
+async fn world_start_empty_starts_the_same_fakes_with_nothing_seeded() -> R {
+    let world = World::start_empty().await?;
+    let d = world.describe();
+    assert_eq!(d["plex_servers"].as_array().map(Vec::len), Some(2));
+    assert_eq!(d["plex_servers"][0]["name"], "Plex Alpha");
+    assert_eq!(d["plex_servers"][0]["libraries"], json!([]));
+    assert_eq!(d["jellyfin"]["libraries"], json!([]));
+    assert_eq!(d["emby"]["libraries"], json!([]));
+    assert!(world.plex_tv.shares().is_empty());
+    // Only the built-in administrator.
+    assert_eq!(world.jellyfin.users().len(), 1);
+    assert_eq!(world.emby.users().len(), 1);
+    assert!(world.plex_tv.url().starts_with("http://127.0.0.1:"));
     Ok(())
 }
 

@@ -25,6 +25,7 @@ pub fn registry_with_builtins() -> Registry {
         name: "queue_prune",
         kind: "queue.prune",
     });
+    crate::media_jobs::register(&mut r);
     r
 }
 

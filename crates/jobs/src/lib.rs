@@ -4,6 +4,7 @@
 //! instance sharing the database.
 
 mod builtin;
+mod media_jobs;
 mod registry;
 mod runner;
 mod scheduler;

@@ -37,6 +37,15 @@ impl From<boxoffice_app::AppError> for JobError {
             | E::Conflict(_)
             | E::Forbidden(_)
             | E::Unauthorized(_) => JobError::Fail(e.to_string()),
+            // A media failure carries the catalogue's message; only transient ones are retried.
+            E::Media(m) => match m.retry_after() {
+                Some(d) => JobError::RetryAfter {
+                    message: m.to_string(),
+                    after_secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                },
+                None if m.retryable() => JobError::Retry(m.to_string()),
+                None => JobError::Fail(m.to_string()),
+            },
             other => JobError::Retry(other.to_string()),
         }
     }

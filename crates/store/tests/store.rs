@@ -386,3 +386,241 @@ async fn a_transaction_rolls_back_when_dropped() {
     })
     .await;
 }
+
+mod media_side {
+    use super::each_backend;
+    use boxoffice_store::libraries::SyncedLibrary;
+    use boxoffice_store::plex_accounts::{CheckOutcome, NewPlexAccount, ProxyUpdate};
+    use boxoffice_store::self_test::NewResult;
+    use boxoffice_store::servers::{NewServer, ServerSettings};
+    use boxoffice_store::{
+        StoreError, libraries, plex_accounts, self_test, server_locations, servers,
+    };
+
+    fn plex_account<'a>(token_enc: &'a str) -> NewPlexAccount<'a> {
+        NewPlexAccount {
+            name: "Main",
+            token_enc,
+            plex_user_id: "1",
+            username: "owner",
+            email: "owner@example.com",
+            has_plex_pass: true,
+            proxy_url: "",
+            proxy_username: "",
+            proxy_password_enc: "",
+            extra_query: "",
+            now: 10,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plex_account_keeps_its_sealed_token_and_its_last_check() {
+        each_backend(|db| async move {
+            let a = plex_accounts::insert(db.ex(), plex_account("v1:sealed"))
+                .await
+                .unwrap();
+            assert_eq!(a.token_enc, "v1:sealed");
+            plex_accounts::update_settings(
+                db.ex(),
+                a.id,
+                ProxyUpdate {
+                    name: "Main",
+                    proxy_url: "http://proxy:3128",
+                    proxy_username: "p",
+                    proxy_password_enc: Some("v1:pw"),
+                    extra_query: "",
+                    has_plex_pass: true,
+                    now: 11,
+                },
+            )
+            .await
+            .unwrap();
+            // None keeps the stored password.
+            plex_accounts::update_settings(
+                db.ex(),
+                a.id,
+                ProxyUpdate {
+                    name: "Renamed",
+                    proxy_url: "http://proxy:3128",
+                    proxy_username: "p",
+                    proxy_password_enc: None,
+                    extra_query: "",
+                    has_plex_pass: false,
+                    now: 12,
+                },
+            )
+            .await
+            .unwrap();
+            plex_accounts::record_check(db.ex(), a.id, CheckOutcome::Failed("401"), 13)
+                .await
+                .unwrap();
+            let got = plex_accounts::find(db.ex(), a.id).await.unwrap();
+            assert_eq!(got.name, "Renamed");
+            assert_eq!(got.proxy_password_enc, "v1:pw");
+            assert_eq!(got.last_error.as_deref(), Some("401"));
+            assert_eq!(got.last_checked_at, Some(13));
+            assert!(
+                plex_accounts::find(db.ex(), 999)
+                    .await
+                    .unwrap_err()
+                    .is_not_found()
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_server_is_added_disabled_once_and_its_settings_change() {
+        each_backend(|db| async move {
+            let loc = server_locations::insert(db.ex(), "Europe", "", 1, 5)
+                .await
+                .unwrap();
+            assert!(
+                server_locations::insert(db.ex(), "Europe", "", 2, 5)
+                    .await
+                    .unwrap_err()
+                    .is_conflict()
+            );
+            let new = || NewServer {
+                platform: "jellyfin",
+                name: "Jelly",
+                remote_id: "abc",
+                url: "http://127.0.0.1:8096",
+                api_key_enc: "v1:key",
+                plex_account_id: None,
+                version: "10.11",
+                has_premiere: false,
+                now: 20,
+            };
+            let s = servers::insert(db.ex(), new()).await.unwrap();
+            assert!(!s.enabled);
+            assert_eq!(s.max_users, 100);
+            assert!(matches!(
+                servers::insert(db.ex(), new()).await,
+                Err(StoreError::Conflict { .. })
+            ));
+            let settings = ServerSettings {
+                url: s.url.clone(),
+                location_id: Some(loc.id),
+                enabled: true,
+                allow_new_subscriptions: false,
+                allow_trial_subscriptions: true,
+                max_users: 50,
+                allow_4k_transcoding: false,
+                log_activity: true,
+                has_premiere: false,
+            };
+            servers::update_settings(db.ex(), s.id, &settings, 21)
+                .await
+                .unwrap();
+            let got = servers::find(db.ex(), s.id).await.unwrap();
+            assert!(got.enabled && !got.allow_new_subscriptions && got.log_activity);
+            assert_eq!((got.max_users, got.location_id), (50, Some(loc.id)));
+            // Deleting the location leaves the server without one.
+            server_locations::delete(db.ex(), loc.id).await.unwrap();
+            assert_eq!(
+                servers::find(db.ex(), s.id).await.unwrap().location_id,
+                None
+            );
+            assert!(
+                server_locations::delete(db.ex(), loc.id)
+                    .await
+                    .unwrap_err()
+                    .is_not_found()
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn syncing_libraries_twice_never_doubles_them_and_marks_gone_ones() {
+        each_backend(|db| async move {
+            let s = servers::insert(
+                db.ex(),
+                NewServer {
+                    platform: "emby",
+                    name: "Emby",
+                    remote_id: "e1",
+                    url: "http://127.0.0.1:8920",
+                    api_key_enc: "v1:k",
+                    plex_account_id: None,
+                    version: "",
+                    has_premiere: false,
+                    now: 1,
+                },
+            )
+            .await
+            .unwrap();
+            let lib = |key: &'static str, n: i64| SyncedLibrary {
+                remote_key: key,
+                global_id: key,
+                name: key,
+                kind: "movies",
+                item_count: n,
+                child_count: None,
+            };
+            for now in [100, 200] {
+                libraries::upsert(db.ex(), s.id, lib("a", now), now)
+                    .await
+                    .unwrap();
+                if now == 100 {
+                    libraries::upsert(db.ex(), s.id, lib("b", 1), now)
+                        .await
+                        .unwrap();
+                }
+                libraries::mark_unseen_removed(db.ex(), s.id, now)
+                    .await
+                    .unwrap();
+            }
+            let libs = libraries::list(db.ex(), Some(s.id)).await.unwrap();
+            assert_eq!(libs.len(), 1, "{libs:?}");
+            assert_eq!(
+                (libs[0].remote_key.as_str(), libs[0].item_count),
+                ("a", 200)
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn self_test_runs_keep_their_rows_and_know_the_previous_result() {
+        each_backend(|db| async move {
+            let row = |ok: bool| NewResult {
+                target_key: "server:1",
+                target: "Jelly",
+                call: "sessions",
+                ok,
+                skipped: false,
+                status: if ok { Some(200) } else { Some(500) },
+                message: "m",
+                advice: "a",
+                latency_ms: 3,
+                at: 1,
+            };
+            let r1 = self_test::start_run(db.ex(), "manual", 1).await.unwrap();
+            self_test::add_result(db.ex(), r1.id, row(true))
+                .await
+                .unwrap();
+            self_test::finish_run(db.ex(), r1.id, 2).await.unwrap();
+            let r2 = self_test::start_run(db.ex(), "schedule", 3).await.unwrap();
+            self_test::add_result(db.ex(), r2.id, row(false))
+                .await
+                .unwrap();
+            self_test::finish_run(db.ex(), r2.id, 4).await.unwrap();
+            let latest = self_test::latest_run(db.ex()).await.unwrap();
+            assert_eq!((latest.id, latest.passed, latest.failed), (r2.id, 0, 1));
+            let prev = self_test::previous_result(db.ex(), r2.id, "server:1", "sessions")
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(prev.ok);
+            assert_eq!(
+                self_test::results(db.ex(), r2.id).await.unwrap()[0].status,
+                Some(500)
+            );
+            assert_eq!(self_test::runs(db.ex(), 10).await.unwrap().len(), 2);
+            assert_eq!(self_test::prune(db.ex(), 3).await.unwrap(), 1);
+        })
+        .await;
+    }
+}

@@ -59,6 +59,8 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        // The media server's failure, not ours: its message says what to do, so it is shown.
+        AppError::Media(_) => (StatusCode::BAD_GATEWAY, "media_server"),
         AppError::Store(StoreError::Unavailable(_)) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
@@ -77,7 +79,9 @@ impl From<AppError> for ApiError {
             AppError::Throttled { retry_after } => Some(*retry_after),
             _ => None,
         };
-        let message = if status.is_server_error() {
+        let message = if matches!(e, AppError::Media(_)) {
+            e.to_string()
+        } else if status.is_server_error() {
             tracing::error!(error = ?e, "request failed");
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 "The database is unavailable. Try again shortly.".to_string()

@@ -4,6 +4,7 @@
 mod auth;
 mod jobs;
 mod me;
+mod servers;
 mod settings;
 
 use crate::WebState;
@@ -15,8 +16,14 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "boxoffice API", version = "1", description = "Manage a boxoffice site. Every call needs `Authorization: Bearer <token>`; create tokens with `boxoffice admin token create`. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}."),
-    paths(me::me, jobs::list, jobs::retry, settings::list, settings::update),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, me::Me, jobs::JobOut, settings::SettingOut)),
+    paths(me::me, jobs::list, jobs::retry, settings::list, settings::update,
+        servers::list, servers::get_one, servers::create, servers::update, servers::sync, servers::test,
+        servers::libraries, servers::plex_accounts, servers::add_plex_account, servers::test_plex_account,
+        servers::discover, servers::locations, servers::add_location, servers::self_test, servers::run_self_test),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, me::Me, jobs::JobOut, settings::SettingOut,
+        servers::ServerOut, servers::NewServerIn, servers::ServerSettingsIn, servers::Queued, servers::IdentityOut,
+        servers::LibraryOut, servers::PlexAccountOut, servers::NewPlexAccountIn, servers::DiscoveredOut,
+        servers::LocationOut, servers::SelfTestOut, servers::SelfTestRowOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -47,6 +54,28 @@ pub fn routes() -> Router<WebState> {
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}/retry", post(jobs::retry))
         .route("/settings", get(settings::list).patch(settings::update))
+        .route("/servers", get(servers::list).post(servers::create))
+        .route(
+            "/servers/{id}",
+            get(servers::get_one).patch(servers::update),
+        )
+        .route("/servers/{id}/sync", post(servers::sync))
+        .route("/servers/{id}/test", post(servers::test))
+        .route("/libraries", get(servers::libraries))
+        .route(
+            "/plex-accounts",
+            get(servers::plex_accounts).post(servers::add_plex_account),
+        )
+        .route("/plex-accounts/{id}/test", post(servers::test_plex_account))
+        .route("/plex-accounts/{id}/servers", get(servers::discover))
+        .route(
+            "/server-locations",
+            get(servers::locations).post(servers::add_location),
+        )
+        .route(
+            "/self-test",
+            get(servers::self_test).post(servers::run_self_test),
+        )
         .fallback(|| async {
             crate::ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

@@ -120,11 +120,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Servers & Libraries",
         permission: Permission::ServersRead,
         summary: "Your Plex, Jellyfin and Emby servers.",
-        coming: &[
-            "Add servers, test connections",
-            "Capacity, locations, trials and new-subscription switches",
-            "Migrate users between servers",
-        ],
+        coming: &[],
     },
     Section {
         slug: "server-locations",
@@ -132,7 +128,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Servers & Libraries",
         permission: Permission::ServerLocationsRead,
         summary: "Where your servers are, so customers can pick the closest.",
-        coming: &["Add and rename locations"],
+        coming: &[],
     },
     Section {
         slug: "libraries",
@@ -140,7 +136,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Servers & Libraries",
         permission: Permission::LibrariesRead,
         summary: "The libraries found on your servers, with item counts.",
-        coming: &["Sync libraries", "Assign each library to a library group"],
+        coming: &[],
     },
     Section {
         slug: "library-groups",
@@ -167,10 +163,15 @@ pub const SECTIONS: &[Section] = &[
         group: "Servers & Libraries",
         permission: Permission::PlexAccountsRead,
         summary: "The plex.tv accounts that own your Plex servers.",
-        coming: &[
-            "Add by token, test the token",
-            "Plex Pass and proxy settings",
-        ],
+        coming: &[],
+    },
+    Section {
+        slug: "self-test",
+        title: "Self-test",
+        group: "Servers & Libraries",
+        permission: Permission::ServersRead,
+        summary: "Every call boxoffice makes to your servers and plex.tv, checked daily.",
+        coming: &[],
     },
     Section {
         slug: "devices",

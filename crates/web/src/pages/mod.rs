@@ -3,6 +3,10 @@
 mod account;
 pub mod admin;
 mod auth;
+mod form;
+mod plex_accounts;
+mod selftest;
+mod servers;
 
 use crate::WebState;
 use askama::Template;
@@ -31,6 +35,9 @@ pub fn routes() -> Router<WebState> {
         .route("/security/totp/start", post(account::totp_start))
         .route("/security/totp/confirm", post(account::totp_confirm))
         .route("/security/totp/disable", post(account::totp_disable))
+        .merge(servers::routes())
+        .merge(plex_accounts::routes())
+        .merge(selftest::routes())
         .merge(admin::routes())
 }
 
@@ -77,10 +84,11 @@ pub fn render<T: Template>(t: &T) -> Response {
 /// An unexpected failure as a page: 503 when the database is down, 500 otherwise.
 pub fn app_error_page(_state: &WebState, e: AppError) -> Response {
     let (status, _) = crate::error::classify(&e);
-    if status.is_server_error() {
+    if status.is_server_error() && !matches!(e, AppError::Media(_)) {
         tracing::error!(error = ?e, "page failed");
     }
     let message = match status {
+        _ if matches!(e, AppError::Media(_)) => e.to_string(),
         StatusCode::SERVICE_UNAVAILABLE => "The database is unavailable right now. Try again in a moment.".to_string(),
         s if s.is_server_error() => "Something went wrong on our side. The error is in the server log with this request's id.".to_string(),
         _ => e.to_string(),
