@@ -8,12 +8,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A job whose effect is recorded in the same transaction as the job's own bookkeeping would be
 /// in a real handler: the effect ledger makes a re-run skip what is done.
-fn registry_with_effect_job(hang_first: Arc<AtomicBool>) -> boxoffice_jobs::Registry {
+fn registry_with_effect_job(
+    hang_first: Arc<AtomicBool>,
+    started: Arc<tokio::sync::Notify>,
+) -> boxoffice_jobs::Registry {
     let mut r = boxoffice_jobs::registry_with_builtins();
     r.handle("test.effect", move |app, ctx| {
         let hang = hang_first.clone();
+        let started = started.clone();
         async move {
             if hang.swap(false, Ordering::SeqCst) {
+                started.notify_one();
                 // The worker dies here: the future is dropped and never resumes.
                 std::future::pending::<()>().await;
             }
@@ -51,7 +56,8 @@ fn registry_with_effect_job(hang_first: Arc<AtomicBool>) -> boxoffice_jobs::Regi
 async fn a_job_whose_worker_dies_mid_run_runs_again_after_its_lease_and_completes_once() {
     let t = spawn_app().await;
     let hang = Arc::new(AtomicBool::new(true));
-    let registry = Arc::new(registry_with_effect_job(hang.clone()));
+    let started = Arc::new(tokio::sync::Notify::new());
+    let registry = Arc::new(registry_with_effect_job(hang.clone(), started.clone()));
     let opts = RunnerOptions {
         lease_secs: 60,
         ..RunnerOptions::default()
@@ -65,13 +71,12 @@ async fn a_job_whose_worker_dies_mid_run_runs_again_after_its_lease_and_complete
 
     let doomed = Runner::new(t.app.clone(), registry.clone(), opts.clone());
     let worker = tokio::spawn(async move { doomed.run_one().await });
-    // Wait (without sleeping) until the first worker holds the lease, then kill it.
-    loop {
-        if jobs::find(t.app.db.ex(), id).await.unwrap().state == "running" {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    // Wait (without sleeping) until the first worker's handler is mid-run, then kill the worker.
+    started.notified().await;
+    assert_eq!(
+        jobs::find(t.app.db.ex(), id).await.unwrap().state,
+        "running"
+    );
     worker.abort();
     assert!(worker.await.unwrap_err().is_cancelled());
 
@@ -100,7 +105,10 @@ async fn a_job_whose_worker_dies_mid_run_runs_again_after_its_lease_and_complete
 #[tokio::test]
 async fn a_failing_job_backs_off_then_succeeds_and_a_hopeless_one_is_parked_with_its_error() {
     let t = spawn_app().await;
-    let registry = Arc::new(registry_with_effect_job(Arc::new(AtomicBool::new(false))));
+    let registry = Arc::new(registry_with_effect_job(
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(tokio::sync::Notify::new()),
+    ));
     let runner = Runner::new(t.app.clone(), registry, RunnerOptions::default());
     let flaky = t
         .app
