@@ -8,10 +8,13 @@ pub mod error;
 pub mod media;
 pub mod metrics;
 pub mod passwords;
+pub mod plans;
 pub mod queue;
 pub mod servers;
 pub mod settings;
+pub mod subscriptions;
 pub mod totp;
+pub mod users_page;
 
 pub use error::AppError;
 

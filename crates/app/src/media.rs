@@ -55,6 +55,8 @@ pub struct MediaConnector {
 pub struct PlexAccountSecrets {
     pub token: String,
     pub proxy: Option<ProxyConfig>,
+    /// The account's extra query parameters, sent on every plex.tv call.
+    pub extra_query: Vec<(String, String)>,
 }
 
 impl MediaConnector {
@@ -122,6 +124,7 @@ impl MediaConnector {
         let w = self.wiring();
         let mut opts = w.options.clone();
         opts.proxy = secrets.proxy.clone();
+        opts.extra_query = secrets.extra_query.clone();
         let c = PlexTvClient::new(&w.plex_tv_url, &secrets.token, &self.client_id, opts)?;
         Ok(Arc::new(c))
     }
@@ -135,8 +138,13 @@ impl MediaConnector {
         let w = self.wiring();
         // A digest rather than the secrets themselves, so the map never holds them twice.
         let fingerprint = crate::crypto::token_hash(&format!(
-            "{}\0{}\0{}\0{}\0{}",
-            row.token_enc, row.proxy_url, row.proxy_username, row.proxy_password_enc, w.plex_tv_url
+            "{}\0{}\0{}\0{}\0{}\0{}",
+            row.token_enc,
+            row.proxy_url,
+            row.proxy_username,
+            row.proxy_password_enc,
+            row.extra_query,
+            w.plex_tv_url
         ));
         if let Ok(map) = self.accounts.lock()
             && let Some((fp, client)) = map.get(&row.id)
@@ -228,5 +236,9 @@ pub fn open_account(app: &App, row: &PlexAccountRow) -> Result<PlexAccountSecret
             password,
         })
     };
-    Ok(PlexAccountSecrets { token, proxy })
+    Ok(PlexAccountSecrets {
+        token,
+        proxy,
+        extra_query: boxoffice_media::parse_extra_query(&row.extra_query),
+    })
 }

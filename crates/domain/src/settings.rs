@@ -55,6 +55,8 @@ settings! {
     "general.home_page_public", "General", "Home page is public", Kind::Bool, "true", "Visitors who are not logged in can see the home page.";
     "general.faq_page_public", "General", "FAQ page is public", Kind::Bool, "true", "Visitors who are not logged in can see the FAQ.";
     "payments.currency", "Payments", "Currency", Kind::Currency, "USD", "The currency of every plan and payment (ISO 4217 code).";
+    "payments.stripe.recurring_enabled", "Payments", "Stripe recurring payments", Kind::Bool, "false", "Offer plans with a Stripe price ID as Stripe subscriptions at checkout.";
+    "payments.paypal.recurring_enabled", "Payments", "PayPal recurring payments", Kind::Bool, "false", "Offer plans with a PayPal plan ID as PayPal subscriptions at checkout.";
     "email.enabled", "E-mail", "E-mail notifications enabled", Kind::Bool, "false", "Send e-mail notifications through the SMTP server below.";
     "email.smtp_host", "E-mail", "SMTP host", Kind::Text { max_len: 255 }, "", "Host name of the SMTP server.";
     "email.smtp_port", "E-mail", "SMTP port", Kind::Int { min: 1, max: 65535 }, "587", "Usually 587 (STARTTLS), 465 (TLS) or 25 (plain).";
@@ -88,6 +90,10 @@ settings! {
     "jobs.queue_prune.schedule", "Background jobs", "Prune finished jobs: schedule", Kind::Schedule, "0 3 * * *", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.self_test.enabled", "Background jobs", "Media self-test", Kind::Bool, "true", "Check every Plex account and server daily: each read boxoffice relies on, and a harmless write where one exists.";
     "jobs.self_test.schedule", "Background jobs", "Media self-test: schedule", Kind::Schedule, "0 4 * * *", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "jobs.server_sync.enabled", "Background jobs", "Sync servers", Kind::Bool, "true", "Refresh every enabled server's name and version and sync its libraries.";
+    "jobs.server_sync.schedule", "Background jobs", "Sync servers: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "jobs.expiry.enabled", "Background jobs", "Expire subscriptions", Kind::Bool, "true", "Take shares away from customers whose paid time ended, and delete them from the server after the configured days.";
+    "jobs.expiry.schedule", "Background jobs", "Expire subscriptions: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

@@ -26,6 +26,7 @@ pub fn registry_with_builtins() -> Registry {
         kind: "queue.prune",
     });
     crate::media_jobs::register(&mut r);
+    crate::subscription_jobs::register(&mut r);
     r
 }
 

@@ -8,6 +8,7 @@ mod media_jobs;
 mod registry;
 mod runner;
 mod scheduler;
+mod subscription_jobs;
 
 pub use builtin::registry_with_builtins;
 pub use registry::{Handler, JobCtx, JobError, Recurring, Registry};

@@ -53,6 +53,9 @@ pub struct ClientOptions {
     /// Ignored by the PMS, Jellyfin and Emby clients (the operator's own servers).
     pub rate_limit: Option<RateLimit>,
     pub proxy: Option<ProxyConfig>,
+    /// Query parameters added to every call this client makes, after the call's own (a Plex
+    /// account's "extra query parameters"; the app sets them on plex.tv clients only).
+    pub extra_query: Vec<(String, String)>,
     pub observer: Arc<dyn CallObserver>,
     pub clock: Arc<dyn Clock>,
     pub sleeper: Arc<dyn Sleeper>,
@@ -67,11 +70,29 @@ impl Default for ClientOptions {
             max_retry_wait: Duration::from_secs(60),
             rate_limit: None,
             proxy: None,
+            extra_query: Vec::new(),
             observer: Arc::new(NoopObserver),
             clock: Arc::new(SystemClock),
             sleeper: Arc::new(TokioSleeper),
         }
     }
+}
+
+/// Parses stored extra query parameters (`a=1&b=2`, a leading `?` allowed) into decoded
+/// pairs. Empty segments are skipped; a segment without `=` is a parameter with an empty value.
+pub fn parse_extra_query(raw: &str) -> Vec<(String, String)> {
+    let raw = raw.trim().trim_start_matches('?');
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let Ok(mut url) = reqwest::Url::parse("http://extra.invalid/") else {
+        return Vec::new();
+    };
+    url.set_query(Some(raw));
+    url.query_pairs()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// One request to send.
@@ -319,6 +340,9 @@ impl HttpCore {
         if !req.query.is_empty() {
             b = b.query(&req.query);
         }
+        if !self.opts.extra_query.is_empty() {
+            b = b.query(&self.opts.extra_query);
+        }
         if let Some(j) = &req.json {
             b = b.json(j);
         } else if matches!(req.method, Method::POST | Method::PUT) {
@@ -486,5 +510,23 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(parse_retry_after("soon", &clock), None);
+    }
+
+    #[test]
+    fn extra_query_pairs_are_decoded_and_empty_segments_skipped() {
+        let pairs = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            parse_extra_query("a=1&b=2"),
+            pairs(&[("a", "1"), ("b", "2")])
+        );
+        assert_eq!(
+            parse_extra_query(" ?x=a%20b&&flag&=v "),
+            pairs(&[("x", "a b"), ("flag", "")])
+        );
+        assert!(parse_extra_query("").is_empty());
     }
 }

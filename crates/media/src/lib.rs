@@ -24,7 +24,7 @@ use async_trait::async_trait;
 
 pub use emby::EmbyServer;
 pub use error::{MediaError, PlexRefusal, Result};
-pub use http::{CallObserver, ClientOptions, NoopObserver, ProxyConfig};
+pub use http::{CallObserver, ClientOptions, NoopObserver, ProxyConfig, parse_extra_query};
 pub use jellyfin::JellyfinServer;
 pub use plex_server::PlexServer;
 pub use plex_tv::{PlexClientId, PlexTvClient};

@@ -7,12 +7,18 @@
 mod db;
 mod error;
 
+pub mod admin_events;
 pub mod audit;
+pub mod customers;
 pub mod idempotency;
 pub mod jobs;
 pub mod libraries;
+pub mod library_groups;
 pub mod logins;
+pub mod payments;
+pub mod plans;
 pub mod plex_accounts;
+pub mod provisioning;
 pub mod roles;
 pub mod schedules;
 pub mod self_test;
@@ -20,10 +26,12 @@ pub mod server_locations;
 pub mod servers;
 pub mod sessions;
 pub mod settings;
+pub mod shares;
 pub mod testing;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;
+pub mod users_page;
 
 pub use db::{Backend, ConnectOptions, Db, Ex, Tx, connect, redact_url as db_redact_url};
 pub use error::StoreError;

@@ -28,12 +28,15 @@ pub struct SyncedLibrary<'a> {
     pub child_count: Option<i64>,
 }
 
+/// A new library lands in the Standard group (product §9); a known one keeps the group the owner
+/// gave it (one synced before groups existed gets Standard too).
 pub async fn upsert(ex: Ex<'_>, server_id: i64, l: SyncedLibrary<'_>, now: i64) -> Result<()> {
     affected!(ex, |e| {
         sqlx::query(
-        "INSERT INTO libraries (server_id, remote_key, global_id, name, kind, item_count, child_count, created_at, synced_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+        "INSERT INTO libraries (server_id, remote_key, global_id, name, kind, item_count, child_count, created_at, synced_at, library_group_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, (SELECT id FROM library_groups WHERE builtin = 'standard'))
          ON CONFLICT (server_id, remote_key) DO UPDATE SET global_id = excluded.global_id, name = excluded.name,
+             library_group_id = COALESCE(libraries.library_group_id, excluded.library_group_id),
              kind = excluded.kind, item_count = excluded.item_count, child_count = excluded.child_count,
              synced_at = excluded.synced_at, removed_at = NULL"
     )

@@ -161,3 +161,19 @@ pub async fn record_check(ex: Ex<'_>, id: i64, outcome: CheckOutcome<'_>, now: i
         Ok(())
     }
 }
+
+/// Deletes the account. The caller checks first that no server uses it (the foreign key from
+/// `servers` restricts it anyway). `NotFound` when it does not exist.
+pub async fn delete(ex: Ex<'_>, id: i64) -> Result<()> {
+    let n = affected!(ex, |e| sqlx::query(
+        "DELETE FROM plex_accounts WHERE id = $1"
+    )
+    .bind(id)
+    .execute(e)
+    .await)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -160,3 +160,72 @@ pub async fn record_error(ex: Ex<'_>, id: i64, message: &str) -> Result<()> {
     .await)?;
     Ok(())
 }
+
+/// The servers that belong to a Plex account.
+pub async fn list_by_plex_account(ex: Ex<'_>, plex_account_id: i64) -> Result<Vec<ServerRow>> {
+    let sql = format!("SELECT {COLS} FROM servers WHERE plex_account_id = $1 ORDER BY name, id");
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(plex_account_id)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+/// How many shares on this server are anything but `removed`: users who still have, or are
+/// about to get, access there.
+pub async fn live_share_count(ex: Ex<'_>, id: i64) -> Result<i64> {
+    let (n,): (i64,) = run!(ex, |e| sqlx::query_as(
+        "SELECT COUNT(*) FROM shares WHERE server_id = $1 AND state <> 'removed'"
+    )
+    .bind(id)
+    .fetch_one(e)
+    .await)?;
+    Ok(n)
+}
+
+/// The periodic refresh read the server's name and version; a later failure is recorded by
+/// [`record_error`]. `NotFound` when the server is gone.
+pub async fn record_identity(
+    ex: Ex<'_>,
+    id: i64,
+    name: &str,
+    version: &str,
+    now: i64,
+) -> Result<()> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+            "UPDATE servers SET name = $2, version = $3, updated_at = $4, last_error = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(version)
+        .bind(now)
+        .execute(e)
+        .await
+    })?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Deletes the server; its libraries, removed shares and plan targets go with it (foreign keys
+/// cascade). The caller checks [`live_share_count`] first. `NotFound` when it does not exist.
+pub async fn delete(mut ex: Ex<'_>, id: i64) -> Result<()> {
+    affected!(ex.reborrow(), |e| sqlx::query(
+        "DELETE FROM libraries WHERE server_id = $1"
+    )
+    .bind(id)
+    .execute(e)
+    .await)?;
+    let n = affected!(ex, |e| sqlx::query("DELETE FROM servers WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

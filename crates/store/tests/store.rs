@@ -624,3 +624,6 @@ mod media_side {
         .await;
     }
 }
+
+#[path = "stories/subscriptions.rs"]
+mod subscriptions;

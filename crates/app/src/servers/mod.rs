@@ -14,6 +14,8 @@ pub mod server_admin;
 /// Job kinds of this module, registered by `boxoffice-jobs`.
 pub const SYNC_LIBRARIES_JOB: &str = "servers.sync_libraries";
 pub const SELF_TEST_JOB: &str = "selftest.run";
+/// Recurring (`jobs.server_sync.*`): refreshes every enabled server and queues its library sync.
+pub const SYNC_ALL_JOB: &str = "servers.sync_all";
 
 /// Platforms a server row may have.
 pub const PLATFORMS: &[&str] = &["plex", "jellyfin", "emby"];

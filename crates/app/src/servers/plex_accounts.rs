@@ -55,6 +55,18 @@ fn proxy_of(url: &str, username: &str, password: &str) -> Result<Option<ProxyCon
     }))
 }
 
+/// Extra query parameters as the admin typed them: `name=value` pairs joined by `&`.
+fn check_extra_query(raw: &str) -> Result<String, AppError> {
+    let v = raw.trim().trim_start_matches('?');
+    if v.contains(char::is_whitespace) || v.split('&').any(|p| p.starts_with('=')) {
+        return Err(AppError::invalid(
+            "extra_query",
+            "write name=value pairs joined by &, e.g. a=1&b=2 (no spaces)",
+        ));
+    }
+    Ok(v.to_string())
+}
+
 fn check_name(name: &str) -> Result<String, AppError> {
     let n = name.trim();
     if n.chars().count() > 80 {
@@ -81,10 +93,12 @@ impl App {
         proxy_url: &str,
         proxy_username: &str,
         proxy_password: &str,
+        extra_query: &str,
     ) -> Result<PlexAccountInfo, AppError> {
         let secrets = PlexAccountSecrets {
             token: token.trim().to_string(),
             proxy: proxy_of(proxy_url, proxy_username, proxy_password)?,
+            extra_query: boxoffice_media::parse_extra_query(&check_extra_query(extra_query)?),
         };
         let client = self.media.plex_account_unsaved(&secrets)?;
         Ok(client.account().await?)
@@ -104,12 +118,14 @@ impl App {
             ));
         }
         let name = check_name(&form.name)?;
+        let extra_query = check_extra_query(&form.extra_query)?;
         let info = self
             .test_plex_token(
                 &form.token,
                 &form.proxy_url,
                 &form.proxy_username,
                 &form.proxy_password,
+                &extra_query,
             )
             .await?;
         let name = if name.is_empty() {
@@ -139,7 +155,7 @@ impl App {
                     .and_then(|p| p.username.as_deref())
                     .unwrap_or(""),
                 proxy_password_enc: &proxy_password_enc,
-                extra_query: form.extra_query.trim(),
+                extra_query: &extra_query,
                 now: self.now(),
             },
         )
@@ -216,6 +232,7 @@ impl App {
         let current = self.plex_account(id).await?;
         let name = check_name(&s.name)?;
         let name = if name.is_empty() { current.name } else { name };
+        let extra_query = check_extra_query(&s.extra_query)?;
         let proxy = proxy_of(&s.proxy_url, &s.proxy_username, "")?;
         let sealed = if s.clear_proxy_password {
             Some(String::new())
@@ -236,7 +253,7 @@ impl App {
                     .and_then(|p| p.username.as_deref())
                     .unwrap_or(""),
                 proxy_password_enc: sealed.as_deref(),
-                extra_query: s.extra_query.trim(),
+                extra_query: &extra_query,
                 has_plex_pass: s.has_plex_pass,
                 now: self.now(),
             },
@@ -256,6 +273,39 @@ impl App {
                     "on"
                 }
             ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a Plex account. Refused, naming them, while servers use it: delete those first.
+    /// Customers and payments never depend on an account and are never touched.
+    pub async fn delete_plex_account(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        let mut tx = self.db.begin().await?;
+        let row = store::find(tx.ex(), id)
+            .await
+            .map_err(AppError::not_found_as("Plex account"))?;
+        let servers = boxoffice_store::servers::list_by_plex_account(tx.ex(), id).await?;
+        if !servers.is_empty() {
+            let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
+            return Err(AppError::Conflict(format!(
+                "this Plex account is used by {} server{}: {}. Delete {} first",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            )));
+        }
+        store::delete(tx.ex(), id)
+            .await
+            .map_err(AppError::not_found_as("Plex account"))?;
+        self.audit(
+            tx.ex(),
+            actor,
+            "plex_accounts.delete",
+            &id.to_string(),
+            &format!("{} ({})", row.name, row.username),
         )
         .await?;
         tx.commit().await?;

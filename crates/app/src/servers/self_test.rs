@@ -278,9 +278,14 @@ impl App {
                 super::server_admin::platform_label(&server.platform),
                 server.name
             );
-            let checks = match self.media.server(self, &server).await {
-                Ok(client) => check_server(client.as_ref(), &server.platform).await,
-                Err(e) => vec![setup_failure(e)],
+            // A disabled server is not called at all: one grey row says why.
+            let checks = if !server.enabled {
+                vec![Check::skipped("connect", "server disabled")]
+            } else {
+                match self.media.server(self, &server).await {
+                    Ok(client) => check_server(client.as_ref(), &server.platform).await,
+                    Err(e) => vec![setup_failure(e)],
+                }
             };
             self.store_checks(run.id, &key, &target, checks).await?;
         }

@@ -25,6 +25,15 @@ pub struct PlexServerForm {
     pub url: String,
 }
 
+/// What one run of the periodic sync of all servers did.
+#[derive(Clone, Debug, Default)]
+pub struct SyncAllReport {
+    /// Enabled servers that answered; each got a library sync queued.
+    pub refreshed: usize,
+    /// Enabled servers that failed: the error is on the server's row.
+    pub failed: usize,
+}
+
 /// What a sync found.
 #[derive(Clone, Debug)]
 pub struct SyncReport {
@@ -232,6 +241,86 @@ impl App {
             .await?;
         tx.commit().await?;
         Ok(job.id())
+    }
+
+    /// Deletes a server and its libraries. Refused while any share on it is not `removed`: its
+    /// users would silently lose access. Customers and payments are never touched.
+    pub async fn delete_server(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        let mut tx = self.db.begin().await?;
+        let row = store::find(tx.ex(), id)
+            .await
+            .map_err(AppError::not_found_as("server"))?;
+        let live = store::live_share_count(tx.ex(), id).await?;
+        if live > 0 {
+            return Err(AppError::Conflict(format!(
+                "{} still has {live} user{} with access (or being invited): move its users to another server first",
+                row.name,
+                if live == 1 { "" } else { "s" }
+            )));
+        }
+        store::delete(tx.ex(), id)
+            .await
+            .map_err(AppError::not_found_as("server"))?;
+        self.audit(
+            tx.ex(),
+            actor,
+            "servers.delete",
+            &id.to_string(),
+            &format!("{} {} at {}", row.platform, row.name, row.url),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The body of the recurring `servers.sync_all` job: every enabled server is asked for its
+    /// name and version (recorded on its row) and, when it answered, gets a library sync queued
+    /// under the key `server_sync:<server>:<tick>`, so a re-run of the same tick queues nothing
+    /// twice. A server that fails has the error recorded on its row and does not stop the others.
+    /// Only a database failure makes this fail.
+    pub async fn sync_all_servers(&self, tick: &str) -> Result<SyncAllReport, AppError> {
+        let mut report = SyncAllReport::default();
+        for row in store::list(self.db.ex()).await? {
+            if !row.enabled {
+                continue;
+            }
+            let identity = match self.media.server(self, &row).await {
+                Ok(client) => client.check().await.map_err(AppError::from),
+                Err(e) => Err(e),
+            };
+            let identity = match identity {
+                Ok(i) => i,
+                Err(AppError::Store(e)) => return Err(AppError::Store(e)),
+                Err(e) => {
+                    tracing::warn!(server_id = row.id, error = %e, "server refresh failed");
+                    store::record_error(self.db.ex(), row.id, &e.to_string()).await?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let mut tx = self.db.begin().await?;
+            match store::record_identity(
+                tx.ex(),
+                row.id,
+                &identity.name,
+                &identity.version,
+                self.now(),
+            )
+            .await
+            {
+                // Deleted while we were asking it: nothing to queue.
+                Err(e) if e.is_not_found() => continue,
+                r => r?,
+            }
+            self.enqueue(
+                tx.ex(),
+                sync_job(row.id).key(format!("server_sync:{}:{tick}", row.id)),
+            )
+            .await?;
+            tx.commit().await?;
+            report.refreshed += 1;
+        }
+        Ok(report)
     }
 
     /// The body of the library-sync job: name, version and libraries with item counts. A failure

@@ -39,7 +39,9 @@ async fn the_self_test_checks_every_call_and_leaves_no_throwaway_user_behind() {
         )
         .await;
     assert_eq!(s, 201, "{v}");
-    m.add_jellyfin().await;
+    m.enable(v["id"].as_i64().expect("id")).await;
+    let jellyfin = m.add_jellyfin().await;
+    m.enable(jellyfin).await;
     let users_before = m.world.jellyfin.users().len();
 
     let html = run_from_the_page(&m).await;
@@ -111,7 +113,8 @@ async fn the_self_test_checks_every_call_and_leaves_no_throwaway_user_behind() {
 #[tokio::test]
 async fn a_faulted_call_turns_the_table_red_with_advice_and_green_again() {
     let m = media_test().await;
-    m.add_jellyfin().await;
+    let jellyfin = m.add_jellyfin().await;
+    m.enable(jellyfin).await;
     run_from_the_page(&m).await;
 
     m.world.jellyfin.add_fault(FaultRule::path(

@@ -69,6 +69,18 @@ impl MediaTest {
         v["id"].as_i64().expect("id")
     }
 
+    /// Enables a server (a new one starts disabled) through the API.
+    pub async fn enable(&self, server_id: i64) {
+        let (s, v) = self
+            .api(
+                reqwest::Method::PATCH,
+                &format!("/servers/{server_id}"),
+                Some(json!({"enabled": true})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+
     pub async fn libraries(&self, server_id: i64) -> Vec<Value> {
         let (s, v) = self
             .api(

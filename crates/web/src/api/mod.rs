@@ -2,10 +2,13 @@
 //! document is served at `/api/v1/openapi.json`.
 
 mod auth;
+mod customers;
 mod jobs;
 mod me;
+mod plans;
 mod servers;
 mod settings;
+mod users;
 
 use crate::WebState;
 use axum::Router;
@@ -16,14 +19,21 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "boxoffice API", version = "1", description = "Manage a boxoffice site. Every call needs `Authorization: Bearer <token>`; create tokens with `boxoffice admin token create`. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}."),
-    paths(me::me, jobs::list, jobs::retry, settings::list, settings::update,
+    paths(me::me, customers::invite, customers::get_one, jobs::list, jobs::retry, settings::list, settings::update,
         servers::list, servers::get_one, servers::create, servers::update, servers::sync, servers::test,
         servers::libraries, servers::plex_accounts, servers::add_plex_account, servers::test_plex_account,
-        servers::discover, servers::locations, servers::add_location, servers::self_test, servers::run_self_test),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, me::Me, jobs::JobOut, settings::SettingOut,
+        servers::discover, servers::locations, servers::add_location, servers::self_test, servers::run_self_test,
+        servers::delete, servers::delete_plex_account,
+        plans::list, plans::get_one, plans::create, plans::update, plans::delete, plans::groups, plans::add_group,
+        plans::rename_group, plans::delete_group, plans::assign_group,
+        users::list),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail,
+        customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, me::Me, jobs::JobOut, settings::SettingOut,
         servers::ServerOut, servers::NewServerIn, servers::ServerSettingsIn, servers::Queued, servers::IdentityOut,
         servers::LibraryOut, servers::PlexAccountOut, servers::NewPlexAccountIn, servers::DiscoveredOut,
-        servers::LocationOut, servers::SelfTestOut, servers::SelfTestRowOut)),
+        servers::LocationOut, servers::SelfTestOut, servers::SelfTestRowOut,
+        plans::PlanOut, plans::PlanIn, plans::LibraryGroupOut, plans::LibraryGroupIn, plans::LibraryGroupAssignIn,
+        users::UsersOut, users::UserOut, users::UserServerOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -51,13 +61,18 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/me", get(me::me))
+        .route("/invites", post(customers::invite))
+        .route("/customers/{id}", get(customers::get_one))
+        .route("/users", get(users::list))
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}/retry", post(jobs::retry))
         .route("/settings", get(settings::list).patch(settings::update))
         .route("/servers", get(servers::list).post(servers::create))
         .route(
             "/servers/{id}",
-            get(servers::get_one).patch(servers::update),
+            get(servers::get_one)
+                .patch(servers::update)
+                .delete(servers::delete),
         )
         .route("/servers/{id}/sync", post(servers::sync))
         .route("/servers/{id}/test", post(servers::test))
@@ -66,11 +81,29 @@ pub fn routes() -> Router<WebState> {
             "/plex-accounts",
             get(servers::plex_accounts).post(servers::add_plex_account),
         )
+        .route(
+            "/plex-accounts/{id}",
+            axum::routing::delete(servers::delete_plex_account),
+        )
         .route("/plex-accounts/{id}/test", post(servers::test_plex_account))
         .route("/plex-accounts/{id}/servers", get(servers::discover))
         .route(
             "/server-locations",
             get(servers::locations).post(servers::add_location),
+        )
+        .route("/plans", get(plans::list).post(plans::create))
+        .route(
+            "/plans/{id}",
+            get(plans::get_one).put(plans::update).delete(plans::delete),
+        )
+        .route("/library-groups", get(plans::groups).post(plans::add_group))
+        .route(
+            "/library-groups/{id}",
+            axum::routing::put(plans::rename_group).delete(plans::delete_group),
+        )
+        .route(
+            "/libraries/{id}/group",
+            axum::routing::put(plans::assign_group),
         )
         .route(
             "/self-test",

@@ -207,6 +207,19 @@ pub async fn update(
     Ok(Json(st.app.server(id).await?.into()))
 }
 
+/// Deletes the server and its libraries. 409 while any share on it is not `removed`: move its
+/// users to another server first.
+#[utoipa::path(delete, path = "/api/v1/servers/{id}", params(("id" = i64, Path, description = "Server id")), responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn delete(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::ServersWrite)?;
+    st.app.delete_server(&caller.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Queues a library sync of the server.
 #[utoipa::path(post, path = "/api/v1/servers/{id}/sync", params(("id" = i64, Path, description = "Server id")), responses((status = 202, body = Queued), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn sync(
@@ -370,6 +383,18 @@ pub async fn add_plex_account(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Deletes a Plex account. 409, naming them, while servers use it.
+#[utoipa::path(delete, path = "/api/v1/plex-accounts/{id}", params(("id" = i64, Path, description = "Plex account id")), responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn delete_plex_account(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::PlexAccountsWrite)?;
+    st.app.delete_plex_account(&caller.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Tests a stored account's token now.

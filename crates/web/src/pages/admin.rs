@@ -35,11 +35,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Users",
         permission: Permission::UsersRead,
         summary: "Everyone who shares, or shared, one of your servers.",
-        coming: &[
-            "Search, filters by status, plan, server and class, sorting and pages",
-            "Row actions: edit, invite, change plan, migrate, re-invite, delete",
-            "Bulk edit of a filtered selection, CSV export and Bulk Invite or Share",
-        ],
+        coming: &[],
     },
     Section {
         slug: "site-logins",
@@ -101,10 +97,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Payments & Plans",
         permission: Permission::PlansRead,
         summary: "What you sell: price, duration, libraries and limits.",
-        coming: &[
-            "Library groups, target servers, stream and device limits",
-            "Trials, the default plan, recurring price ids",
-        ],
+        coming: &[],
     },
     Section {
         slug: "discount-codes",
@@ -144,7 +137,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Servers & Libraries",
         permission: Permission::LibraryGroupsRead,
         summary: "Groups of libraries that plans grant: Private, Standard, Premium 4K and yours.",
-        coming: &["Create groups", "Private libraries are never shared"],
+        coming: &[],
     },
     Section {
         slug: "shared-servers",

@@ -4,9 +4,12 @@ mod account;
 pub mod admin;
 mod auth;
 mod form;
+mod library_groups;
+mod plans;
 mod plex_accounts;
 mod selftest;
 mod servers;
+mod users;
 
 use crate::WebState;
 use askama::Template;
@@ -37,7 +40,10 @@ pub fn routes() -> Router<WebState> {
         .route("/security/totp/disable", post(account::totp_disable))
         .merge(servers::routes())
         .merge(plex_accounts::routes())
+        .merge(plans::routes())
+        .merge(library_groups::routes())
         .merge(selftest::routes())
+        .merge(users::routes())
         .merge(admin::routes())
 }
 

@@ -30,6 +30,7 @@ pub fn routes() -> Router<WebState> {
             get(account_page).post(save_account),
         )
         .route("/admin/plex-accounts/{id}/test", post(test_account))
+        .route("/admin/plex-accounts/{id}/delete", post(delete_account))
         .route("/admin/plex-accounts/{id}/discover", post(discover))
         .route("/admin/plex-accounts/{id}/servers", post(add_server))
 }
@@ -286,6 +287,25 @@ async fn test_account(
     };
     match st.app.test_plex_account(&s.actor(&ip), id).await {
         Ok(_) => Redirect::to(&format!("/admin/plex-accounts/{id}?done=tested")).into_response(),
+        Err(e) => account_failed(&st, &staff, &csrf, id, e).await,
+    }
+}
+
+/// Deletes the account; while servers use it, the page names them instead.
+async fn delete_account(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+) -> Response {
+    let s = match staff.require(Permission::PlexAccountsWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match st.app.delete_plex_account(&s.actor(&ip), id).await {
+        Ok(()) => Redirect::to("/admin/plex-accounts?done=deleted").into_response(),
+        Err(e @ AppError::NotFound(_)) => app_error_page(&st, e),
         Err(e) => account_failed(&st, &staff, &csrf, id, e).await,
     }
 }

@@ -27,6 +27,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/servers/{id}", get(server_page).post(save_server))
         .route("/admin/servers/{id}/test", post(test_server))
         .route("/admin/servers/{id}/sync", post(sync_server))
+        .route("/admin/servers/{id}/delete", post(delete_server))
         .route(
             "/admin/server-locations",
             get(locations_page).post(add_location),
@@ -308,6 +309,30 @@ async fn sync_server(
     }
 }
 
+/// Deletes the server; while users still have access there, the page says to move them first.
+async fn delete_server(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+) -> Response {
+    let s = match staff.require(Permission::ServersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match st.app.delete_server(&s.actor(&ip), id).await {
+        Ok(()) => Redirect::to("/admin/servers?done=deleted").into_response(),
+        Err(e @ AppError::Conflict(_)) => {
+            server_view(&st, &staff, &csrf, id, None, Some(e.to_string()))
+                .await
+                .map(|r| with_status(r, axum::http::StatusCode::CONFLICT))
+                .unwrap_or_else(|e| app_error_page(&st, e))
+        }
+        Err(e) => app_error_page(&st, e),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/server_locations.html")]
 struct LocationsPage {
@@ -441,6 +466,8 @@ async fn delete_location(
 }
 
 pub struct LibraryView {
+    pub id: i64,
+    pub group_id: i64,
     pub server: String,
     pub name: String,
     pub kind: String,
@@ -454,27 +481,34 @@ pub struct LibraryView {
 struct LibrariesPage {
     layout: Layout,
     libraries: Vec<LibraryView>,
+    groups: Vec<boxoffice_store::library_groups::LibraryGroupRow>,
+    can_write: bool,
+    message: Option<&'static str>,
 }
 
 async fn libraries_page(
     State(st): State<WebState>,
     staff: Staff,
     CsrfToken(csrf): CsrfToken,
+    Query(d): Query<Done>,
 ) -> Response {
     let s = match staff.require(Permission::LibrariesRead) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (servers, libs) = match (
+    let (servers, libs, groups) = match (
         st.app.list_servers().await,
         st.app.list_libraries(None).await,
+        st.app.list_library_groups().await,
     ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return app_error_page(&st, e),
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return app_error_page(&st, e),
     };
     let libraries = libs
         .into_iter()
         .map(|l| LibraryView {
+            id: l.id,
+            group_id: l.library_group_id.unwrap_or(0),
             server: servers
                 .iter()
                 .find(|s| s.id == l.server_id)
@@ -488,5 +522,11 @@ async fn libraries_page(
         })
         .collect();
     let layout = Layout::build(&st, "Libraries", Some(s), &csrf, "libraries").await;
-    render(&LibrariesPage { layout, libraries })
+    render(&LibrariesPage {
+        layout,
+        libraries,
+        groups,
+        can_write: s.can(Permission::LibrariesWrite),
+        message: done_message(&d),
+    })
 }

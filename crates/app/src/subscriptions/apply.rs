@@ -1,0 +1,181 @@
+//! The share job: apply a share's desired state to its server, then read it back and compare.
+//! It always works from the share's current row (not a payload snapshot), so a late or repeated
+//! job converges on the latest desired state and never doubles an invite: an existing user on
+//! the server is found and updated rather than invited again.
+
+use crate::{App, AppError};
+use boxoffice_media::{AccessPolicy, LibraryAccess, MediaServer, MediaUser, NewUser};
+use boxoffice_store::customers::CustomerRow;
+use boxoffice_store::shares::{self, ShareRow};
+use boxoffice_store::{StoreError, customers, provisioning, servers};
+use std::collections::BTreeSet;
+
+/// What a share job did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShareApplied {
+    /// The share row is gone (its customer was deleted).
+    Gone,
+    Removed,
+    Applied {
+        state: String,
+    },
+}
+
+impl App {
+    pub async fn apply_share(&self, share_id: i64) -> Result<ShareApplied, AppError> {
+        let share = match shares::find(self.db.ex(), share_id).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound) => return Ok(ShareApplied::Gone),
+            Err(e) => return Err(e.into()),
+        };
+        match self.apply_share_row(&share).await {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                // Visible on the customer's detail until a later attempt succeeds.
+                shares::record_error(self.db.ex(), share.id, &e.to_string(), self.now()).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply_share_row(&self, share: &ShareRow) -> Result<ShareApplied, AppError> {
+        let server = servers::find(self.db.ex(), share.server_id)
+            .await
+            .map_err(AppError::not_found_as("server"))?;
+        let customer = customers::find(self.db.ex(), share.customer_id)
+            .await
+            .map_err(AppError::not_found_as("customer"))?;
+        let client = self.media.server(self, &server).await?;
+        let who = identity(&customer, &server.platform);
+        let libraries =
+            provisioning::libraries_by_id(self.db.ex(), share.server_id, &share.library_ids())
+                .await?;
+        let grant: Vec<String> = libraries
+            .iter()
+            .map(|l| {
+                if l.global_id.is_empty() {
+                    l.remote_key.clone()
+                } else {
+                    l.global_id.clone()
+                }
+            })
+            .collect();
+        let existing = find_user(&*client, share, &who).await?;
+        // plex.tv cannot hold a share with no libraries (an empty list means all), so on Plex
+        // "no libraries left" is removing the share.
+        let remove = share.state == "removed" || (grant.is_empty() && server.platform == "plex");
+        if remove {
+            if let Some(u) = &existing {
+                client.remove_user(&u.user_ref).await?;
+            }
+            if find_user(&*client, share, &who).await?.is_some() {
+                return Err(AppError::Internal(format!(
+                    "{who} is still on the server after removal"
+                )));
+            }
+            shares::record_applied(
+                self.db.ex(),
+                share.id,
+                share.revision,
+                &share.state,
+                "",
+                "",
+                self.now(),
+            )
+            .await?;
+            return Ok(ShareApplied::Removed);
+        }
+        let policy = AccessPolicy {
+            libraries: LibraryAccess::Only(grant.clone()),
+            downloads: share.downloads,
+            video_transcoding: share.video_transcoding,
+            audio_transcoding: true,
+            stream_limit: share.stream_limit.and_then(|n| u32::try_from(n).ok()),
+            ..AccessPolicy::default()
+        };
+        match &existing {
+            Some(u) => client.update_access(&u.user_ref, &policy).await?,
+            None => {
+                let who = NewUser {
+                    name: who.clone(),
+                    // Jellyfin/Emby refuse logins without one (operations §5.8); the customer
+                    // resets it through the server. Plex ignores it.
+                    password: Some(crate::crypto::random_token()?),
+                };
+                client.create_user(&who, &policy).await?;
+            }
+        }
+        // Read back and compare: the server's answer is the truth, not our request.
+        let Some(now_on) = find_user(&*client, share, &who).await? else {
+            return Err(AppError::Internal(format!(
+                "{who} is not on the server after the share was written"
+            )));
+        };
+        let want: BTreeSet<&str> = grant.iter().map(String::as_str).collect();
+        let have: BTreeSet<&str> = now_on.libraries.iter().map(String::as_str).collect();
+        if now_on.all_libraries || want != have {
+            return Err(AppError::Internal(format!(
+                "the server shares {:?} with {who}, expected {:?}",
+                have, want
+            )));
+        }
+        let state = if share.state == "grace" {
+            "grace"
+        } else if now_on.pending {
+            "invited"
+        } else {
+            "active"
+        };
+        shares::record_applied(
+            self.db.ex(),
+            share.id,
+            share.revision,
+            state,
+            &now_on.user_ref.user_id,
+            now_on.user_ref.share_id.as_deref().unwrap_or(""),
+            self.now(),
+        )
+        .await?;
+        Ok(ShareApplied::Applied {
+            state: state.to_string(),
+        })
+    }
+}
+
+/// The name the customer has on a server of this platform.
+fn identity(c: &CustomerRow, platform: &str) -> String {
+    let pick = match platform {
+        "plex" => &c.plex_email,
+        "emby" => &c.emby_username,
+        _ => &c.jellyfin_username,
+    };
+    if pick.is_empty() {
+        c.email.clone()
+    } else {
+        pick.clone()
+    }
+}
+
+/// The customer's user on the server: by the ids we recorded, else by name or e-mail (a job
+/// that invited and then failed before recording finds its own invite this way).
+async fn find_user(
+    client: &dyn MediaServer,
+    share: &ShareRow,
+    who: &str,
+) -> Result<Option<MediaUser>, AppError> {
+    let users = client.users().await?;
+    let by_id = users.iter().find(|u| {
+        (!share.remote_user_id.is_empty() && u.user_ref.user_id == share.remote_user_id)
+            || (!share.remote_invite_id.is_empty()
+                && u.user_ref.share_id.as_deref() == Some(share.remote_invite_id.as_str()))
+    });
+    let by_name = || {
+        users.iter().find(|u| {
+            u.name.eq_ignore_ascii_case(who)
+                || u.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(who))
+        })
+    };
+    Ok(by_id.or_else(by_name).cloned())
+}

@@ -1,0 +1,127 @@
+//! Changing plan mid-period (operations §3.5): the running payment ends now and its unused part
+//! becomes a credit that buys extra time on the new plan (domain `change_plan_now`); the share
+//! moves to the new plan's libraries.
+
+use super::plan;
+use super::provision::{Provisioned, covered_until};
+use crate::audit::Actor;
+use crate::{App, AppError};
+use boxoffice_domain::Money;
+use boxoffice_domain::coverage::Period;
+use boxoffice_domain::credits::{self, PaidPeriod};
+use boxoffice_domain::money::Currency;
+use boxoffice_store::customers;
+use boxoffice_store::payments::{self, NewPayment};
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PlanChanged {
+    pub payment_id: i64,
+    pub credit_minor: i64,
+    pub note: String,
+    pub period_to: i64,
+    pub no_capacity: Option<String>,
+}
+
+impl App {
+    pub async fn change_plan(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        new_plan_id: i64,
+    ) -> Result<PlanChanged, AppError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let customer = customers::find(tx.ex(), customer_id)
+            .await
+            .map_err(AppError::not_found_as("customer"))?;
+        let history = payments::list_for_customer(tx.ex(), customer_id).await?;
+        let current = history
+            .iter()
+            .rev()
+            .find(|p| p.period_from <= now && now < p.period_to)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "plan_id",
+                    "no payment covers today: record a payment on the new plan instead",
+                )
+            })?;
+        let old_plan = plan::load(tx.ex(), current.plan_id).await?;
+        let new_plan = plan::load(tx.ex(), new_plan_id).await?;
+        let currency = Currency::parse(&current.currency).map_err(|e| {
+            AppError::Internal(format!("payment {} has a bad currency: {e}", current.id))
+        })?;
+        let change = credits::change_plan_now(
+            &PaidPeriod {
+                period: Period::new(current.period_from, current.period_to),
+                amount: Money::new(current.amount_minor, currency),
+            },
+            &old_plan.plan.name,
+            &new_plan.plan,
+            now,
+        )
+        .map_err(|e| AppError::invalid("plan_id", e.to_string()))?;
+        if change.old_period.is_empty() {
+            // Bought this very second: nothing of it was used, so the whole amount moves.
+            payments::delete(tx.ex(), current.id).await?;
+        } else {
+            payments::cut(
+                tx.ex(),
+                current.id,
+                change.old_period.to,
+                change.old_amount.minor,
+                &change.old_note,
+            )
+            .await?;
+        }
+        let tid = format!("plan-change-{}-{now}", current.id);
+        let payment = payments::insert(
+            tx.ex(),
+            NewPayment {
+                customer_id,
+                plan_id: new_plan_id,
+                amount_minor: change.new_amount.minor,
+                currency: change.new_amount.currency.as_str(),
+                period_from: change.new_period.from,
+                period_to: change.new_period.to,
+                method: "plan_change",
+                transaction_id: &tid,
+                sequence: 1,
+                subscription_id: &current.subscription_id,
+                notes: &change.new_note,
+                source: "plan_change",
+                now,
+            },
+        )
+        .await?;
+        let left = payments::list_for_customer(tx.ex(), customer_id).await?;
+        customers::set_coverage(
+            tx.ex(),
+            customer_id,
+            Some(new_plan_id),
+            covered_until(&left, now),
+            now,
+        )
+        .await?;
+        let no_capacity = match self.provision(&mut tx, &customer, &new_plan, None).await? {
+            Provisioned::Share(_) => None,
+            Provisioned::NoCapacity(text) => Some(text),
+        };
+        self.audit(
+            tx.ex(),
+            actor,
+            "customer.change_plan",
+            &format!("customer:{customer_id}"),
+            &change.new_note,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PlanChanged {
+            payment_id: payment.id,
+            credit_minor: change.credit.minor,
+            note: change.new_note,
+            period_to: payment.period_to,
+            no_capacity,
+        })
+    }
+}

@@ -1,0 +1,52 @@
+//! A customer with their payments, shares and derived status, for the API.
+
+use crate::{App, AppError};
+use boxoffice_domain::coverage;
+use boxoffice_store::admin_events::{self, AdminEventRow};
+use boxoffice_store::customers::{self, CustomerRow};
+use boxoffice_store::payments::{self, PaymentRow};
+use boxoffice_store::shares::{self, ShareRow};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    Permanent,
+    Active,
+    Expired,
+}
+
+#[derive(Clone, Debug)]
+pub struct CustomerDetail {
+    pub customer: CustomerRow,
+    pub status: CustomerStatus,
+    pub payments: Vec<PaymentRow>,
+    pub shares: Vec<ShareRow>,
+    pub events: Vec<AdminEventRow>,
+}
+
+impl App {
+    pub async fn customer_detail(&self, id: i64) -> Result<CustomerDetail, AppError> {
+        let customer = customers::find(self.db.ex(), id)
+            .await
+            .map_err(AppError::not_found_as("customer"))?;
+        let payments = payments::list_for_customer(self.db.ex(), id).await?;
+        let shares = shares::list_for_customer(self.db.ex(), id).await?;
+        let events = admin_events::list(self.db.ex(), Some(id), 50).await?;
+        // Derived from payments every time (operations §3.1), never stored.
+        let periods = super::provision::periods(&payments);
+        let status = if customer.permanent {
+            CustomerStatus::Permanent
+        } else if coverage::is_active(false, &periods, self.now()) {
+            CustomerStatus::Active
+        } else {
+            CustomerStatus::Expired
+        };
+        Ok(CustomerDetail {
+            customer,
+            status,
+            payments,
+            shares,
+            events,
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! Manual invite (operations §6.6) and renewal: customer + payment + share + audit in one
+//! transaction, the media effects as keyed jobs.
+
+use super::plan;
+use super::provision::{Provisioned, covered_until, periods};
+use crate::audit::Actor;
+use crate::{App, AppError};
+use boxoffice_domain::Email;
+use boxoffice_domain::coverage;
+use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
+use boxoffice_store::payments::{self, NewPayment, PaymentRow};
+use boxoffice_store::{StoreError, Tx};
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct InviteInput {
+    /// Plex e-mail, or the Jellyfin/Emby user name or e-mail.
+    pub email: String,
+    pub plan_id: i64,
+    /// The server chosen by the admin; selection picks one when absent.
+    pub server_id: Option<i64>,
+    /// How many plan durations the payment buys (default 1).
+    pub quantity: Option<u32>,
+    /// Default: quantity × the plan's cost.
+    pub amount_minor: Option<i64>,
+    /// Generated when absent; (transaction id, sequence) is unique.
+    pub transaction_id: Option<String>,
+    pub sequence: Option<i64>,
+    pub subscription_id: Option<String>,
+    pub paypal_email: Option<String>,
+    pub permanent: Option<bool>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InviteOutcome {
+    pub customer_id: i64,
+    pub payment_id: i64,
+    pub transaction_id: String,
+    pub period_from: i64,
+    pub period_to: i64,
+    pub share_id: Option<i64>,
+    pub server_id: Option<i64>,
+    /// The reference's text when no server could take the plan; the customer is left without a share.
+    pub no_capacity: Option<String>,
+    /// True when this transaction had already been recorded: nothing new was written.
+    pub replayed: bool,
+}
+
+/// A renewal: another payment for a customer.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct RenewInput {
+    /// Default: the customer's current plan.
+    pub plan_id: Option<i64>,
+    pub quantity: Option<u32>,
+    pub amount_minor: Option<i64>,
+    pub transaction_id: Option<String>,
+    pub sequence: Option<i64>,
+}
+
+impl App {
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        input: InviteInput,
+    ) -> Result<InviteOutcome, AppError> {
+        let email =
+            Email::parse(&input.email).map_err(|e| AppError::invalid("email", e.to_string()))?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if let Some(done) = replay(&mut tx, &input.transaction_id, input.sequence, &email).await? {
+            return Ok(done);
+        }
+        let customer = match customers::find_by_email_key(tx.ex(), &email.normalized()).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => {
+                let e = email.as_str();
+                customers::insert(
+                    tx.ex(),
+                    NewCustomer {
+                        email: e,
+                        email_key: &email.normalized(),
+                        // One identity field on the form: it names the customer on any platform.
+                        plex_email: e,
+                        jellyfin_username: e,
+                        emby_username: e,
+                        paypal_email: input.paypal_email.as_deref().unwrap_or(""),
+                        permanent: input.permanent.unwrap_or(false),
+                        plan_id: Some(input.plan_id),
+                        now,
+                    },
+                )
+                .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let renew = RenewInput {
+            plan_id: Some(input.plan_id),
+            quantity: input.quantity,
+            amount_minor: input.amount_minor,
+            transaction_id: input.transaction_id.clone(),
+            sequence: input.sequence,
+        };
+        let out = self
+            .pay_and_provision(
+                &mut tx,
+                &customer,
+                &renew,
+                input.server_id,
+                input.subscription_id.as_deref(),
+            )
+            .await?;
+        self.audit(
+            tx.ex(),
+            actor,
+            "customer.invite",
+            &format!("customer:{}", customer.id),
+            &format!(
+                "{} on plan {} ({})",
+                email.as_str(),
+                input.plan_id,
+                out.transaction_id
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Activates or extends: the payment starts at max(now, coverage end).
+    pub async fn renew(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        input: RenewInput,
+    ) -> Result<InviteOutcome, AppError> {
+        let mut tx = self.db.begin().await?;
+        let customer = customers::find(tx.ex(), customer_id)
+            .await
+            .map_err(AppError::not_found_as("customer"))?;
+        let email = Email::parse(&customer.email)
+            .map_err(|e| AppError::Internal(format!("stored e-mail is invalid: {e}")))?;
+        if let Some(done) = replay(&mut tx, &input.transaction_id, input.sequence, &email).await? {
+            return Ok(done);
+        }
+        let out = self
+            .pay_and_provision(&mut tx, &customer, &input, None, None)
+            .await?;
+        self.audit(
+            tx.ex(),
+            actor,
+            "customer.renew",
+            &format!("customer:{customer_id}"),
+            &out.transaction_id,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn pay_and_provision(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        input: &RenewInput,
+        server: Option<i64>,
+        subscription_id: Option<&str>,
+    ) -> Result<InviteOutcome, AppError> {
+        let now = self.now();
+        let plan_id = input
+            .plan_id
+            .or(customer.plan_id)
+            .ok_or_else(|| AppError::invalid("plan_id", "choose a plan"))?;
+        let plan = plan::load(tx.ex(), plan_id).await?;
+        let quantity = input.quantity.unwrap_or(1);
+        if !(1..=120).contains(&quantity) {
+            return Err(AppError::invalid(
+                "quantity",
+                "quantity is between 1 and 120",
+            ));
+        }
+        let mut history = payments::list_for_customer(tx.ex(), customer.id).await?;
+        let start = coverage::renewal_start(now, &periods(&history));
+        let period = coverage::extend(start, plan.plan.duration, quantity)
+            .map_err(|e| AppError::invalid("quantity", e.to_string()))?;
+        let amount = match input.amount_minor {
+            Some(a) if a < 0 => {
+                return Err(AppError::invalid(
+                    "amount_minor",
+                    "an amount is not negative",
+                ));
+            }
+            Some(a) => a,
+            None => plan.terms.cost_minor.saturating_mul(i64::from(quantity)),
+        };
+        let transaction_id = match input.transaction_id.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => t.to_string(),
+            _ => format!("manual-{}", crate::crypto::random_token()?),
+        };
+        let payment = payments::insert(
+            tx.ex(),
+            NewPayment {
+                customer_id: customer.id,
+                plan_id,
+                amount_minor: amount,
+                currency: plan.currency().as_str(),
+                period_from: period.from,
+                period_to: period.to,
+                method: "manual",
+                transaction_id: &transaction_id,
+                sequence: input.sequence.unwrap_or(1),
+                subscription_id: subscription_id.unwrap_or(""),
+                notes: "",
+                source: "manual",
+                now,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => AppError::Conflict(format!(
+                "transaction id \"{transaction_id}\" is already recorded for another payment"
+            )),
+            other => other.into(),
+        })?;
+        history.push(payment.clone());
+        customers::set_coverage(
+            tx.ex(),
+            customer.id,
+            Some(plan_id),
+            covered_until(&history, now),
+            now,
+        )
+        .await?;
+        let (share_id, server_id, no_capacity) =
+            match self.provision(tx, customer, &plan, server).await? {
+                Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None),
+                Provisioned::NoCapacity(text) => (None, None, Some(text)),
+            };
+        Ok(InviteOutcome {
+            customer_id: customer.id,
+            payment_id: payment.id,
+            transaction_id,
+            period_from: payment.period_from,
+            period_to: payment.period_to,
+            share_id,
+            server_id,
+            no_capacity,
+            replayed: false,
+        })
+    }
+}
+
+/// A request retried with a transaction id already recorded for the same customer answers what
+/// the first one did, writing nothing; for another customer it is a conflict.
+async fn replay(
+    tx: &mut Tx,
+    transaction_id: &Option<String>,
+    sequence: Option<i64>,
+    email: &Email,
+) -> Result<Option<InviteOutcome>, AppError> {
+    let Some(tid) = transaction_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let p: PaymentRow =
+        match payments::find_by_transaction(tx.ex(), tid, sequence.unwrap_or(1)).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+    let owner = customers::find(tx.ex(), p.customer_id).await?;
+    if owner.email_key != email.normalized() {
+        return Err(AppError::Conflict(format!(
+            "transaction id \"{tid}\" is already recorded for another customer"
+        )));
+    }
+    let share = boxoffice_store::shares::list_for_customer(tx.ex(), owner.id)
+        .await?
+        .into_iter()
+        .find(|s| s.state != "removed");
+    Ok(Some(InviteOutcome {
+        customer_id: owner.id,
+        payment_id: p.id,
+        transaction_id: p.transaction_id,
+        period_from: p.period_from,
+        period_to: p.period_to,
+        share_id: share.as_ref().map(|s| s.id),
+        server_id: share.as_ref().map(|s| s.server_id),
+        no_capacity: None,
+        replayed: true,
+    }))
+}

@@ -1,0 +1,30 @@
+//! The subscription lifecycle: manual invite, renewal, server selection and provisioning, the
+//! share job that applies a share to its server, hourly expiry, plan change, cancel and delete.
+//! Every use case writes its change, the audit row and the jobs it implies in one transaction;
+//! media calls happen only in jobs, so a failing server delays a share and never loses it.
+
+mod apply;
+mod change;
+mod detail;
+mod expiry;
+mod invite;
+mod plan;
+mod provision;
+
+pub use apply::ShareApplied;
+pub use change::PlanChanged;
+pub use detail::{CustomerDetail, CustomerStatus};
+pub use expiry::ExpiryReport;
+pub use invite::{InviteInput, InviteOutcome, RenewInput};
+
+/// Applies one share's desired state to its server (payload `{"share_id"}`).
+pub const SHARE_APPLY_JOB: &str = "shares.apply";
+/// The hourly expiry pass.
+pub const EXPIRY_JOB: &str = "subscriptions.expire";
+/// Deletes a customer once every share of theirs is gone from the servers (payload `{"customer_id"}`).
+pub const CUSTOMER_DELETE_JOB: &str = "customers.delete";
+
+/// The admin event kind of "no server can take this plan".
+pub const NO_CAPACITY_EVENT: &str = "no_capacity";
+
+const DAY: i64 = 86_400;

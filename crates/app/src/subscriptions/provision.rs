@@ -1,0 +1,210 @@
+//! Choosing a server for a customer (domain `select_server`) and writing the share they should
+//! have there, with the job that applies it. Runs inside the caller's transaction.
+
+use super::plan::LoadedPlan;
+use super::{NO_CAPACITY_EVENT, SHARE_APPLY_JOB};
+use crate::queue::JobSpec;
+use crate::{App, AppError};
+use boxoffice_domain::coverage::{self, Period};
+use boxoffice_domain::platform::Platform;
+use boxoffice_domain::selection::{self, CandidateServer, DEFAULT_MAX_USERS, Subscriber};
+use boxoffice_store::customers::CustomerRow;
+use boxoffice_store::payments::PaymentRow;
+use boxoffice_store::shares::{self, Desired, ShareRow};
+use boxoffice_store::{Ex, Tx, admin_events, provisioning, servers};
+use serde_json::json;
+
+pub(crate) enum Provisioned {
+    Share(Box<ShareRow>),
+    /// No server can take the plan: the admin event's text.
+    NoCapacity(String),
+}
+
+pub(crate) fn platform(name: &str) -> Platform {
+    match name {
+        "plex" => Platform::Plex,
+        "emby" => Platform::Emby,
+        _ => Platform::Jellyfin,
+    }
+}
+
+/// The denormalised coverage end: the end of the coverage running now, else the last end passed.
+pub(crate) fn covered_until(payments: &[PaymentRow], now: i64) -> Option<i64> {
+    let periods = periods(payments);
+    coverage::covered_until(&periods, now).or_else(|| coverage::coverage_end(&periods))
+}
+
+pub(crate) fn periods(payments: &[PaymentRow]) -> Vec<Period> {
+    payments
+        .iter()
+        .map(|p| Period::new(p.period_from, p.period_to))
+        .collect()
+}
+
+impl App {
+    /// Enqueues the job applying `share` at its current revision; keyed so a retried use case
+    /// never doubles it.
+    pub(crate) async fn enqueue_share_apply(
+        &self,
+        ex: Ex<'_>,
+        share: &ShareRow,
+    ) -> Result<(), AppError> {
+        self.enqueue(
+            ex,
+            JobSpec::new(SHARE_APPLY_JOB, json!({ "share_id": share.id }))
+                .key(format!("share:{}:r{}", share.id, share.revision)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Writes the share an active customer should have for `plan`, on `server` or on the one
+    /// selection picks; records the admin event when none can take it.
+    pub(crate) async fn provision(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+        server: Option<i64>,
+    ) -> Result<Provisioned, AppError> {
+        let now = self.now();
+        let existing = shares::list_for_customer(tx.ex(), customer.id).await?;
+        let server_id = match server {
+            Some(id) => {
+                servers::find(tx.ex(), id)
+                    .await
+                    .map_err(AppError::not_found_as("server"))?;
+                id
+            }
+            None => match self.select(tx, customer, plan, &existing).await? {
+                Ok(id) => id,
+                Err(text) => {
+                    admin_events::record(
+                        tx.ex(),
+                        now,
+                        NO_CAPACITY_EVENT,
+                        Some(customer.id),
+                        None,
+                        &text,
+                    )
+                    .await?;
+                    return Ok(Provisioned::NoCapacity(text));
+                }
+            },
+        };
+        // Moving to another server: the old share goes, through its own job.
+        for old in existing
+            .iter()
+            .filter(|s| s.server_id != server_id && s.state != "removed")
+        {
+            let row = shares::upsert_desired(
+                tx.ex(),
+                customer.id,
+                old.server_id,
+                &Desired {
+                    state: "removed",
+                    library_ids: &[],
+                    downloads: false,
+                    video_transcoding: false,
+                    stream_limit: None,
+                    delete_after: None,
+                },
+                now,
+            )
+            .await?;
+            self.enqueue_share_apply(tx.ex(), &row).await?;
+        }
+        let libraries =
+            provisioning::libraries_in_groups(tx.ex(), server_id, &plan.plan.library_group_ids)
+                .await?;
+        let ids: Vec<i64> = libraries.iter().map(|l| l.id).collect();
+        // An invite not yet accepted stays "invited"; everything else waits for its job.
+        let state = match existing.iter().find(|s| s.server_id == server_id) {
+            Some(s) if s.state == "invited" || s.state == "active" => s.state.as_str(),
+            _ => "pending",
+        };
+        let row = shares::upsert_desired(
+            tx.ex(),
+            customer.id,
+            server_id,
+            &Desired {
+                state,
+                library_ids: &ids,
+                downloads: plan.terms.downloads,
+                video_transcoding: plan.terms.video_transcoding,
+                stream_limit: plan.terms.stream_limit,
+                delete_after: None,
+            },
+            now,
+        )
+        .await?;
+        self.enqueue_share_apply(tx.ex(), &row).await?;
+        Ok(Provisioned::Share(Box::new(row)))
+    }
+
+    /// Domain selection over the stored servers: Ok(server) or Err(the reference's text).
+    async fn select(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+        existing: &[ShareRow],
+    ) -> Result<Result<i64, String>, AppError> {
+        let rows = servers::list(tx.ex()).await?;
+        let groups = provisioning::server_groups(tx.ex()).await?;
+        let counts = shares::counts_by_server(tx.ex()).await?;
+        let candidates: Vec<CandidateServer> = rows
+            .iter()
+            .map(|s| {
+                let users = counts
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map_or(0, |(_, n)| u32::try_from(*n).unwrap_or(u32::MAX));
+                let max = u32::try_from(s.max_users).ok().filter(|m| *m > 0);
+                CandidateServer {
+                    id: s.id,
+                    enabled: s.enabled,
+                    allow_new_subscriptions: s.allow_new_subscriptions,
+                    allow_trial_subscriptions: s.allow_trial_subscriptions,
+                    library_group_ids: groups
+                        .iter()
+                        .filter(|(sid, _)| *sid == s.id)
+                        .map(|(_, g)| *g)
+                        .collect(),
+                    location: s.location_id,
+                    users,
+                    max_users: Some(max.unwrap_or(DEFAULT_MAX_USERS)),
+                    platform: platform(&s.platform),
+                    // Our own shares on a Plex server are its friends as far as we know them.
+                    plex_friends_and_home: users,
+                }
+            })
+            .collect();
+        let find = |states: &[&str]| {
+            existing
+                .iter()
+                .find(|s| states.contains(&s.state.as_str()))
+                .map(|s| s.server_id)
+        };
+        let subscriber = Subscriber {
+            current_share: find(&["active", "grace"]),
+            pending_invite: find(&["pending", "invited"]),
+            previous_servers: existing
+                .iter()
+                .filter(|s| s.state == "removed")
+                .map(|s| s.server_id)
+                .collect(),
+            has_plex_identity: !customer.plex_email.is_empty(),
+            has_emby_identity: !customer.jellyfin_username.is_empty()
+                || !customer.emby_username.is_empty(),
+        };
+        Ok(selection::select_server(
+            &subscriber,
+            &plan.plan,
+            customer.preferred_location_id,
+            &candidates,
+        )
+        .map(|s| s.server)
+        .map_err(|e| e.to_string()))
+    }
+}

@@ -1,0 +1,362 @@
+//! The Users page use cases (product §3.2): the filtered, sorted, paged listing with its total,
+//! the bulk edit of a filtered selection (one transaction, one audit row) and the CSV export.
+
+use crate::audit::Actor;
+use crate::{App, AppError};
+use boxoffice_store::users_page::{
+    self as store, BulkChange, Class, Filter, PageQuery, ShareName, SortKey, Status, UserRow,
+};
+
+pub const PAGE_SIZES: [i64; 3] = [25, 50, 100];
+const NOTE_MAX: usize = 2000;
+const SEARCH_MAX: usize = 200;
+
+/// The listing parameters as they arrive (query string or API), before validation.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct UsersParams {
+    #[serde(default)]
+    pub q: Option<String>,
+    /// active, expired or permanent.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub server: Option<String>,
+    /// permanent or standard.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// email, created, expiry or plan.
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// asc or desc.
+    #[serde(default)]
+    pub dir: Option<String>,
+    #[serde(default)]
+    pub page: Option<String>,
+    #[serde(default)]
+    pub per_page: Option<String>,
+}
+
+/// Empty form fields mean "not given".
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn id_param(v: &Option<String>, field: &'static str) -> Result<Option<i64>, AppError> {
+    given(v)
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| AppError::invalid(field, format!("{field} must be an id")))
+        })
+        .transpose()
+}
+
+impl UsersParams {
+    /// The filter these parameters select, checked.
+    pub fn filter(&self, now: i64) -> Result<Filter, AppError> {
+        let search = given(&self.q).map(str::to_string);
+        if search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > SEARCH_MAX)
+        {
+            return Err(AppError::invalid("q", "The search is too long."));
+        }
+        let status = match given(&self.status) {
+            None => None,
+            Some("active") => Some(Status::Active),
+            Some("expired") => Some(Status::Expired),
+            Some("permanent") => Some(Status::Permanent),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "status",
+                    "status must be active, expired or permanent",
+                ));
+            }
+        };
+        let class = match given(&self.class) {
+            None => None,
+            Some("permanent") => Some(Class::Permanent),
+            Some("standard") => Some(Class::Standard),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "class",
+                    "class must be permanent or standard",
+                ));
+            }
+        };
+        Ok(Filter {
+            search,
+            status,
+            plan_id: id_param(&self.plan, "plan")?,
+            server_id: id_param(&self.server, "server")?,
+            class,
+            now,
+        })
+    }
+
+    /// The whole page query, checked: sort key, direction, page (≥ 1) and size (25, 50 or 100).
+    pub fn page_query(&self, now: i64) -> Result<PageQuery, AppError> {
+        let sort = match given(&self.sort) {
+            None | Some("email") => SortKey::Email,
+            Some("created") => SortKey::Created,
+            Some("expiry") => SortKey::Expiry,
+            Some("plan") => SortKey::Plan,
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "sort",
+                    "sort must be email, created, expiry or plan",
+                ));
+            }
+        };
+        let desc = match given(&self.dir) {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(AppError::invalid("dir", "dir must be asc or desc")),
+        };
+        let page = match given(&self.page) {
+            None => 1,
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|p| (1..=1_000_000).contains(p))
+                .ok_or_else(|| AppError::invalid("page", "page must be a number from 1"))?,
+        };
+        let per_page = match given(&self.per_page) {
+            None => PAGE_SIZES[0],
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|p| PAGE_SIZES.contains(p))
+                .ok_or_else(|| AppError::invalid("per_page", "per_page must be 25, 50 or 100"))?,
+        };
+        Ok(PageQuery {
+            filter: self.filter(now)?,
+            sort,
+            desc,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// One listed customer with the servers they have a share on.
+#[derive(Clone, Debug)]
+pub struct UserListed {
+    pub row: UserRow,
+    pub servers: Vec<ShareName>,
+}
+
+impl UserListed {
+    /// Derived, never stored (operations §3.1): permanent, active (covered past now) or expired.
+    pub fn status(&self, now: i64) -> &'static str {
+        status_of(&self.row, now)
+    }
+}
+
+pub fn status_of(r: &UserRow, now: i64) -> &'static str {
+    if r.permanent {
+        "permanent"
+    } else if r.covered_until.is_some_and(|t| t > now) {
+        "active"
+    } else {
+        "expired"
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct UsersPage {
+    pub rows: Vec<UserListed>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl UsersPage {
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+}
+
+/// A bulk edit as submitted: which fields to set on the whole filtered selection.
+#[derive(Clone, Debug, Default)]
+pub struct BulkEdit {
+    pub plan_id: Option<i64>,
+    pub permanent: Option<bool>,
+    pub note: Option<String>,
+}
+
+impl App {
+    pub async fn users_page(&self, q: &PageQuery) -> Result<UsersPage, AppError> {
+        let total = store::count(self.db.ex(), &q.filter).await?;
+        let rows = store::rows(self.db.ex(), q).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut shares = store::shares_of(self.db.ex(), &ids).await?;
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let (mine, rest) = shares.drain(..).partition(|s| s.customer_id == row.id);
+                shares = rest;
+                UserListed { row, servers: mine }
+            })
+            .collect();
+        Ok(UsersPage {
+            rows,
+            total,
+            page: q.page,
+            per_page: q.per_page,
+        })
+    }
+
+    pub async fn users_count(&self, f: &Filter) -> Result<i64, AppError> {
+        Ok(store::count(self.db.ex(), f).await?)
+    }
+
+    pub async fn user_plan_options(&self) -> Result<Vec<(i64, String)>, AppError> {
+        Ok(store::plan_options(self.db.ex()).await?)
+    }
+
+    /// The next export batch after `after_id` (by id), for streaming the CSV.
+    pub async fn users_export_batch(
+        &self,
+        f: &Filter,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRow>, AppError> {
+        Ok(store::batch_after(self.db.ex(), f, after_id, limit).await?)
+    }
+
+    /// Checks a bulk edit before anything is counted or changed.
+    pub async fn check_bulk_edit(&self, e: &BulkEdit) -> Result<BulkChange, AppError> {
+        let note = e
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        if note.as_ref().is_some_and(|n| n.chars().count() > NOTE_MAX) {
+            return Err(AppError::invalid(
+                "note",
+                format!("A note is at most {NOTE_MAX} characters."),
+            ));
+        }
+        if e.plan_id.is_none() && e.permanent.is_none() && note.is_none() {
+            return Err(AppError::invalid(
+                "action",
+                "Choose something to change: a plan, permanent on or off, or a note.",
+            ));
+        }
+        if let Some(p) = e.plan_id
+            && !store::plan_exists(self.db.ex(), p).await?
+        {
+            return Err(AppError::invalid("plan_id", "That plan does not exist."));
+        }
+        Ok(BulkChange {
+            plan_id: e.plan_id,
+            permanent: e.permanent,
+            note,
+        })
+    }
+
+    /// Applies a checked bulk edit to every customer the filter selects, in one transaction with
+    /// its audit row. `expected` is the count the confirm step showed: if the selection changed
+    /// since, nothing is written and the admin confirms again.
+    pub async fn users_bulk_edit(
+        &self,
+        actor: &Actor,
+        f: &Filter,
+        e: &BulkEdit,
+        expected: Option<i64>,
+    ) -> Result<u64, AppError> {
+        let change = self.check_bulk_edit(e).await?;
+        let mut tx = self.db.begin().await?;
+        let now = self.now();
+        if let Some(want) = expected {
+            let n = store::count(tx.ex(), f).await?;
+            if n != want {
+                return Err(AppError::Conflict(format!(
+                    "The selection now has {n} users, not {want}: review it and confirm again."
+                )));
+            }
+        }
+        let n = store::bulk_update(tx.ex(), f, &change, now).await?;
+        let detail = serde_json::json!({
+            "rows": n,
+            "plan_id": change.plan_id,
+            "permanent": change.permanent,
+            "note": change.note,
+            "filter": {
+                "q": f.search, "status": f.status.map(|s| format!("{s:?}")),
+                "plan": f.plan_id, "server": f.server_id, "class": f.class.map(|c| format!("{c:?}")),
+            },
+        });
+        self.audit(
+            tx.ex(),
+            actor,
+            "users.bulk_edit",
+            &format!("{n} users"),
+            &detail.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// A CSV cell, quoted when needed; a leading `=`, `+`, `-` or `@` gets an apostrophe so a
+/// spreadsheet shows it as text instead of running it as a formula (CSV injection).
+pub fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+pub const CSV_HEADER: &str = "id,email,display_name,plex_email,plex_username,jellyfin_username,emby_username,plan,status,covered_until,permanent,created_at,notes\r\n";
+
+/// One export line for `r`, ending in CRLF.
+pub fn csv_line(r: &UserRow, now: i64) -> String {
+    let cells = [
+        r.id.to_string(),
+        r.email.clone(),
+        r.display_name.clone(),
+        r.plex_email.clone(),
+        r.plex_username.clone(),
+        r.jellyfin_username.clone(),
+        r.emby_username.clone(),
+        r.plan_name.clone().unwrap_or_default(),
+        status_of(r, now).to_string(),
+        r.covered_until.map(|t| t.to_string()).unwrap_or_default(),
+        r.permanent.to_string(),
+        r.created_at.to_string(),
+        r.notes.clone(),
+    ];
+    let mut line = cells
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("+x"), "'+x");
+        assert_eq!(csv_cell("-x"), "'-x");
+        assert_eq!(csv_cell("@x"), "'@x");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
+}

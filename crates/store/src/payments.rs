@@ -1,0 +1,124 @@
+//! Payments: each covers the half-open period [period_from, period_to). (transaction id,
+//! sequence) is unique, so recording the same gateway payment twice is a `Conflict`, never a double.
+
+use crate::{Ex, Result, StoreError, affected, run};
+
+const COLS: &str = "id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub plan_id: i64,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub period_from: i64,
+    pub period_to: i64,
+    pub method: String,
+    pub transaction_id: String,
+    pub sequence: i64,
+    pub subscription_id: String,
+    pub notes: String,
+    pub source: String,
+    pub created_at: i64,
+}
+
+pub struct NewPayment<'a> {
+    pub customer_id: i64,
+    pub plan_id: i64,
+    pub amount_minor: i64,
+    pub currency: &'a str,
+    pub period_from: i64,
+    pub period_to: i64,
+    pub method: &'a str,
+    pub transaction_id: &'a str,
+    pub sequence: i64,
+    pub subscription_id: &'a str,
+    pub notes: &'a str,
+    pub source: &'a str,
+    pub now: i64,
+}
+
+pub async fn insert(ex: Ex<'_>, p: NewPayment<'_>) -> Result<PaymentRow> {
+    let sql = format!(
+        "INSERT INTO payments (customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLS}"
+    );
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(p.customer_id)
+        .bind(p.plan_id)
+        .bind(p.amount_minor)
+        .bind(p.currency)
+        .bind(p.period_from)
+        .bind(p.period_to)
+        .bind(p.method)
+        .bind(p.transaction_id)
+        .bind(p.sequence)
+        .bind(p.subscription_id)
+        .bind(p.notes)
+        .bind(p.source)
+        .bind(p.now)
+        .fetch_one(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+pub async fn find_by_transaction(
+    ex: Ex<'_>,
+    transaction_id: &str,
+    sequence: i64,
+) -> Result<PaymentRow> {
+    let sql = format!("SELECT {COLS} FROM payments WHERE transaction_id = $1 AND sequence = $2");
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(transaction_id)
+        .bind(sequence)
+        .fetch_one(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+/// A customer's payments, oldest period first.
+pub async fn list_for_customer(ex: Ex<'_>, customer_id: i64) -> Result<Vec<PaymentRow>> {
+    let sql =
+        format!("SELECT {COLS} FROM payments WHERE customer_id = $1 ORDER BY period_from, id");
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(customer_id)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+/// Ends a payment early (a plan change): its period, amount and note are rewritten together.
+pub async fn cut(
+    ex: Ex<'_>,
+    id: i64,
+    period_to: i64,
+    amount_minor: i64,
+    notes: &str,
+) -> Result<()> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+        "UPDATE payments SET period_to = $2, amount_minor = $3, notes = $4 WHERE id = $1 AND period_from < $2"
+    )
+    .bind(id)
+    .bind(period_to)
+    .bind(amount_minor)
+    .bind(notes)
+    .execute(e)
+    .await
+    })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Removes a payment outright (a period cut to nothing cannot stay: `period_to > period_from`).
+pub async fn delete(ex: Ex<'_>, id: i64) -> Result<u64> {
+    Ok(affected!(ex, |e| sqlx::query(
+        "DELETE FROM payments WHERE id = $1"
+    )
+    .bind(id)
+    .execute(e)
+    .await)?)
+}
