@@ -4,7 +4,8 @@
 use crate::audit::Actor;
 use crate::{App, AppError};
 use boxoffice_store::users_page::{
-    self as store, BulkChange, Class, Filter, PageQuery, ShareName, SortKey, Status, UserRow,
+    self as store, BulkChange, Class, Filter, KeyValue, PageQuery, Seek, ShareName, SortKey,
+    Status, UserRow,
 };
 
 pub const PAGE_SIZES: [i64; 3] = [25, 50, 100];
@@ -36,6 +37,88 @@ pub struct UsersParams {
     pub page: Option<String>,
     #[serde(default)]
     pub per_page: Option<String>,
+    /// Opaque keyset cursor: the page after this position (a "next" link).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Opaque keyset cursor: the page before this position (a "previous" link).
+    #[serde(default)]
+    pub before: Option<String>,
+}
+
+fn sort_name(s: SortKey) -> &'static str {
+    match s {
+        SortKey::Email => "email",
+        SortKey::Created => "created",
+        SortKey::Expiry => "expiry",
+        SortKey::Plan => "plan",
+    }
+}
+
+/// Encodes a keyset position as an opaque token: hex of `v1|sort|dir|kind|value|id`. The sort and
+/// direction are inside so a cursor pasted onto another sort is refused instead of misread.
+pub fn encode_cursor(sort: SortKey, desc: bool, key: &KeyValue, id: i64) -> String {
+    let (kind, value) = match key {
+        KeyValue::Text(t) => ("t", t.clone()),
+        KeyValue::Int(Some(n)) => ("i", n.to_string()),
+        KeyValue::Int(None) => ("n", String::new()),
+    };
+    let dir = if desc { "desc" } else { "asc" };
+    let raw = format!("v1|{}|{dir}|{kind}|{id}|{value}", sort_name(sort));
+    raw.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn bad_cursor(field: &'static str) -> AppError {
+    AppError::invalid(
+        field,
+        "The page link is not valid for this sort: start from page 1.",
+    )
+}
+
+fn decode_cursor(
+    token: &str,
+    sort: SortKey,
+    desc: bool,
+    field: &'static str,
+) -> Result<(KeyValue, i64), AppError> {
+    if !token.len().is_multiple_of(2) || token.len() > 2000 {
+        return Err(bad_cursor(field));
+    }
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|i| {
+            token
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| bad_cursor(field))?;
+    let raw = String::from_utf8(bytes).map_err(|_| bad_cursor(field))?;
+    // The value is last so it may itself contain '|'.
+    let mut parts = raw.splitn(6, '|');
+    let (Some("v1"), Some(s), Some(d), Some(kind), Some(id), Some(value)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(bad_cursor(field));
+    };
+    let want_dir = if desc { "desc" } else { "asc" };
+    if s != sort_name(sort) || d != want_dir {
+        return Err(bad_cursor(field));
+    }
+    let id = id.parse::<i64>().map_err(|_| bad_cursor(field))?;
+    let key = match (kind, sort) {
+        ("t", SortKey::Email | SortKey::Plan) => KeyValue::Text(value.to_string()),
+        ("i", SortKey::Created | SortKey::Expiry) => {
+            KeyValue::Int(Some(value.parse().map_err(|_| bad_cursor(field))?))
+        }
+        ("n", SortKey::Expiry) => KeyValue::Int(None),
+        _ => return Err(bad_cursor(field)),
+    };
+    Ok((key, id))
 }
 
 /// Empty form fields mean "not given".
@@ -130,12 +213,38 @@ impl UsersParams {
                 .filter(|p| PAGE_SIZES.contains(p))
                 .ok_or_else(|| AppError::invalid("per_page", "per_page must be 25, 50 or 100"))?,
         };
+        let seek = match (given(&self.after), given(&self.before)) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::invalid(
+                    "after",
+                    "Give after or before, not both.",
+                ));
+            }
+            (Some(t), None) => {
+                let (key, id) = decode_cursor(t, sort, desc, "after")?;
+                Some(Seek {
+                    key,
+                    id,
+                    before: false,
+                })
+            }
+            (None, Some(t)) => {
+                let (key, id) = decode_cursor(t, sort, desc, "before")?;
+                Some(Seek {
+                    key,
+                    id,
+                    before: true,
+                })
+            }
+            (None, None) => None,
+        };
         Ok(PageQuery {
             filter: self.filter(now)?,
             sort,
             desc,
             page,
             per_page,
+            seek,
         })
     }
 }
@@ -168,8 +277,13 @@ pub fn status_of(r: &UserRow, now: i64) -> &'static str {
 pub struct UsersPage {
     pub rows: Vec<UserListed>,
     pub total: i64,
+    /// The page number as the links carried it (display only when paging by cursor).
     pub page: i64,
     pub per_page: i64,
+    /// Cursor of the page after this one, when there is one.
+    pub next_cursor: Option<String>,
+    /// Cursor of the page before this one, when there is one.
+    pub prev_cursor: Option<String>,
 }
 
 impl UsersPage {
@@ -189,7 +303,35 @@ pub struct BulkEdit {
 impl App {
     pub async fn users_page(&self, q: &PageQuery) -> Result<UsersPage, AppError> {
         let total = store::count(self.db.ex(), &q.filter).await?;
-        let rows = store::rows(self.db.ex(), q).await?;
+        let mut rows = store::rows(self.db.ex(), q).await?;
+        let per = usize::try_from(q.per_page.clamp(1, 1000)).unwrap_or(25);
+        // The store reads one row more than a page: its presence says the list goes on in the
+        // reading direction (forwards, or backwards for a "previous" link, where it comes first).
+        let backwards = q.seek.as_ref().is_some_and(|s| s.before);
+        let more = rows.len() > per;
+        if more {
+            if backwards {
+                rows.remove(0);
+            } else {
+                rows.truncate(per);
+            }
+        }
+        let (has_next, has_prev) = match &q.seek {
+            None => (more, q.page > 1),
+            Some(s) if s.before => (true, more),
+            Some(_) => (more, true),
+        };
+        let cursor = |r: &UserRow| encode_cursor(q.sort, q.desc, &store::key_of(r, q.sort), r.id);
+        let next_cursor = if has_next {
+            rows.last().map(cursor)
+        } else {
+            None
+        };
+        let prev_cursor = if has_prev {
+            rows.first().map(cursor)
+        } else {
+            None
+        };
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut shares = store::shares_of(self.db.ex(), &ids).await?;
         let rows = rows
@@ -205,6 +347,8 @@ impl App {
             total,
             page: q.page,
             per_page: q.per_page,
+            next_cursor,
+            prev_cursor,
         })
     }
 
@@ -348,7 +492,21 @@ pub fn csv_line(r: &UserRow, now: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_cell;
+    use super::{KeyValue, SortKey, csv_cell, decode_cursor, encode_cursor};
+
+    #[test]
+    fn cursors_round_trip_and_refuse_another_sort() {
+        for (sort, key) in [
+            (SortKey::Email, KeyValue::Text("a|b@x".into())),
+            (SortKey::Expiry, KeyValue::Int(None)),
+            (SortKey::Created, KeyValue::Int(Some(-5))),
+        ] {
+            let c = encode_cursor(sort, true, &key, 42);
+            assert_eq!(decode_cursor(&c, sort, true, "after").ok(), Some((key, 42)));
+            assert!(decode_cursor(&c, sort, false, "after").is_err());
+        }
+        assert!(decode_cursor("zz", SortKey::Email, false, "after").is_err());
+    }
 
     #[test]
     fn formula_cells_are_neutralised() {

@@ -2,6 +2,7 @@
 //! edge and the rules are plain functions, so every other crate can rely on them.
 
 pub mod backoff;
+pub mod bulk_invite;
 pub mod clock;
 pub mod coverage;
 pub mod credits;

@@ -94,6 +94,8 @@ settings! {
     "jobs.server_sync.schedule", "Background jobs", "Sync servers: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.expiry.enabled", "Background jobs", "Expire subscriptions", Kind::Bool, "true", "Take shares away from customers whose paid time ended, and delete them from the server after the configured days.";
     "jobs.expiry.schedule", "Background jobs", "Expire subscriptions: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "jobs.reconcile.enabled", "Background jobs", "Reconcile servers", Kind::Bool, "true", "Compare every enabled server's users with what their plans grant, import unknown users, and repair drift when \"Sync shared libraries\" is on.";
+    "jobs.reconcile.schedule", "Background jobs", "Reconcile servers: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

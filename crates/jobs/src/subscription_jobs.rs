@@ -1,8 +1,10 @@
 //! Jobs of the subscription lifecycle: applying a share to its server, the hourly expiry pass,
-//! and the second half of deleting a customer.
+//! reconciliation, and the second half of deleting a customer.
 
 use crate::{JobError, Recurring, Registry};
-use boxoffice_app::subscriptions::{CUSTOMER_DELETE_JOB, EXPIRY_JOB, SHARE_APPLY_JOB};
+use boxoffice_app::subscriptions::{
+    CUSTOMER_DELETE_JOB, EXPIRY_JOB, RECONCILE_JOB, SHARE_APPLY_JOB,
+};
 
 pub fn register(r: &mut Registry) {
     r.handle(SHARE_APPLY_JOB, |app, ctx| async move {
@@ -14,7 +16,9 @@ pub fn register(r: &mut Registry) {
         };
         // A media failure maps to Retry/RetryAfter when transient (5xx, 429, timeouts): the
         // share waits for its server and is never dropped.
-        let done = app.apply_share(id).await?;
+        // Set by an identity edit: the old identity's user is removed before the new is invited.
+        let replace = ctx.payload["replace"].as_str();
+        let done = app.apply_share_replacing(id, replace).await?;
         tracing::info!(share_id = id, outcome = ?done, "applied share");
         Ok::<(), JobError>(())
     });
@@ -31,6 +35,24 @@ pub fn register(r: &mut Registry) {
     .every(Recurring {
         name: "expiry",
         kind: EXPIRY_JOB,
+    });
+    r.handle(RECONCILE_JOB, |app, ctx| async move {
+        // Scheduler ticks carry `{"tick"}`; a scan asked for by hand only reports.
+        let scheduled = !ctx.payload["manual"].as_bool().unwrap_or(false);
+        let report = app.run_reconcile(scheduled).await?;
+        tracing::info!(
+            servers = report.servers,
+            failed = report.failed,
+            findings = report.findings,
+            imported = report.imported,
+            repairs = report.repairs,
+            "reconciliation pass"
+        );
+        Ok::<(), JobError>(())
+    })
+    .every(Recurring {
+        name: "reconcile",
+        kind: RECONCILE_JOB,
     });
     r.handle(CUSTOMER_DELETE_JOB, |app, ctx| async move {
         let Some(id) = ctx.payload["customer_id"].as_i64() else {

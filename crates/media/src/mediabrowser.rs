@@ -134,6 +134,7 @@ impl Mb {
                 strs(&p["EnabledFolders"])
             },
             downloads: b(&p["EnableContentDownloading"]),
+            video_transcoding: Some(b(&p["EnableVideoPlaybackTranscoding"])),
             disabled: b(&p["IsDisabled"]),
             is_admin: b(&p["IsAdministrator"]),
             pending: false,

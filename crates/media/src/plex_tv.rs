@@ -201,6 +201,8 @@ fn share_from_json(v: &Value) -> MediaUser {
                 .unwrap_or_default()
         },
         downloads: jbool(&v["sharingSettings"]["allowSync"]),
+        // Plex has no per-user transcoding switch.
+        video_transcoding: None,
         disabled: false,
         is_admin: false,
         pending: !jbool(&v["accepted"]),
@@ -236,6 +238,8 @@ fn share_from_xml(el: &Element) -> MediaUser {
                 .collect()
         },
         downloads: el.flag("allowSync"),
+        // Plex has no per-user transcoding switch.
+        video_transcoding: None,
         disabled: false,
         is_admin: false,
         pending: !accepted,

@@ -101,6 +101,9 @@ pub struct MediaUser {
     /// [`Library::id`] values the user can reach (empty when `all_libraries`).
     pub libraries: Vec<String>,
     pub downloads: bool,
+    /// Video transcoding allowed (Jellyfin/Emby `EnableVideoPlaybackTranscoding`); `None` where
+    /// the platform has no per-user switch (Plex).
+    pub video_transcoding: Option<bool>,
     pub disabled: bool,
     pub is_admin: bool,
     /// Plex: invited but not accepted yet.

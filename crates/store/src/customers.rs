@@ -132,3 +132,55 @@ pub async fn delete(ex: Ex<'_>, id: i64) -> Result<u64> {
     .execute(e)
     .await)?)
 }
+
+/// A customer's editable profile and media identities (the Users detail page, PATCH API).
+pub struct Profile<'a> {
+    pub email: &'a str,
+    pub email_key: &'a str,
+    pub display_name: &'a str,
+    pub plex_email: &'a str,
+    pub plex_username: &'a str,
+    pub jellyfin_username: &'a str,
+    pub emby_username: &'a str,
+    pub paypal_email: &'a str,
+    pub notes: &'a str,
+    pub permanent: bool,
+}
+
+/// Rewrites the profile; `Conflict` when another customer has the e-mail, `NotFound` when gone.
+pub async fn update_profile(ex: Ex<'_>, id: i64, p: &Profile<'_>, now: i64) -> Result<()> {
+    let n = affected!(ex, |e| sqlx::query(
+        "UPDATE customers SET email = $2, email_key = $3, display_name = $4, plex_email = $5,
+             plex_username = $6, jellyfin_username = $7, emby_username = $8, paypal_email = $9,
+             notes = $10, permanent = $11, updated_at = $12 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(p.email)
+    .bind(p.email_key)
+    .bind(p.display_name)
+    .bind(p.plex_email)
+    .bind(p.plex_username)
+    .bind(p.jellyfin_username)
+    .bind(p.emby_username)
+    .bind(p.paypal_email)
+    .bind(p.notes)
+    .bind(p.permanent)
+    .bind(now)
+    .execute(e)
+    .await)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The Plex username (not in `CustomerRow`, which the lifecycle reads by a fixed column list).
+pub async fn plex_username(ex: Ex<'_>, id: i64) -> Result<String> {
+    run!(ex, |e| sqlx::query_scalar::<_, String>(
+        "SELECT plex_username FROM customers WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(e)
+    .await)
+    .map_err(StoreError::from)
+}

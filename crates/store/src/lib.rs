@@ -10,6 +10,7 @@ mod error;
 pub mod admin_events;
 pub mod audit;
 pub mod customers;
+pub mod drift;
 pub mod idempotency;
 pub mod jobs;
 pub mod libraries;

@@ -171,6 +171,30 @@ pub async fn due_for_deletion(ex: Ex<'_>, now: i64) -> Result<Vec<ShareRow>> {
     .map_err(StoreError::from)
 }
 
+/// Every share on a server, whatever its state (reconciliation compares them with the server).
+pub async fn list_for_server(ex: Ex<'_>, server_id: i64) -> Result<Vec<ShareRow>> {
+    let sql = format!("SELECT {COLS} FROM shares WHERE server_id = $1 ORDER BY id");
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(server_id)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+/// Bumps the revision without changing the desired state, so the share job (keyed by revision)
+/// applies it again: a repair of drift the server developed on its own.
+pub async fn bump_revision(ex: Ex<'_>, id: i64, now: i64) -> Result<ShareRow> {
+    let sql = format!(
+        "UPDATE shares SET revision = revision + 1, updated_at = $2 WHERE id = $1 RETURNING {COLS}"
+    );
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(now)
+        .fetch_one(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
 /// Users per server (shares not removed), for capacity.
 pub async fn counts_by_server(ex: Ex<'_>) -> Result<Vec<(i64, i64)>> {
     run!(ex, |e| sqlx::query_as(

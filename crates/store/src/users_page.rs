@@ -43,14 +43,45 @@ pub struct Filter {
     pub now: i64,
 }
 
+/// The sort key value of one row, as a keyset cursor carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyValue {
+    Text(String),
+    /// The expiry key may be NULL (never paid); NULL sorts as the smallest value.
+    Int(Option<i64>),
+}
+
+/// A position in the sorted list: the sort key and id of one row. Pages after (or before) it are
+/// an index range seek, so a deep page costs what page 1 does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seek {
+    pub key: KeyValue,
+    pub id: i64,
+    /// True: the rows before this position (the "previous" link), read backwards and returned in
+    /// the page's order.
+    pub before: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct PageQuery {
     pub filter: Filter,
     pub sort: SortKey,
     pub desc: bool,
-    /// 1-based.
+    /// 1-based. Only used for the OFFSET fallback when `seek` is absent (and for display).
     pub page: i64,
     pub per_page: i64,
+    /// Keyset position; when given the page is read by seeking, not by OFFSET.
+    pub seek: Option<Seek>,
+}
+
+/// The keyset value of `r` for `sort`.
+pub fn key_of(r: &UserRow, sort: SortKey) -> KeyValue {
+    match sort {
+        SortKey::Email => KeyValue::Text(r.email_key.clone()),
+        SortKey::Created => KeyValue::Int(Some(r.created_at)),
+        SortKey::Expiry => KeyValue::Int(r.covered_until),
+        SortKey::Plan => KeyValue::Text(r.plan_name.clone().unwrap_or_default()),
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -68,6 +99,8 @@ pub struct UserRow {
     pub covered_until: Option<i64>,
     pub notes: String,
     pub created_at: i64,
+    /// The e-mail's sort key, for keyset cursors.
+    pub email_key: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -79,7 +112,7 @@ pub struct ShareName {
 }
 
 const COLS: &str = "c.id, c.email, c.display_name, c.plex_email, c.plex_username, c.jellyfin_username, \
-    c.emby_username, c.permanent, c.plan_id, p.name AS plan_name, c.covered_until, c.notes, c.created_at";
+    c.emby_username, c.permanent, c.plan_id, p.name AS plan_name, c.covered_until, c.notes, c.created_at, c.email_key";
 
 /// A bound value; the SQL only ever names it by `$n`.
 #[derive(Clone, Debug)]
@@ -281,7 +314,54 @@ pub async fn count(ex: Ex<'_>, f: &Filter) -> Result<i64> {
     .map_err(StoreError::from)
 }
 
-/// One page of customers matching the query, in its order.
+/// The keyset condition: rows strictly after (`gt`) or before the position, in the sort's order
+/// with the id breaking ties. NULL expiry sorts lowest on both backends (see `order_by`).
+fn push_seek(sql: &mut Sql, sort: SortKey, seek: &Seek, gt: bool) -> Result<()> {
+    let col = match sort {
+        SortKey::Email => "c.email_key",
+        SortKey::Created => "c.created_at",
+        SortKey::Expiry => "c.covered_until",
+        SortKey::Plan => "COALESCE(p.name, '')",
+    };
+    let op = if gt { ">" } else { "<" };
+    let id = sql.arg(Arg::Int(seek.id));
+    let cond = match (&seek.key, sort) {
+        (KeyValue::Text(v), SortKey::Email | SortKey::Plan) => {
+            let v = sql.arg(Arg::Text(v.clone()));
+            // Row values: one range seek on the (key, id) order of the index.
+            format!("({col}, c.id) {op} ({v}, {id})")
+        }
+        (KeyValue::Int(Some(v)), SortKey::Created) => {
+            let v = sql.arg(Arg::Int(*v));
+            format!("({col}, c.id) {op} ({v}, {id})")
+        }
+        (KeyValue::Int(Some(v)), SortKey::Expiry) => {
+            let v = sql.arg(Arg::Int(*v));
+            if gt {
+                format!("({col}, c.id) {op} ({v}, {id})")
+            } else {
+                // NULLs are below every value, so they come before a non-NULL position.
+                format!("(({col}, c.id) {op} ({v}, {id}) OR {col} IS NULL)")
+            }
+        }
+        (KeyValue::Int(None), SortKey::Expiry) => {
+            if gt {
+                format!("(({col} IS NULL AND c.id > {id}) OR {col} IS NOT NULL)")
+            } else {
+                format!("({col} IS NULL AND c.id < {id})")
+            }
+        }
+        // A cursor made for another sort is refused by the caller; never guess.
+        _ => return Err(StoreError::Corrupt("cursor does not match the sort".into())),
+    };
+    sql.text.push_str(" AND ");
+    sql.text.push_str(&cond);
+    Ok(())
+}
+
+/// One page of customers matching the query, in its order: by keyset seek when `q.seek` is
+/// given, else by OFFSET (page 1 and hand-typed page numbers). Reads up to `per_page + 1` rows
+/// so the caller knows whether another page follows in the reading direction.
 pub async fn rows(ex: Ex<'_>, q: &PageQuery) -> Result<Vec<UserRow>> {
     let backend = ex.backend();
     // Deferred join: the inner query finds the page's ids walking an index only, so a deep
@@ -293,24 +373,38 @@ pub async fn rows(ex: Ex<'_>, q: &PageQuery) -> Result<Vec<UserRow>> {
     };
     let mut sql = Sql::new(&format!("SELECT {COLS} FROM ({inner_from}"));
     push_where(&mut sql, &q.filter, backend, true);
-    let order = order_by(q.sort, q.desc, backend);
+    // Reading backwards (the "previous" link) walks the reverse order from the position.
+    let backwards = q.seek.as_ref().is_some_and(|s| s.before);
+    let walk_desc = q.desc != backwards;
+    if let Some(seek) = &q.seek {
+        push_seek(&mut sql, q.sort, seek, !walk_desc)?;
+    }
+    let order = order_by(q.sort, walk_desc, backend);
     sql.text.push_str(order);
     let per_page = q.per_page.clamp(1, 1000);
-    let offset = (q.page.max(1) - 1).saturating_mul(per_page);
-    let l = sql.arg(Arg::Int(per_page));
+    let offset = if q.seek.is_some() {
+        0
+    } else {
+        (q.page.max(1) - 1).saturating_mul(per_page)
+    };
+    let l = sql.arg(Arg::Int(per_page + 1));
     let o = sql.arg(Arg::Int(offset));
     sql.text.push_str(&format!(
         " LIMIT {l} OFFSET {o}) pg JOIN customers c ON c.id = pg.id LEFT JOIN plans p ON p.id = c.plan_id"
     ));
     sql.text.push_str(order);
     let Sql { text, args } = sql;
-    run!(ex, |e| bind_all!(
+    let mut out = run!(ex, |e| bind_all!(
         sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(text)),
         &args
     )
     .fetch_all(e)
     .await)
-    .map_err(StoreError::from)
+    .map_err(StoreError::from)?;
+    if backwards {
+        out.reverse();
+    }
+    Ok(out)
 }
 
 /// The next `limit` customers matching `f` with an id above `after_id`, by id: the export walks

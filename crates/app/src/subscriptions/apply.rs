@@ -23,12 +23,22 @@ pub enum ShareApplied {
 
 impl App {
     pub async fn apply_share(&self, share_id: i64) -> Result<ShareApplied, AppError> {
+        self.apply_share_replacing(share_id, None).await
+    }
+
+    /// As `apply_share`; `replace` names the identity the customer had on this server before an
+    /// edit (operations §6.7): that user is removed first and the current identity invited.
+    pub async fn apply_share_replacing(
+        &self,
+        share_id: i64,
+        replace: Option<&str>,
+    ) -> Result<ShareApplied, AppError> {
         let share = match shares::find(self.db.ex(), share_id).await {
             Ok(s) => s,
             Err(StoreError::NotFound) => return Ok(ShareApplied::Gone),
             Err(e) => return Err(e.into()),
         };
-        match self.apply_share_row(&share).await {
+        match self.apply_share_row(&share, replace).await {
             Ok(done) => Ok(done),
             Err(e) => {
                 // Visible on the customer's detail until a later attempt succeeds.
@@ -38,7 +48,11 @@ impl App {
         }
     }
 
-    async fn apply_share_row(&self, share: &ShareRow) -> Result<ShareApplied, AppError> {
+    async fn apply_share_row(
+        &self,
+        share: &ShareRow,
+        replace: Option<&str>,
+    ) -> Result<ShareApplied, AppError> {
         let server = servers::find(self.db.ex(), share.server_id)
             .await
             .map_err(AppError::not_found_as("server"))?;
@@ -60,6 +74,28 @@ impl App {
                 }
             })
             .collect();
+        let replaced;
+        let share = match replace.filter(|old| !old.eq_ignore_ascii_case(&who)) {
+            Some(old) => {
+                // The recorded ids name the old identity's user: remove it (a retry finds it gone
+                // and goes on), then forget those ids so the current identity is invited afresh.
+                if let Some(u) = find_user(&*client, share, old).await? {
+                    client.remove_user(&u.user_ref).await?;
+                }
+                if find_user(&*client, share, old).await?.is_some() {
+                    return Err(AppError::Internal(format!(
+                        "{old} is still on the server after removal"
+                    )));
+                }
+                replaced = ShareRow {
+                    remote_user_id: String::new(),
+                    remote_invite_id: String::new(),
+                    ..share.clone()
+                };
+                &replaced
+            }
+            None => share,
+        };
         let existing = find_user(&*client, share, &who).await?;
         // plex.tv cannot hold a share with no libraries (an empty list means all), so on Plex
         // "no libraries left" is removing the share.
@@ -94,7 +130,14 @@ impl App {
             ..AccessPolicy::default()
         };
         match &existing {
-            Some(u) => client.update_access(&u.user_ref, &policy).await?,
+            Some(u) => {
+                client.update_access(&u.user_ref, &policy).await?;
+                // A share we want live on a user disabled on the server (by hand, or drift found
+                // by reconciliation) is switched back on: nothing of ours disables customers.
+                if u.disabled {
+                    client.set_enabled(&u.user_ref, true).await?;
+                }
+            }
             None => {
                 let who = NewUser {
                     name: who.clone(),
@@ -143,7 +186,7 @@ impl App {
 }
 
 /// The name the customer has on a server of this platform.
-fn identity(c: &CustomerRow, platform: &str) -> String {
+pub(super) fn identity(c: &CustomerRow, platform: &str) -> String {
     let pick = match platform {
         "plex" => &c.plex_email,
         "emby" => &c.emby_username,
@@ -164,6 +207,15 @@ async fn find_user(
     who: &str,
 ) -> Result<Option<MediaUser>, AppError> {
     let users = client.users().await?;
+    Ok(match_user(&users, share, who).cloned())
+}
+
+/// The share's user among a server's users: by recorded ids first, else by name or e-mail.
+pub(super) fn match_user<'a>(
+    users: &'a [MediaUser],
+    share: &ShareRow,
+    who: &str,
+) -> Option<&'a MediaUser> {
     let by_id = users.iter().find(|u| {
         (!share.remote_user_id.is_empty() && u.user_ref.user_id == share.remote_user_id)
             || (!share.remote_invite_id.is_empty()
@@ -177,5 +229,5 @@ async fn find_user(
                     .is_some_and(|e| e.eq_ignore_ascii_case(who))
         })
     };
-    Ok(by_id.or_else(by_name).cloned())
+    by_id.or_else(by_name)
 }

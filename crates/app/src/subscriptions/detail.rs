@@ -18,6 +18,8 @@ pub enum CustomerStatus {
 #[derive(Clone, Debug)]
 pub struct CustomerDetail {
     pub customer: CustomerRow,
+    /// Not in `CustomerRow`; shown and edited on the detail page.
+    pub plex_username: String,
     pub status: CustomerStatus,
     pub payments: Vec<PaymentRow>,
     pub shares: Vec<ShareRow>,
@@ -29,6 +31,7 @@ impl App {
         let customer = customers::find(self.db.ex(), id)
             .await
             .map_err(AppError::not_found_as("customer"))?;
+        let plex_username = customers::plex_username(self.db.ex(), id).await?;
         let payments = payments::list_for_customer(self.db.ex(), id).await?;
         let shares = shares::list_for_customer(self.db.ex(), id).await?;
         let events = admin_events::list(self.db.ex(), Some(id), 50).await?;
@@ -43,6 +46,7 @@ impl App {
         };
         Ok(CustomerDetail {
             customer,
+            plex_username,
             status,
             payments,
             shares,

@@ -45,7 +45,7 @@ impl App {
     }
 
     /// Answers whether the share was removed outright (rather than restricted).
-    async fn expire_share(&self, share: &ShareRow) -> Result<bool, AppError> {
+    pub(super) async fn expire_share(&self, share: &ShareRow) -> Result<bool, AppError> {
         let settings = self.settings().await?;
         let days = settings.int("media.delete_expired_after_days").max(0);
         let mut tx = self.db.begin().await?;

@@ -6,16 +6,20 @@
 mod apply;
 mod change;
 mod detail;
+mod edit;
 mod expiry;
 mod invite;
 mod plan;
 mod provision;
+mod reconcile;
 
 pub use apply::ShareApplied;
 pub use change::PlanChanged;
 pub use detail::{CustomerDetail, CustomerStatus};
+pub use edit::{CustomerEdit, CustomerEdited};
 pub use expiry::ExpiryReport;
 pub use invite::{InviteInput, InviteOutcome, RenewInput};
+pub use reconcile::{DriftView, ReconcileReport, kind as drift_kind};
 
 /// Applies one share's desired state to its server (payload `{"share_id"}`).
 pub const SHARE_APPLY_JOB: &str = "shares.apply";
@@ -23,6 +27,8 @@ pub const SHARE_APPLY_JOB: &str = "shares.apply";
 pub const EXPIRY_JOB: &str = "subscriptions.expire";
 /// Deletes a customer once every share of theirs is gone from the servers (payload `{"customer_id"}`).
 pub const CUSTOMER_DELETE_JOB: &str = "customers.delete";
+/// Compares every enabled server with our shares (payload `{"manual": true}` when asked for).
+pub const RECONCILE_JOB: &str = "reconcile.scan";
 
 /// The admin event kind of "no server can take this plan".
 pub const NO_CAPACITY_EVENT: &str = "no_capacity";

@@ -51,7 +51,7 @@ async fn the_users_page_renders_filters_and_works_at_phone_width() {
         table.contains("dave@example.com") && !table.contains("carol@"),
         "{table}"
     );
-    // The row menu opens with a tap and shows its (not yet available) actions.
+    // The row menu opens with a tap and shows its actions.
     p.click("tr[data-user-id='2'] details summary").await;
     let menu = p.text("tr[data-user-id='2'] .menu-items").await;
     assert!(menu.contains("Change plan"), "{menu}");

@@ -1,8 +1,11 @@
 -- Foundation schema. Times are Unix seconds (UTC) in INTEGER columns; booleans are 0/1.
+-- Every id is AUTOINCREMENT: SQLite would otherwise reuse the id of the last deleted row, and
+-- job idempotency keys name ids (share:<id>, customer.delete:<id>), so a reused id would match an
+-- old finished job and the new work would never run.
 -- The PostgreSQL twin of this file is migrations/postgres/0001_foundation.sql: keep them in step.
 
 CREATE TABLE roles (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL CHECK (kind IN ('administrator', 'user', 'custom')),
     permissions TEXT NOT NULL DEFAULT '',
@@ -10,7 +13,7 @@ CREATE TABLE roles (
 );
 
 CREATE TABLE logins (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     email TEXT NOT NULL,
     email_key TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
@@ -38,7 +41,7 @@ CREATE INDEX login_sessions_login ON login_sessions (login_id);
 CREATE INDEX login_sessions_expiry ON login_sessions (expires_at);
 
 CREATE TABLE api_tokens (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     login_id INTEGER NOT NULL REFERENCES logins (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
@@ -57,7 +60,7 @@ CREATE TABLE totp_secrets (
 );
 
 CREATE TABLE recovery_codes (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     login_id INTEGER NOT NULL REFERENCES logins (id) ON DELETE CASCADE,
     code_hash TEXT NOT NULL,
     used_at INTEGER
@@ -65,7 +68,7 @@ CREATE TABLE recovery_codes (
 CREATE INDEX recovery_codes_login ON recovery_codes (login_id);
 
 CREATE TABLE email_tokens (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     login_id INTEGER REFERENCES logins (id) ON DELETE CASCADE,
     purpose TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
@@ -82,7 +85,7 @@ CREATE TABLE settings (
 );
 
 CREATE TABLE jobs (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
     idempotency_key TEXT UNIQUE,
@@ -106,7 +109,7 @@ CREATE TABLE schedules (
 );
 
 CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
     actor_login_id INTEGER REFERENCES logins (id) ON DELETE SET NULL,
     actor TEXT NOT NULL,

@@ -3,7 +3,7 @@
 -- Columns ending in _enc hold secrets sealed with the instance key (never plaintext).
 
 CREATE TABLE plex_accounts (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     token_enc TEXT NOT NULL,
     plex_user_id TEXT NOT NULL DEFAULT '',
@@ -21,7 +21,7 @@ CREATE TABLE plex_accounts (
 );
 
 CREATE TABLE server_locations (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     description TEXT NOT NULL DEFAULT '',
     sort_order INTEGER NOT NULL DEFAULT 0,
@@ -29,7 +29,7 @@ CREATE TABLE server_locations (
 );
 
 CREATE TABLE servers (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     platform TEXT NOT NULL CHECK (platform IN ('plex', 'jellyfin', 'emby')),
     name TEXT NOT NULL,
     -- Plex machineIdentifier; Jellyfin/Emby server Id.
@@ -56,7 +56,7 @@ CREATE TABLE servers (
 CREATE INDEX servers_plex_account ON servers (plex_account_id);
 
 CREATE TABLE libraries (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     server_id INTEGER NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
     -- Server-local id: Plex section key, Jellyfin/Emby item Id.
     remote_key TEXT NOT NULL,
@@ -76,7 +76,7 @@ CREATE TABLE libraries (
 );
 
 CREATE TABLE self_test_runs (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     cause TEXT NOT NULL,
     started_at INTEGER NOT NULL,
     finished_at INTEGER,
@@ -86,7 +86,7 @@ CREATE TABLE self_test_runs (
 CREATE INDEX self_test_runs_started ON self_test_runs (started_at);
 
 CREATE TABLE self_test_results (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id INTEGER NOT NULL REFERENCES self_test_runs (id) ON DELETE CASCADE,
     -- Stable key of what was tested ("plex_account:1", "server:3"), to compare runs.
     target_key TEXT NOT NULL,

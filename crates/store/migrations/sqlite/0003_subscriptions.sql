@@ -3,7 +3,7 @@
 -- Active or expired is never stored: it is derived from payments' coverage (operations §3.1).
 
 CREATE TABLE library_groups (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     -- Which built-in group this is (they cannot be deleted); NULL for an owner's own group.
     builtin TEXT UNIQUE CHECK (builtin IN ('private', 'standard', 'premium_4k')),
@@ -18,7 +18,7 @@ INSERT INTO library_groups (name, builtin, is_private, description, created_at) 
 CREATE INDEX libraries_group ON libraries (library_group_id);
 
 CREATE TABLE plans (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     description TEXT NOT NULL DEFAULT '',
     cost_minor INTEGER NOT NULL CHECK (cost_minor >= 0),
@@ -58,7 +58,7 @@ CREATE TABLE plan_target_servers (
 );
 
 CREATE TABLE customers (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     email TEXT NOT NULL,
     email_key TEXT NOT NULL UNIQUE,
     display_name TEXT NOT NULL DEFAULT '',
@@ -88,7 +88,7 @@ CREATE INDEX customers_created ON customers (created_at);
 CREATE INDEX customers_plex_email ON customers (plex_email);
 
 CREATE TABLE payments (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     plan_id INTEGER NOT NULL REFERENCES plans (id) ON DELETE RESTRICT,
     amount_minor INTEGER NOT NULL,
@@ -110,7 +110,7 @@ CREATE INDEX payments_customer_period ON payments (customer_id, period_to);
 
 -- A customer's access on one server: what we want it to be, and what we last applied.
 CREATE TABLE shares (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     server_id INTEGER NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
     -- pending: to be created; invited: Plex invite not yet accepted; active; grace: only grace
@@ -136,7 +136,7 @@ CREATE INDEX shares_server_state ON shares (server_id, state);
 -- Things an administrator must hear about (no capacity, a paying customer left without access).
 -- The notifications feature sends them; until then they are listed in the admin panel.
 CREATE TABLE admin_events (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
     kind TEXT NOT NULL,
     customer_id INTEGER REFERENCES customers (id) ON DELETE SET NULL,

@@ -7,7 +7,7 @@ use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use boxoffice_app::subscriptions::{CustomerStatus, InviteInput};
+use boxoffice_app::subscriptions::{CustomerEdit, CustomerStatus, InviteInput, RenewInput};
 use boxoffice_domain::Permission;
 use serde::{Deserialize, Serialize};
 
@@ -155,13 +155,17 @@ pub async fn get_one(
     Path(id): Path<i64>,
 ) -> Result<Json<CustomerOut>, ApiError> {
     caller.require(Permission::UsersRead)?;
+    customer_out(&st, id).await.map(Json)
+}
+
+async fn customer_out(st: &WebState, id: i64) -> Result<CustomerOut, ApiError> {
     let d = st.app.customer_detail(id).await?;
     let status = match d.status {
         CustomerStatus::Permanent => "permanent",
         CustomerStatus::Active => "active",
         CustomerStatus::Expired => "expired",
     };
-    Ok(Json(CustomerOut {
+    Ok(CustomerOut {
         id: d.customer.id,
         email: d.customer.email,
         permanent: d.customer.permanent,
@@ -210,5 +214,170 @@ pub async fn get_one(
                 message: e.message,
             })
             .collect(),
+    })
+}
+
+/// A renewal: another manual payment for the customer.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RenewIn {
+    /// Default: the customer's current plan.
+    pub plan_id: Option<i64>,
+    /// Plan durations bought (default 1).
+    pub quantity: Option<u32>,
+    /// Minor units; default quantity × the plan's cost.
+    pub amount_minor: Option<i64>,
+    /// Unique with the sequence; generated when absent. Sending the same one again is a safe retry.
+    pub transaction_id: Option<String>,
+    pub sequence: Option<i64>,
+}
+
+/// Records a payment starting at max(now, coverage end) and applies the share (as a job).
+#[utoipa::path(post, path = "/api/v1/customers/{id}/payments", params(("id" = i64, Path, description = "Customer id")), request_body = RenewIn, responses((status = 201, body = InviteOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn renew(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    Json(b): Json<RenewIn>,
+) -> Result<(StatusCode, Json<InviteOut>), ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    caller.require(Permission::PaymentsWrite)?;
+    let o = st
+        .app
+        .renew(
+            &caller.actor(),
+            id,
+            RenewInput {
+                plan_id: b.plan_id,
+                quantity: b.quantity,
+                amount_minor: b.amount_minor,
+                transaction_id: b.transaction_id,
+                sequence: b.sequence,
+            },
+        )
+        .await?;
+    let status = if o.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(InviteOut {
+            customer_id: o.customer_id,
+            payment_id: o.payment_id,
+            transaction_id: o.transaction_id,
+            period_from: o.period_from,
+            period_to: o.period_to,
+            share_id: o.share_id,
+            server_id: o.server_id,
+            no_capacity: o.no_capacity,
+            replayed: o.replayed,
+        }),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PlanChangeIn {
+    pub plan_id: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlanChangeOut {
+    pub payment_id: i64,
+    /// The unused part of the running payment, in minor units, carried to the new plan.
+    pub credit_minor: i64,
+    /// The credit note, also kept on the new payment.
+    pub note: String,
+    pub period_to: i64,
+    pub no_capacity: Option<String>,
+}
+
+/// Changes plan now: the running payment is cut with a credit note, a new payment starts.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/plan", params(("id" = i64, Path, description = "Customer id")), request_body = PlanChangeIn, responses((status = 200, body = PlanChangeOut), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn change_plan(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    Json(b): Json<PlanChangeIn>,
+) -> Result<Json<PlanChangeOut>, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    caller.require(Permission::PaymentsWrite)?;
+    let o = st.app.change_plan(&caller.actor(), id, b.plan_id).await?;
+    Ok(Json(PlanChangeOut {
+        payment_id: o.payment_id,
+        credit_minor: o.credit_minor,
+        note: o.note,
+        period_to: o.period_to,
+        no_capacity: o.no_capacity,
     }))
+}
+
+/// Ends paid coverage now; the next expiry pass takes the shares away.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/cancel", params(("id" = i64, Path, description = "Customer id")), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn cancel(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    st.app.cancel_subscription(&caller.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the customer: every share is removed from its server first (jobs), then the row.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", params(("id" = i64, Path, description = "Customer id")), responses((status = 202), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    st.app.delete_customer(&caller.actor(), id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Fields to change; absent ones keep their value.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CustomerPatch {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    /// Changing it removes the old identity's Plex share and invites the new one (jobs).
+    pub plex_email: Option<String>,
+    pub plex_username: Option<String>,
+    /// Changing it removes the old Jellyfin user and creates the new one (jobs).
+    pub jellyfin_username: Option<String>,
+    /// Changing it removes the old Emby user and creates the new one (jobs).
+    pub emby_username: Option<String>,
+    pub paypal_email: Option<String>,
+    pub notes: Option<String>,
+    pub permanent: Option<bool>,
+}
+
+/// Edits the profile and media identities (operations §6.7).
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", params(("id" = i64, Path, description = "Customer id")), request_body = CustomerPatch, responses((status = 200, body = CustomerOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    Json(b): Json<CustomerPatch>,
+) -> Result<Json<CustomerOut>, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    st.app
+        .edit_customer(
+            &caller.actor(),
+            id,
+            &CustomerEdit {
+                email: b.email,
+                display_name: b.display_name,
+                plex_email: b.plex_email,
+                plex_username: b.plex_username,
+                jellyfin_username: b.jellyfin_username,
+                emby_username: b.emby_username,
+                paypal_email: b.paypal_email,
+                notes: b.notes,
+                permanent: b.permanent,
+            },
+        )
+        .await?;
+    customer_out(&st, id).await.map(Json)
 }

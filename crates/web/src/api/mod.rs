@@ -3,6 +3,7 @@
 
 mod auth;
 mod customers;
+mod drift;
 mod jobs;
 mod me;
 mod plans;
@@ -19,21 +20,22 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "boxoffice API", version = "1", description = "Manage a boxoffice site. Every call needs `Authorization: Bearer <token>`; create tokens with `boxoffice admin token create`. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}."),
-    paths(me::me, customers::invite, customers::get_one, jobs::list, jobs::retry, settings::list, settings::update,
+    paths(me::me, customers::invite, customers::get_one, customers::renew, customers::change_plan, customers::cancel, customers::delete, customers::update, jobs::list, jobs::retry, settings::list, settings::update,
         servers::list, servers::get_one, servers::create, servers::update, servers::sync, servers::test,
         servers::libraries, servers::plex_accounts, servers::add_plex_account, servers::test_plex_account,
         servers::discover, servers::locations, servers::add_location, servers::self_test, servers::run_self_test,
         servers::delete, servers::delete_plex_account,
         plans::list, plans::get_one, plans::create, plans::update, plans::delete, plans::groups, plans::add_group,
         plans::rename_group, plans::delete_group, plans::assign_group,
-        users::list),
+        users::list, drift::list, drift::repair),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail,
-        customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, me::Me, jobs::JobOut, settings::SettingOut,
+        customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, customers::RenewIn, customers::PlanChangeIn, customers::PlanChangeOut, customers::CustomerPatch, me::Me, jobs::JobOut, settings::SettingOut,
         servers::ServerOut, servers::NewServerIn, servers::ServerSettingsIn, servers::Queued, servers::IdentityOut,
         servers::LibraryOut, servers::PlexAccountOut, servers::NewPlexAccountIn, servers::DiscoveredOut,
         servers::LocationOut, servers::SelfTestOut, servers::SelfTestRowOut,
         plans::PlanOut, plans::PlanIn, plans::LibraryGroupOut, plans::LibraryGroupIn, plans::LibraryGroupAssignIn,
-        users::UsersOut, users::UserOut, users::UserServerOut)),
+        users::UsersOut, users::UserOut, users::UserServerOut,
+        drift::DriftOut, drift::RepairIn, drift::RepairOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -62,8 +64,18 @@ pub fn routes() -> Router<WebState> {
         .route("/openapi.json", get(openapi))
         .route("/me", get(me::me))
         .route("/invites", post(customers::invite))
-        .route("/customers/{id}", get(customers::get_one))
+        .route(
+            "/customers/{id}",
+            get(customers::get_one)
+                .patch(customers::update)
+                .delete(customers::delete),
+        )
+        .route("/customers/{id}/payments", post(customers::renew))
+        .route("/customers/{id}/plan", post(customers::change_plan))
+        .route("/customers/{id}/cancel", post(customers::cancel))
         .route("/users", get(users::list))
+        .route("/drift", get(drift::list))
+        .route("/drift/repair", post(drift::repair))
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}/retry", post(jobs::retry))
         .route("/settings", get(settings::list).patch(settings::update))

@@ -43,6 +43,10 @@ pub struct UsersOut {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// Pass as `before` for the previous page; null on the first page.
+    pub prev_cursor: Option<String>,
     pub users: Vec<UserOut>,
 }
 
@@ -56,7 +60,9 @@ pub struct UsersOut {
         ("class" = Option<String>, Query, description = "permanent or standard"),
         ("sort" = Option<String>, Query, description = "email (default), created, expiry or plan"),
         ("dir" = Option<String>, Query, description = "asc (default) or desc"),
-        ("page" = Option<i64>, Query, description = "1-based page number"),
+        ("page" = Option<i64>, Query, description = "1-based page number (OFFSET fallback; prefer the cursors)"),
+        ("after" = Option<String>, Query, description = "Opaque cursor (next_cursor): the page after it"),
+        ("before" = Option<String>, Query, description = "Opaque cursor (prev_cursor): the page before it"),
         ("per_page" = Option<i64>, Query, description = "25 (default), 50 or 100"),
     ),
     responses((status = 200, body = UsersOut), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -73,6 +79,8 @@ pub async fn list(
         total: page.total,
         page: page.page,
         per_page: page.per_page,
+        next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor,
         users: page
             .rows
             .into_iter()

@@ -144,11 +144,8 @@ pub const SECTIONS: &[Section] = &[
         title: "Shared servers",
         group: "Servers & Libraries",
         permission: Permission::SharedServersRead,
-        summary: "Who is shared what, on which server, as the servers report it.",
-        coming: &[
-            "Drift between what plans grant and what servers share",
-            "One-click repair",
-        ],
+        summary: "Where what the servers share differs from what the plans grant, with one-click repair.",
+        coming: &[],
     },
     Section {
         slug: "plex-accounts",

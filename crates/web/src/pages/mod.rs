@@ -3,12 +3,14 @@
 mod account;
 pub mod admin;
 mod auth;
+mod drift;
 mod form;
 mod library_groups;
 mod plans;
 mod plex_accounts;
 mod selftest;
 mod servers;
+mod user_detail;
 mod users;
 
 use crate::WebState;
@@ -43,7 +45,9 @@ pub fn routes() -> Router<WebState> {
         .merge(plans::routes())
         .merge(library_groups::routes())
         .merge(selftest::routes())
+        .merge(drift::routes())
         .merge(users::routes())
+        .merge(user_detail::routes())
         .merge(admin::routes())
 }
 

@@ -161,6 +161,7 @@ fn row_view(l: &boxoffice_app::users_page::UserListed, now: i64) -> RowView {
 fn done_message(d: Option<&str>) -> Option<&'static str> {
     match d? {
         "bulk" => Some("Bulk edit applied."),
+        "deleted" => Some("Deleting: the user's shares are being removed, then the user."),
         _ => None,
     }
 }
@@ -249,8 +250,18 @@ async fn users_page(
             .map(|s| (*s, link(&p, &sort, dir, 1, *s)))
             .collect(),
         heads,
-        prev: (list.page > 1).then(|| link(&p, &sort, dir, list.page - 1, per)),
-        next: (list.page < pages).then(|| link(&p, &sort, dir, list.page + 1, per)),
+        // Keyset links: each carries the position of the row at the page's edge, so any depth
+        // reads like page 1; the page number rides along for the "page n of m" line only.
+        prev: list.prev_cursor.as_ref().map(|c| {
+            format!(
+                "{}&before={c}",
+                link(&p, &sort, dir, (list.page - 1).max(1), per)
+            )
+        }),
+        next: list
+            .next_cursor
+            .as_ref()
+            .map(|c| format!("{}&after={c}", link(&p, &sort, dir, list.page + 1, per))),
         plans,
         servers: servers.into_iter().map(|s| (s.id, s.name)).collect(),
         export_href: format!("/admin/users/export.csv?{fq}"),

@@ -1,0 +1,407 @@
+//! One customer (product §3.2, operations §6.6/§6.7): identities, class, notes, derived status and
+//! expiry, payments with their credit notes, shares per server with their state and last error,
+//! admin events; and the forms that call the lifecycle use cases (edit, renew, change plan,
+//! cancel, delete). Media work happens in jobs, so every form answers at once.
+
+use super::form::{self, Fields, failure_status, with_status};
+use super::{app_error_page, render};
+use crate::WebState;
+use crate::csrf::CsrfToken;
+use crate::layout::Layout;
+use crate::session::{ClientIp, Staff};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use boxoffice_app::AppError;
+use boxoffice_app::auth::Principal;
+use boxoffice_app::plans::parse_cost;
+use boxoffice_app::subscriptions::{CustomerEdit, CustomerStatus, RenewInput};
+use boxoffice_domain::Permission;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/admin/users/{id}", get(detail_page))
+        .route("/admin/users/{id}/profile", post(save_profile))
+        .route("/admin/users/{id}/renew", post(renew))
+        .route("/admin/users/{id}/plan", post(change_plan))
+        .route("/admin/users/{id}/cancel", post(cancel))
+        .route("/admin/users/{id}/delete", post(delete))
+}
+
+fn time(t: i64) -> String {
+    super::admin::fmt_time(t)
+}
+
+fn money(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.abs();
+    format!("{sign}{}.{:02} {currency}", m / 100, m % 100)
+}
+
+pub struct PaymentLine {
+    pub from: String,
+    pub to: String,
+    pub plan: String,
+    pub amount: String,
+    pub method: String,
+    pub transaction_id: String,
+    pub notes: String,
+}
+
+pub struct ShareLine {
+    pub server: String,
+    pub state: String,
+    pub applied: bool,
+    pub last_error: String,
+}
+
+pub struct EventLine {
+    pub at: String,
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct DetailPage {
+    layout: Layout,
+    id: i64,
+    email: String,
+    display_name: String,
+    plex_email: String,
+    plex_username: String,
+    jellyfin_username: String,
+    emby_username: String,
+    paypal_email: String,
+    notes: String,
+    permanent: bool,
+    status: &'static str,
+    expiry: String,
+    plan_id: Option<i64>,
+    plan: String,
+    deleting: bool,
+    payments: Vec<PaymentLine>,
+    shares: Vec<ShareLine>,
+    events: Vec<EventLine>,
+    plans: Vec<(i64, String)>,
+    can_write: bool,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+impl DetailPage {
+    fn is_plan(&self, id: &i64) -> bool {
+        self.plan_id == Some(*id)
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Done {
+    done: Option<String>,
+}
+
+/// The confirmation after a redirect, by code, so no free text travels in the URL.
+fn done_message(d: Option<&str>) -> Option<String> {
+    Some(
+        match d? {
+            "saved" => "Saved. Identity changes are applied to the servers in the background.",
+            "renewed" => "Payment recorded; the share is being applied in the background.",
+            "cancelled" => "Cancelled: coverage ends now; the next expiry pass removes access.",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+async fn view(
+    st: &WebState,
+    staff: &Staff,
+    csrf: &str,
+    id: i64,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let d = st.app.customer_detail(id).await?;
+    let plans = st.app.user_plan_options().await?;
+    let servers = st.app.list_servers().await?;
+    let plan_name = |pid: i64| {
+        plans
+            .iter()
+            .find(|(id, _)| *id == pid)
+            .map_or_else(|| format!("#{pid}"), |(_, n)| n.clone())
+    };
+    let c = &d.customer;
+    let layout = Layout::build(st, &c.email, Some(&staff.0), csrf, "users").await;
+    Ok(render(&DetailPage {
+        id: c.id,
+        email: c.email.clone(),
+        display_name: c.display_name.clone(),
+        plex_email: c.plex_email.clone(),
+        plex_username: d.plex_username.clone(),
+        jellyfin_username: c.jellyfin_username.clone(),
+        emby_username: c.emby_username.clone(),
+        paypal_email: c.paypal_email.clone(),
+        notes: c.notes.clone(),
+        permanent: c.permanent,
+        status: match d.status {
+            CustomerStatus::Permanent => "permanent",
+            CustomerStatus::Active => "active",
+            CustomerStatus::Expired => "expired",
+        },
+        expiry: c.covered_until.map(time).unwrap_or_default(),
+        plan_id: c.plan_id,
+        plan: c.plan_id.map(plan_name).unwrap_or_default(),
+        deleting: c.deleting_at.is_some(),
+        payments: d
+            .payments
+            .iter()
+            .map(|p| PaymentLine {
+                from: time(p.period_from),
+                to: time(p.period_to),
+                plan: plan_name(p.plan_id),
+                amount: money(p.amount_minor, &p.currency),
+                method: p.method.clone(),
+                transaction_id: p.transaction_id.clone(),
+                notes: p.notes.clone(),
+            })
+            .collect(),
+        shares: d
+            .shares
+            .iter()
+            .map(|s| ShareLine {
+                server: servers
+                    .iter()
+                    .find(|v| v.id == s.server_id)
+                    .map_or_else(|| format!("#{}", s.server_id), |v| v.name.clone()),
+                state: s.state.clone(),
+                applied: s.is_applied(),
+                last_error: s.last_error.clone().unwrap_or_default(),
+            })
+            .collect(),
+        events: d
+            .events
+            .iter()
+            .map(|e| EventLine {
+                at: time(e.at),
+                kind: e.kind.clone(),
+                message: e.message.clone(),
+            })
+            .collect(),
+        plans,
+        can_write: staff.0.can(Permission::UsersWrite),
+        message,
+        error,
+        layout,
+    }))
+}
+
+async fn detail_page(
+    State(st): State<WebState>,
+    staff: Staff,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Query(d): Query<Done>,
+) -> Response {
+    if let Err(r) = staff.require(Permission::UsersRead) {
+        return r;
+    }
+    view(
+        &st,
+        &staff,
+        &csrf,
+        id,
+        done_message(d.done.as_deref()),
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| app_error_page(&st, e))
+}
+
+/// After a form: redirect on success; show the page again with the reason on the caller's mistake.
+async fn finish(
+    st: &WebState,
+    staff: &Staff,
+    csrf: &str,
+    id: i64,
+    result: Result<Response, AppError>,
+) -> Response {
+    match result {
+        Ok(r) => r,
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+            let status = failure_status(&e);
+            view(st, staff, csrf, id, None, Some(e.to_string()))
+                .await
+                .map(|r| with_status(r, status))
+                .unwrap_or_else(|e| app_error_page(st, e))
+        }
+        Err(e) => app_error_page(st, e),
+    }
+}
+
+fn opt_text(f: &Fields, k: &str) -> Option<String> {
+    f.iter().any(|(key, _)| key == k).then(|| form::text(f, k))
+}
+
+async fn save_profile(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let edit = CustomerEdit {
+        email: opt_text(&f, "email"),
+        display_name: opt_text(&f, "display_name"),
+        plex_email: opt_text(&f, "plex_email"),
+        plex_username: opt_text(&f, "plex_username"),
+        jellyfin_username: opt_text(&f, "jellyfin_username"),
+        emby_username: opt_text(&f, "emby_username"),
+        paypal_email: opt_text(&f, "paypal_email"),
+        notes: opt_text(&f, "notes"),
+        // A checkbox posts only when ticked, so absence means standard.
+        permanent: Some(form::flag(&f, "permanent")),
+    };
+    let r = st
+        .app
+        .edit_customer(&s.actor(&ip), id, &edit)
+        .await
+        .map(|_| Redirect::to(&format!("/admin/users/{id}?done=saved")).into_response());
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+fn renew_input(f: &Fields) -> Result<RenewInput, AppError> {
+    let plan_id = match form::text(f, "plan_id").as_str() {
+        "" => None,
+        v => Some(
+            v.parse()
+                .map_err(|_| AppError::invalid("plan_id", "Choose a plan from the list."))?,
+        ),
+    };
+    let quantity = match form::text(f, "quantity").as_str() {
+        "" => None,
+        v => Some(
+            v.parse()
+                .map_err(|_| AppError::invalid("quantity", "Quantity is a whole number."))?,
+        ),
+    };
+    let amount_minor = match form::text(f, "amount").as_str() {
+        "" => None,
+        v => Some(parse_cost(v).map_err(|_| {
+            AppError::invalid("amount_minor", "The amount is a number such as 8.00.")
+        })?),
+    };
+    Ok(RenewInput {
+        plan_id,
+        quantity,
+        amount_minor,
+        transaction_id: opt_text(f, "transaction_id").filter(|t| !t.is_empty()),
+        sequence: None,
+    })
+}
+
+async fn renew(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = staff.require(Permission::PaymentsWrite) {
+        return r;
+    }
+    let r = async {
+        let input = renew_input(&f)?;
+        st.app.renew(&s.actor(&ip), id, input).await?;
+        Ok(Redirect::to(&format!("/admin/users/{id}?done=renewed")).into_response())
+    }
+    .await;
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+async fn change_plan(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = staff.require(Permission::PaymentsWrite) {
+        return r;
+    }
+    let r = async {
+        let plan = form::int(&f, "plan_id")
+            .ok_or_else(|| AppError::invalid("plan_id", "Choose a plan from the list."))?;
+        let done = st.app.change_plan(&s.actor(&ip), id, plan).await?;
+        // The credit note is shown at once (it is also kept on the payments below).
+        let mut msg = format!("Plan changed. {}", done.note);
+        if let Some(n) = done.no_capacity {
+            msg.push_str(&format!(" {n}"));
+        }
+        view(&st, &staff, &csrf, id, Some(msg), None).await
+    }
+    .await;
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+async fn cancel(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = st
+        .app
+        .cancel_subscription(&s.actor(&ip), id)
+        .await
+        .map(|()| Redirect::to(&format!("/admin/users/{id}?done=cancelled")).into_response());
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+async fn delete(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        // Deleting cannot be undone: the form must be confirmed explicitly.
+        if !form::flag(&f, "confirm") {
+            return Err(AppError::invalid(
+                "confirm",
+                "Tick the box to confirm deleting this user.",
+            ));
+        }
+        st.app.delete_customer(&s.actor(&ip), id).await?;
+        Ok(Redirect::to("/admin/users?done=deleted").into_response())
+    }
+    .await;
+    finish(&st, &staff, &csrf, id, r).await
+}
