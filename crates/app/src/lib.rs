@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulk_invite;
 pub mod crypto;
 pub mod error;
 pub mod media;

@@ -55,6 +55,23 @@ enum Command {
     /// Start fake plex.tv, Plex, Jellyfin and Emby services on loopback ports, print them as one
     /// JSON line, and serve until Ctrl-C or SIGTERM. Needs no configuration or database.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Customers (users of the media servers).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UsersCommand {
+    /// Invite the users of a CSV file (see docs/bulk-invite.md): validate it, then import it row
+    /// by row, printing progress. Exit 2 when the file is invalid, 1 when any row failed.
+    BulkInvite {
+        file: PathBuf,
+        /// Only validate and print what each row would do.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,6 +217,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Admin { command } => admin(&cfg, command).await,
+        Command::Users {
+            command: UsersCommand::BulkInvite { file, dry_run },
+        } => crate::cli_bulk_invite::run(&cfg, &file, dry_run)
+            .await
+            .map_err(|e| match e {
+                crate::cli_bulk_invite::Failure::Invalid(m) => CliError::Usage(m),
+                crate::cli_bulk_invite::Failure::Rows(m) => CliError::Io(std::io::Error::other(m)),
+                crate::cli_bulk_invite::Failure::Start(e) => CliError::Start(e),
+                crate::cli_bulk_invite::Failure::App(e) => CliError::App(e),
+            }),
         // Ran above, before the configuration was loaded.
         Command::Sandbox(_) => Ok(()),
     }

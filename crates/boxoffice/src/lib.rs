@@ -3,6 +3,7 @@
 //! tests can start the whole application in-process.
 
 pub mod cli;
+mod cli_bulk_invite;
 pub mod sandbox;
 pub mod secret_key;
 pub mod startup;

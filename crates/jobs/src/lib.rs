@@ -4,6 +4,7 @@
 //! instance sharing the database.
 
 mod builtin;
+mod bulk_invite_jobs;
 mod media_jobs;
 mod registry;
 mod runner;

@@ -3,7 +3,7 @@
 
 use crate::{JobError, Recurring, Registry};
 use boxoffice_app::subscriptions::{
-    CUSTOMER_DELETE_JOB, EXPIRY_JOB, RECONCILE_JOB, SHARE_APPLY_JOB,
+    CUSTOMER_DELETE_JOB, EXPIRY_JOB, MIGRATION_JOB, RECONCILE_JOB, SHARE_APPLY_JOB,
 };
 
 pub fn register(r: &mut Registry) {
@@ -62,6 +62,24 @@ pub fn register(r: &mut Registry) {
             )));
         };
         app.finish_customer_deletion(id).await?;
+        Ok::<(), JobError>(())
+    });
+    r.handle(MIGRATION_JOB, |app, ctx| async move {
+        let Some(id) = ctx.payload["migration_id"].as_i64() else {
+            return Err(JobError::Fail(format!(
+                "payload has no migration_id: {}",
+                ctx.payload
+            )));
+        };
+        // Per-customer failures are recorded on the migration, not retried here: the admin
+        // retries them from the migration once the target is fixed.
+        let report = app.run_migration(id).await?;
+        tracing::info!(
+            migration_id = id,
+            moved = report.moved,
+            failed = report.failed,
+            "migration run"
+        );
         Ok::<(), JobError>(())
     });
 }

@@ -9,6 +9,7 @@ mod error;
 
 pub mod admin_events;
 pub mod audit;
+pub mod bulk_invites;
 pub mod customers;
 pub mod drift;
 pub mod idempotency;
@@ -24,6 +25,7 @@ pub mod roles;
 pub mod schedules;
 pub mod self_test;
 pub mod server_locations;
+pub mod server_migrations;
 pub mod servers;
 pub mod sessions;
 pub mod settings;

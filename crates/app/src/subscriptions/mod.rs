@@ -9,6 +9,7 @@ mod detail;
 mod edit;
 mod expiry;
 mod invite;
+mod migrate;
 mod plan;
 mod provision;
 mod reconcile;
@@ -19,6 +20,10 @@ pub use detail::{CustomerDetail, CustomerStatus};
 pub use edit::{CustomerEdit, CustomerEdited};
 pub use expiry::ExpiryReport;
 pub use invite::{InviteInput, InviteOutcome, RenewInput};
+pub use migrate::{
+    MIGRATION_DONE_EVENT, MIGRATION_JOB, MigrationInput, MigrationPreview, MigrationReport,
+    MigrationView,
+};
 pub use reconcile::{DriftView, ReconcileReport, kind as drift_kind};
 
 /// Applies one share's desired state to its server (payload `{"share_id"}`).

@@ -2,10 +2,12 @@
 //! document is served at `/api/v1/openapi.json`.
 
 mod auth;
+mod bulk_invites;
 mod customers;
 mod drift;
 mod jobs;
 mod me;
+mod migrations;
 mod plans;
 mod servers;
 mod settings;
@@ -27,7 +29,9 @@ use utoipa::OpenApi;
         servers::delete, servers::delete_plex_account,
         plans::list, plans::get_one, plans::create, plans::update, plans::delete, plans::groups, plans::add_group,
         plans::rename_group, plans::delete_group, plans::assign_group,
-        users::list, drift::list, drift::repair),
+        users::list, drift::list, drift::repair,
+        bulk_invites::create, bulk_invites::get_one, bulk_invites::report, bulk_invites::retry_failed,
+        migrations::create, migrations::get_one, migrations::retry),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail,
         customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, customers::RenewIn, customers::PlanChangeIn, customers::PlanChangeOut, customers::CustomerPatch, me::Me, jobs::JobOut, settings::SettingOut,
         servers::ServerOut, servers::NewServerIn, servers::ServerSettingsIn, servers::Queued, servers::IdentityOut,
@@ -35,7 +39,10 @@ use utoipa::OpenApi;
         servers::LocationOut, servers::SelfTestOut, servers::SelfTestRowOut,
         plans::PlanOut, plans::PlanIn, plans::LibraryGroupOut, plans::LibraryGroupIn, plans::LibraryGroupAssignIn,
         users::UsersOut, users::UserOut, users::UserServerOut,
-        drift::DriftOut, drift::RepairIn, drift::RepairOut)),
+        drift::DriftOut, drift::RepairIn, drift::RepairOut,
+        bulk_invites::BulkInviteCreated, bulk_invites::BulkInviteErrors, bulk_invites::BulkInviteErrorOut,
+        bulk_invites::BulkInviteDryRun, bulk_invites::BulkInviteStatusOut, bulk_invites::RetryOut,
+        migrations::MigrationIn, migrations::MigrationOut, migrations::MigrationItemOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -74,8 +81,23 @@ pub fn routes() -> Router<WebState> {
         .route("/customers/{id}/plan", post(customers::change_plan))
         .route("/customers/{id}/cancel", post(customers::cancel))
         .route("/users", get(users::list))
+        .route(
+            "/bulk-invites",
+            post(bulk_invites::create).layer(axum::extract::DefaultBodyLimit::max(
+                bulk_invites::BODY_LIMIT,
+            )),
+        )
+        .route("/bulk-invites/{id}", get(bulk_invites::get_one))
+        .route("/bulk-invites/{id}/report.csv", get(bulk_invites::report))
+        .route(
+            "/bulk-invites/{id}/retry-failed",
+            post(bulk_invites::retry_failed),
+        )
         .route("/drift", get(drift::list))
         .route("/drift/repair", post(drift::repair))
+        .route("/migrations", post(migrations::create))
+        .route("/migrations/{id}", get(migrations::get_one))
+        .route("/migrations/{id}/retry", post(migrations::retry))
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}/retry", post(jobs::retry))
         .route("/settings", get(settings::list).patch(settings::update))

@@ -6,6 +6,7 @@ mod auth;
 mod drift;
 mod form;
 mod library_groups;
+mod migrations;
 mod plans;
 mod plex_accounts;
 mod selftest;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<WebState> {
         .route("/security/totp/confirm", post(account::totp_confirm))
         .route("/security/totp/disable", post(account::totp_disable))
         .merge(servers::routes())
+        .merge(migrations::routes())
         .merge(plex_accounts::routes())
         .merge(plans::routes())
         .merge(library_groups::routes())

@@ -51,6 +51,7 @@ pub fn done_message(d: &Done) -> Option<&'static str> {
         "sync" => "Library sync queued: refresh in a moment.",
         "deleted" => "Deleted.",
         "selftest" => "Self-test queued: refresh in a moment.",
+        "migration" => "Migration queued: its progress is listed below; refresh in a moment.",
         _ => return None,
     })
 }
@@ -182,8 +183,24 @@ struct ServerPage {
     libraries: Vec<LibraryRow>,
     last_synced: String,
     can_write: bool,
+    /// users.write and servers.write: may start and retry migrations.
+    can_migrate: bool,
+    /// The other servers, as migration targets.
+    targets: Vec<(i64, String)>,
+    migrations: Vec<MigrationLine>,
     message: Option<&'static str>,
     error: Option<String>,
+}
+
+/// One migration from or to this server, for the progress list.
+struct MigrationLine {
+    id: i64,
+    direction: String,
+    state: String,
+    moved: usize,
+    failed: usize,
+    pending: usize,
+    failures: Vec<String>,
 }
 
 async fn server_view(
@@ -198,6 +215,37 @@ async fn server_view(
     let server = st.app.server(id).await?;
     let locations = st.app.list_server_locations().await?;
     let libraries = st.app.list_libraries(Some(id)).await?;
+    let targets = st
+        .app
+        .list_servers()
+        .await?
+        .into_iter()
+        .filter(|t| t.id != id)
+        .map(|t| (t.id, t.name))
+        .collect();
+    let migrations = st
+        .app
+        .list_migrations(Some(id))
+        .await?
+        .into_iter()
+        .map(|m| {
+            let count = |o: &str| m.items.iter().filter(|i| i.outcome == o).count();
+            MigrationLine {
+                id: m.row.id,
+                direction: format!("{} → {}", m.source_name, m.target_name),
+                state: m.row.state.clone(),
+                moved: count("moved"),
+                failed: count("failed"),
+                pending: count("pending"),
+                failures: m
+                    .items
+                    .iter()
+                    .filter(|i| i.outcome == "failed")
+                    .map(|i| format!("user #{}: {}", i.customer, i.message))
+                    .collect(),
+            }
+        })
+        .collect();
     let layout = Layout::build(st, &server.name, Some(s), csrf, "servers").await;
     Ok(render(&ServerPage {
         layout,
@@ -207,6 +255,9 @@ async fn server_view(
         locations,
         libraries,
         can_write: s.can(Permission::ServersWrite),
+        can_migrate: s.can(Permission::ServersWrite) && s.can(Permission::UsersWrite),
+        targets,
+        migrations,
         message,
         error,
     }))

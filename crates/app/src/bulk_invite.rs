@@ -1,0 +1,447 @@
+//! Bulk invite (operations §6.17): an uploaded CSV validated as a whole against the catalogue,
+//! then stored as an import whose rows one durable job (`bulk_invite.run`) pushes through the
+//! manual-invite use case, one row at a time, in file order.
+//!
+//! Each row carries its transaction id (given or generated), so the invite of a row replays
+//! instead of doubling when a crashed job runs again; the row's outcome is written after it, so
+//! the re-run resumes at the first pending row. The share is applied inline (the same idempotent
+//! `apply_share` the share job uses) so that a server refusing the invite marks that row failed
+//! with the server's message, while the other rows go on.
+
+use crate::audit::Actor;
+use crate::queue::JobSpec;
+use crate::subscriptions::InviteInput;
+use crate::{App, AppError};
+use boxoffice_domain::Money;
+use boxoffice_domain::bulk_invite::{
+    self, Catalogue, CatalogueGroup, CataloguePlan, CatalogueServer, Context, ExistingCustomer,
+    RowAction, RowError,
+};
+use boxoffice_domain::coverage::Period;
+use boxoffice_domain::money::Currency;
+use boxoffice_domain::plans::PlanDuration;
+use boxoffice_domain::platform::Platform;
+use boxoffice_domain::selection::DEFAULT_MAX_USERS;
+use boxoffice_store::bulk_invites::{self, BulkInviteRow, ImportRow};
+use boxoffice_store::{StoreError, customers, libraries, library_groups, plans, servers, shares};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// The job that processes an import's pending rows (payload `{"bulk_invite_id"}`).
+pub const BULK_INVITE_JOB: &str = "bulk_invite.run";
+
+/// What an upload led to.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum BulkInviteStart {
+    /// The file has problems: nothing was stored.
+    Invalid { errors: Vec<RowError> },
+    /// A valid file, dry run: what each row would do; nothing was stored.
+    DryRun { rows: Vec<DryRunRow> },
+    /// Stored with its job.
+    Started { id: i64, rows: usize },
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DryRunRow {
+    pub row: usize,
+    pub email: String,
+    pub server: String,
+    pub plan: String,
+    pub action: RowAction,
+    pub period: Option<Period>,
+}
+
+/// An import with its rows and counts.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BulkInviteStatus {
+    #[serde(flatten)]
+    pub import: BulkInviteRow,
+    pub remaining: i64,
+    pub rows: Vec<ImportRow>,
+}
+
+impl App {
+    /// Validates an upload and, unless `dry_run`, stores it with its job (one transaction).
+    pub async fn start_bulk_invite(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        bytes: &[u8],
+        dry_run: bool,
+    ) -> Result<BulkInviteStart, AppError> {
+        let catalogue = self.bulk_catalogue().await?;
+        let existing: HashSet<String> = bulk_invites::recorded_transaction_ids(self.db.ex())
+            .await?
+            .into_iter()
+            .collect();
+        let ctx = Context {
+            catalogue: &catalogue,
+            existing_transaction_ids: &existing,
+            now: self.now(),
+        };
+        let file = match bulk_invite::validate(bytes, &ctx) {
+            Ok(f) => f,
+            Err(errors) => return Ok(BulkInviteStart::Invalid { errors }),
+        };
+        let server_name = |id: i64| {
+            catalogue
+                .servers
+                .iter()
+                .find(|s| s.id == id)
+                .map_or_else(String::new, |s| s.name.clone())
+        };
+        let plan_name = |id: i64| {
+            catalogue
+                .plans
+                .iter()
+                .find(|p| p.id == id)
+                .map_or_else(String::new, |p| p.name.clone())
+        };
+        if dry_run {
+            let mut known = HashMap::new();
+            for r in &file.rows {
+                let key = r.email.normalized();
+                if known.contains_key(&key) {
+                    continue;
+                }
+                if let Some(c) = self.existing_customer(&key).await? {
+                    known.insert(key, c);
+                }
+            }
+            let previews = bulk_invite::classify(&file.rows, &known, &catalogue);
+            let rows = file
+                .rows
+                .iter()
+                .zip(previews)
+                .map(|(r, p)| DryRunRow {
+                    row: r.row,
+                    email: r.email.as_str().to_string(),
+                    server: server_name(r.server_id),
+                    plan: plan_name(r.plan_id),
+                    action: p.action,
+                    period: p.period,
+                })
+                .collect();
+            return Ok(BulkInviteStart::DryRun { rows });
+        }
+        let now = self.now();
+        let total = i64::try_from(file.rows.len())
+            .map_err(|_| AppError::Internal("too many rows".into()))?;
+        let mut tx = self.db.begin().await?;
+        let id = bulk_invites::insert(
+            tx.ex(),
+            &actor.label,
+            file_name,
+            &file.file_hash,
+            total,
+            now,
+        )
+        .await?;
+        for r in &file.rows {
+            let row = ImportRow {
+                bulk_invite_id: id,
+                row_number: i64::try_from(r.row)
+                    .map_err(|_| AppError::Internal("row number out of range".into()))?,
+                email: r.email.as_str().to_string(),
+                server_id: r.server_id,
+                server_name: server_name(r.server_id),
+                plan_id: r.plan_id,
+                plan_name: plan_name(r.plan_id),
+                quantity: i64::from(r.quantity),
+                amount_minor: r.amount.minor,
+                currency: r.amount.currency.as_str().to_string(),
+                transaction_id: r.transaction_id.clone(),
+                payment_date: r.payment_date,
+                payment_method: r.payment_method.clone(),
+                username: r.username.clone(),
+                permanent: r.permanent,
+                notes: r.notes.clone(),
+                outcome: String::new(),
+                message: String::new(),
+                customer_id: None,
+                processed_at: None,
+            };
+            bulk_invites::insert_row(tx.ex(), &row).await?;
+        }
+        self.enqueue(
+            tx.ex(),
+            JobSpec::new(BULK_INVITE_JOB, serde_json::json!({ "bulk_invite_id": id }))
+                .key(format!("bulk_invite:{id}")),
+        )
+        .await?;
+        self.audit(
+            tx.ex(),
+            actor,
+            "bulk_invite.start",
+            &format!("bulk_invite:{id}"),
+            &format!("{file_name}: {total} rows"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(BulkInviteStart::Started {
+            id,
+            rows: file.rows.len(),
+        })
+    }
+
+    pub async fn bulk_invite_status(&self, id: i64) -> Result<BulkInviteStatus, AppError> {
+        let import = bulk_invites::find(self.db.ex(), id)
+            .await
+            .map_err(AppError::not_found_as("bulk invite"))?;
+        let rows = bulk_invites::rows(self.db.ex(), id).await?;
+        let remaining = import.total_rows - import.done_rows - import.failed_rows;
+        Ok(BulkInviteStatus {
+            import,
+            remaining,
+            rows,
+        })
+    }
+
+    /// Puts the failed rows back to pending and queues a job for them; returns how many.
+    pub async fn retry_failed_bulk_invite(&self, actor: &Actor, id: i64) -> Result<u64, AppError> {
+        let mut tx = self.db.begin().await?;
+        bulk_invites::find(tx.ex(), id)
+            .await
+            .map_err(AppError::not_found_as("bulk invite"))?;
+        let (n, retry) = bulk_invites::reset_failed(tx.ex(), id).await?;
+        if n > 0 {
+            self.enqueue(
+                tx.ex(),
+                JobSpec::new(BULK_INVITE_JOB, serde_json::json!({ "bulk_invite_id": id }))
+                    .key(format!("bulk_invite:{id}:retry:{retry}")),
+            )
+            .await?;
+            self.audit(
+                tx.ex(),
+                actor,
+                "bulk_invite.retry",
+                &format!("bulk_invite:{id}"),
+                &format!("{n} failed rows"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Processes pending rows in file order, at most `limit` of them (all when `None`); returns
+    /// how many were processed. The job calls it with `None`; tests stop part-way to stand for a
+    /// crash. A store failure is returned (the job retries and resumes); a row's own failure is
+    /// recorded on the row and the next row goes on.
+    pub async fn run_bulk_invite(&self, id: i64, limit: Option<usize>) -> Result<usize, AppError> {
+        let actor = Actor {
+            login_id: None,
+            label: format!("bulk invite {id}"),
+            ip: String::new(),
+        };
+        let mut processed = 0;
+        while limit.is_none_or(|l| processed < l) {
+            let Some(row) = bulk_invites::next_pending(self.db.ex(), id).await? else {
+                bulk_invites::finish(self.db.ex(), id, self.now()).await?;
+                break;
+            };
+            let (outcome, message, customer) = match self.invite_row(&actor, &row).await {
+                Ok((customer, message)) => ("done", message, Some(customer)),
+                // The database itself failing is not the row's fault: stop, and let the job retry.
+                Err(AppError::Store(e)) if !matches!(e, StoreError::NotFound) => {
+                    return Err(AppError::Store(e));
+                }
+                Err(e) => ("failed", e.to_string(), None),
+            };
+            bulk_invites::record_outcome(
+                self.db.ex(),
+                id,
+                row.row_number,
+                outcome,
+                &message,
+                customer,
+                self.now(),
+            )
+            .await?;
+            processed += 1;
+        }
+        Ok(processed)
+    }
+
+    async fn invite_row(&self, actor: &Actor, row: &ImportRow) -> Result<(i64, String), AppError> {
+        let out = self
+            .invite(
+                actor,
+                InviteInput {
+                    email: row.email.clone(),
+                    plan_id: row.plan_id,
+                    server_id: Some(row.server_id),
+                    quantity: u32::try_from(row.quantity).ok(),
+                    amount_minor: Some(row.amount_minor),
+                    transaction_id: Some(row.transaction_id.clone()),
+                    permanent: Some(row.permanent),
+                    ..InviteInput::default()
+                },
+            )
+            .await?;
+        if let Some(text) = out.no_capacity {
+            return Err(AppError::Conflict(text));
+        }
+        if let Some(share) = out.share_id {
+            // Inline so a refusal is this row's outcome; `apply_share` finds an existing user
+            // rather than inviting again, so a re-run or the queued share job adds nothing.
+            self.apply_share(share).await?;
+        }
+        let message = if out.replayed {
+            "already recorded; share checked".to_string()
+        } else {
+            format!("invited ({})", out.transaction_id)
+        };
+        Ok((out.customer_id, message))
+    }
+
+    /// The results report: the input columns, then outcome and message.
+    pub async fn bulk_invite_report_csv(&self, id: i64) -> Result<String, AppError> {
+        let status = self.bulk_invite_status(id).await?;
+        let mut out = String::from(
+            "Row,Email,Server Name,Plan Name,Quantity,Transaction ID,Amount,Payment Date,Payment Method,Username,Permanent,Notes,Outcome,Message\r\n",
+        );
+        for r in &status.rows {
+            let amount = format!(
+                "{}.{:02}",
+                r.amount_minor / 100,
+                (r.amount_minor % 100).abs()
+            );
+            let date = time::OffsetDateTime::from_unix_timestamp(r.payment_date)
+                .ok()
+                .and_then(|d| {
+                    d.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default();
+            let cells = [
+                r.row_number.to_string(),
+                r.email.clone(),
+                r.server_name.clone(),
+                r.plan_name.clone(),
+                r.quantity.to_string(),
+                r.transaction_id.clone(),
+                amount,
+                date,
+                r.payment_method.clone(),
+                r.username.clone().unwrap_or_default(),
+                r.permanent.to_string(),
+                r.notes.clone(),
+                r.outcome.clone(),
+                r.message.clone(),
+            ];
+            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+        Ok(out)
+    }
+
+    async fn existing_customer(&self, key: &str) -> Result<Option<ExistingCustomer>, AppError> {
+        let c = match customers::find_by_email_key(self.db.ex(), key).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let server_ids = shares::list_for_customer(self.db.ex(), c.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.state != "removed")
+            .map(|s| s.server_id)
+            .collect();
+        Ok(Some(ExistingCustomer {
+            server_ids,
+            coverage_end: c.covered_until,
+            permanent: c.permanent,
+        }))
+    }
+
+    /// Servers, plans and groups as the validator needs them.
+    async fn bulk_catalogue(&self) -> Result<Catalogue, AppError> {
+        let mut out = Catalogue::default();
+        let counts: HashMap<i64, i64> = shares::counts_by_server(self.db.ex())
+            .await?
+            .into_iter()
+            .collect();
+        let libs = libraries::list(self.db.ex(), None).await?;
+        for s in servers::list(self.db.ex()).await? {
+            let platform = match s.platform.to_ascii_lowercase().as_str() {
+                "plex" => Platform::Plex,
+                "emby" => Platform::Emby,
+                _ => Platform::Jellyfin,
+            };
+            let groups: BTreeSet<i64> = libs
+                .iter()
+                .filter(|l| l.server_id == s.id && l.removed_at.is_none())
+                .filter_map(|l| l.library_group_id)
+                .collect();
+            // Same reading of max_users as server selection: 0 or less means the default.
+            let max = u32::try_from(s.max_users)
+                .ok()
+                .filter(|m| *m > 0)
+                .unwrap_or(DEFAULT_MAX_USERS);
+            let used = u32::try_from(counts.get(&s.id).copied().unwrap_or(0)).unwrap_or(u32::MAX);
+            out.servers.push(CatalogueServer {
+                id: s.id,
+                name: s.name,
+                platform,
+                library_group_ids: groups.into_iter().collect(),
+                free_slots: Some(max.saturating_sub(used)),
+            });
+        }
+        for p in plans::list(self.db.ex()).await? {
+            let count = u32::try_from(p.plan.duration_count).unwrap_or(0);
+            let duration = match p.plan.duration_unit.as_str() {
+                "months" => PlanDuration::Months(count),
+                _ => PlanDuration::Days(count),
+            };
+            let currency = Currency::parse(&p.plan.currency).map_err(|e| {
+                AppError::Internal(format!("plan {} has a bad currency: {e}", p.plan.id))
+            })?;
+            out.plans.push(CataloguePlan {
+                id: p.plan.id,
+                name: p.plan.name,
+                cost: Money::new(p.plan.cost_minor, currency),
+                duration,
+                library_group_ids: p.library_group_ids,
+            });
+        }
+        for g in library_groups::list(self.db.ex()).await? {
+            out.groups.push(CatalogueGroup {
+                id: g.id,
+                name: g.name,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Quotes a CSV cell, and neutralises a leading `= + - @` (and tab/CR) with an apostrophe so a
+/// spreadsheet opening the report does not run the cell as a formula.
+pub fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r', ';']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_separators_quoted() {
+        assert_eq!(csv_cell("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@x"), "'@x");
+        assert_eq!(csv_cell("+1,2"), "\"'+1,2\"");
+        assert_eq!(csv_cell("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
+}

@@ -1,0 +1,183 @@
+//! Bulk invite over the JSON API: upload a CSV (validated as a whole; a valid file is stored and
+//! processed by a background job), follow its progress, download the results, retry failed rows.
+
+use super::auth::ApiCaller;
+use crate::{ApiError, WebState};
+use axum::Json;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use boxoffice_app::bulk_invite::BulkInviteStart;
+use boxoffice_domain::Permission;
+use boxoffice_domain::bulk_invite::MAX_FILE_BYTES;
+use serde::Serialize;
+
+/// Room for the largest file plus the multipart envelope.
+pub const BODY_LIMIT: usize = MAX_FILE_BYTES + 64 * 1024;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkInviteCreated {
+    pub id: i64,
+    pub status_url: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkInviteErrorOut {
+    /// The file's row (header = 1); 0 for the file as a whole.
+    pub row: usize,
+    pub column: String,
+    pub value: String,
+    pub message: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkInviteErrors {
+    pub errors: Vec<BulkInviteErrorOut>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkInviteDryRun {
+    pub dry_run: bool,
+    /// Per row: row, email, server, plan, action {kind, from?}, period {from, to}.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: serde_json::Value,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkInviteStatusOut {
+    /// id, state (running, finished), counts (total_rows, done_rows, failed_rows, remaining) and
+    /// `rows` with each row's outcome (pending, done, failed) and message.
+    #[schema(value_type = Object)]
+    #[serde(flatten)]
+    pub status: serde_json::Value,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RetryOut {
+    pub retried: u64,
+}
+
+fn bad_request(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+}
+
+/// Uploads a bulk-invite CSV (multipart field `file`; `dry_run` = true for the plan only).
+#[utoipa::path(post, path = "/api/v1/bulk-invites", responses((status = 202, body = BulkInviteCreated), (status = 200, body = BulkInviteDryRun), (status = 422, body = BulkInviteErrors)))]
+pub async fn create(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut dry_run = false;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| bad_request(&format!("the upload could not be read: {e}")))?
+    {
+        match field.name().unwrap_or("") {
+            "file" => {
+                let name = field.file_name().unwrap_or("upload.csv").to_string();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| bad_request(&format!("the file could not be read: {e}")))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            "dry_run" => {
+                let v = field.text().await.unwrap_or_default();
+                dry_run = matches!(v.trim(), "true" | "1" | "yes" | "on");
+            }
+            _ => {}
+        }
+    }
+    let Some((name, bytes)) = file else {
+        return Err(bad_request("send the CSV as the multipart field \"file\""));
+    };
+    let out = st
+        .app
+        .start_bulk_invite(&caller.actor(), &name, &bytes, dry_run)
+        .await?;
+    Ok(match out {
+        BulkInviteStart::Invalid { errors } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(BulkInviteErrors {
+                errors: errors
+                    .into_iter()
+                    .map(|e| BulkInviteErrorOut {
+                        row: e.row,
+                        column: e.column,
+                        value: e.value,
+                        message: e.message,
+                    })
+                    .collect(),
+            }),
+        )
+            .into_response(),
+        BulkInviteStart::DryRun { rows } => (
+            StatusCode::OK,
+            Json(BulkInviteDryRun {
+                dry_run: true,
+                rows: serde_json::to_value(rows).unwrap_or_default(),
+            }),
+        )
+            .into_response(),
+        BulkInviteStart::Started { id, .. } => (
+            StatusCode::ACCEPTED,
+            Json(BulkInviteCreated {
+                id,
+                status_url: format!("/api/v1/bulk-invites/{id}"),
+            }),
+        )
+            .into_response(),
+    })
+}
+
+/// An import's state, counts and per-row outcomes.
+#[utoipa::path(get, path = "/api/v1/bulk-invites/{id}", params(("id" = i64, Path)), responses((status = 200, body = BulkInviteStatusOut), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_one(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<BulkInviteStatusOut>, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    let s = st.app.bulk_invite_status(id).await?;
+    Ok(Json(BulkInviteStatusOut {
+        status: serde_json::to_value(s).unwrap_or_default(),
+    }))
+}
+
+/// The results: the input columns, outcome and message per row.
+#[utoipa::path(get, path = "/api/v1/bulk-invites/{id}/report.csv", params(("id" = i64, Path)), responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn report(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    let csv = st.app.bulk_invite_report_csv(id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"bulk-invite-{id}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// Puts the failed rows back in the queue.
+#[utoipa::path(post, path = "/api/v1/bulk-invites/{id}/retry-failed", params(("id" = i64, Path)), responses((status = 202, body = RetryOut), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn retry_failed(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<RetryOut>), ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    let n = st.app.retry_failed_bulk_invite(&caller.actor(), id).await?;
+    Ok((StatusCode::ACCEPTED, Json(RetryOut { retried: n })))
+}
