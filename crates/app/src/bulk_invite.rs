@@ -275,6 +275,10 @@ impl App {
                     amount_minor: Some(row.amount_minor),
                     transaction_id: Some(row.transaction_id.clone()),
                     permanent: Some(row.permanent),
+                    username: row.username.clone(),
+                    payment_date: Some(row.payment_date),
+                    method: Some(row.payment_method.clone()).filter(|m| !m.is_empty()),
+                    notes: Some(row.notes.clone()).filter(|n| !n.is_empty()),
                     ..InviteInput::default()
                 },
             )

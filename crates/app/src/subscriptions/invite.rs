@@ -28,6 +28,13 @@ pub struct InviteInput {
     pub subscription_id: Option<String>,
     pub paypal_email: Option<String>,
     pub permanent: Option<bool>,
+    /// The Jellyfin/Emby user name of a new customer (default: the e-mail).
+    pub username: Option<String>,
+    /// Start of the paid period (Unix seconds); default: now, or the end of current coverage.
+    pub payment_date: Option<i64>,
+    /// How it was paid, e.g. "cash" (default "manual").
+    pub method: Option<String>,
+    pub notes: Option<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -54,6 +61,13 @@ pub struct RenewInput {
     pub amount_minor: Option<i64>,
     pub transaction_id: Option<String>,
     pub sequence: Option<i64>,
+    /// Start of the paid period; never inside coverage already paid for.
+    #[serde(default)]
+    pub starts_at: Option<i64>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
 }
 
 impl App {
@@ -73,6 +87,12 @@ impl App {
             Ok(c) => c,
             Err(StoreError::NotFound) => {
                 let e = email.as_str();
+                let username = input
+                    .username
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or(e);
                 customers::insert(
                     tx.ex(),
                     NewCustomer {
@@ -80,8 +100,8 @@ impl App {
                         email_key: &email.normalized(),
                         // One identity field on the form: it names the customer on any platform.
                         plex_email: e,
-                        jellyfin_username: e,
-                        emby_username: e,
+                        jellyfin_username: username,
+                        emby_username: username,
                         paypal_email: input.paypal_email.as_deref().unwrap_or(""),
                         permanent: input.permanent.unwrap_or(false),
                         plan_id: Some(input.plan_id),
@@ -98,6 +118,9 @@ impl App {
             amount_minor: input.amount_minor,
             transaction_id: input.transaction_id.clone(),
             sequence: input.sequence,
+            starts_at: input.payment_date,
+            method: input.method.clone(),
+            notes: input.notes.clone(),
         };
         let out = self
             .pay_and_provision(
@@ -178,7 +201,12 @@ impl App {
             ));
         }
         let mut history = payments::list_for_customer(tx.ex(), customer.id).await?;
-        let start = coverage::renewal_start(now, &periods(&history));
+        let paid = periods(&history);
+        // A given payment date starts the period, but never inside coverage already paid for.
+        let start = match input.starts_at {
+            Some(d) => coverage::coverage_end(&paid).map_or(d, |end| end.max(d)),
+            None => coverage::renewal_start(now, &paid),
+        };
         let period = coverage::extend(start, plan.plan.duration, quantity)
             .map_err(|e| AppError::invalid("quantity", e.to_string()))?;
         let amount = match input.amount_minor {
@@ -204,11 +232,16 @@ impl App {
                 currency: plan.currency().as_str(),
                 period_from: period.from,
                 period_to: period.to,
-                method: "manual",
+                method: input
+                    .method
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or("manual"),
                 transaction_id: &transaction_id,
                 sequence: input.sequence.unwrap_or(1),
                 subscription_id: subscription_id.unwrap_or(""),
-                notes: "",
+                notes: input.notes.as_deref().unwrap_or(""),
                 source: "manual",
                 now,
             },

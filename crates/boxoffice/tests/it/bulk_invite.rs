@@ -244,8 +244,8 @@ async fn jellyfin(m: &MediaTest) -> String {
 
 fn csv_for(server: &str, emails: &[&str]) -> Vec<u8> {
     let mut s = String::from("Email,Server Name,Plan Name,Username\n");
-    for (i, e) in emails.iter().enumerate() {
-        s.push_str(&format!("{e},{server},Basic,user{i}\n"));
+    for e in emails {
+        s.push_str(&format!("{e},{server},Basic,{}\n", username_of(e)));
     }
     s.into_bytes()
 }
@@ -258,12 +258,17 @@ async fn start(m: &MediaTest, bytes: &[u8]) -> i64 {
     id
 }
 
+/// The Username column the test files give each e-mail: the Jellyfin user is named by it.
+fn username_of(email: &str) -> &str {
+    email.split('@').next().unwrap_or(email)
+}
+
 fn jf_users(m: &MediaTest, email: &str) -> usize {
     m.world
         .jellyfin
         .users()
         .iter()
-        .filter(|u| u.name == email)
+        .filter(|u| u.name == username_of(email))
         .count()
 }
 
@@ -513,4 +518,41 @@ async fn the_cli_dry_runs_and_imports_a_file_against_a_data_dir() {
         3
     );
     db.close().await;
+}
+
+#[tokio::test]
+async fn a_rows_payment_date_method_notes_and_username_reach_the_payment_and_the_server() {
+    let m = media_test().await;
+    let server = jellyfin(&m).await;
+    let file = format!(
+        "Email,Server Name,Plan Name,Username,Payment Date,Payment Method,Notes\n\
+         zoe@example.com,{server},Basic,zoe_tv,2026-11-20,Cash,\"first month, paid at the door\"\n"
+    );
+    start(&m, file.as_bytes()).await;
+    m.t.run_pending_jobs().await;
+    let db = &m.t.app.db;
+    let from = time::macros::datetime!(2026-11-20 0:00 UTC).unix_timestamp();
+    let n = count(
+        db,
+        &format!(
+            "SELECT COUNT(*) FROM payments p JOIN customers c ON c.id = p.customer_id
+             WHERE c.email_key = 'zoe@example.com' AND p.period_from = {from}
+               AND p.method = 'Cash' AND p.notes = 'first month, paid at the door'"
+        ),
+    )
+    .await;
+    assert_eq!(
+        n, 1,
+        "the payment starts on the file's date with its method and notes"
+    );
+    assert_eq!(
+        m.world
+            .jellyfin
+            .users()
+            .iter()
+            .filter(|u| u.name == "zoe_tv")
+            .count(),
+        1,
+        "the Jellyfin user is named by the Username column"
+    );
 }

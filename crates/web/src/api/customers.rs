@@ -124,6 +124,7 @@ pub async fn invite(
                 subscription_id: b.subscription_id,
                 paypal_email: b.paypal_email,
                 permanent: b.permanent,
+                ..InviteInput::default()
             },
         )
         .await?;
@@ -252,6 +253,7 @@ pub async fn renew(
                 amount_minor: b.amount_minor,
                 transaction_id: b.transaction_id,
                 sequence: b.sequence,
+                ..RenewInput::default()
             },
         )
         .await?;

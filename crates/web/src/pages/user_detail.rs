@@ -303,6 +303,7 @@ fn renew_input(f: &Fields) -> Result<RenewInput, AppError> {
         amount_minor,
         transaction_id: opt_text(f, "transaction_id").filter(|t| !t.is_empty()),
         sequence: None,
+        ..RenewInput::default()
     })
 }
 
