@@ -529,3 +529,41 @@ async fn changing_the_plex_email_removes_the_old_invite_and_invites_the_new() {
     assert_eq!(c["shares"][0]["state"], "invited", "{c}");
     assert_eq!(c["shares"][0]["applied"], json!(true));
 }
+
+#[tokio::test]
+async fn a_payment_form_submitted_twice_records_one_payment() {
+    let m = media_test().await;
+    jellyfin(&m).await;
+    let id = invite(&m, "dot@example.com").await;
+    let html = m.t.get_html(&format!("/admin/users/{id}")).await;
+    let csrf = crate::helpers::csrf_from(&html);
+    let marker = "name=\"form_key\" value=\"";
+    let key = html
+        .split(marker)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("form key rendered")
+        .to_string();
+    // A double click or a reload after a slow answer sends the same form again.
+    for _ in 0..2 {
+        let r =
+            m.t.client
+                .post(m.t.url(&format!("/admin/users/{id}/renew")))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("form_key", key.as_str()),
+                    ("plan_id", "1"),
+                    ("quantity", "1"),
+                ])
+                .send()
+                .await
+                .expect("request");
+        assert_eq!(r.status(), 303);
+    }
+    let c = customer(&m, id).await;
+    assert_eq!(
+        c["payments"].as_array().map(Vec::len),
+        Some(2),
+        "the invite and one renewal: {c}"
+    );
+}

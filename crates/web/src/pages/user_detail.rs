@@ -18,7 +18,9 @@ use boxoffice_app::AppError;
 use boxoffice_app::auth::Principal;
 use boxoffice_app::plans::parse_cost;
 use boxoffice_app::subscriptions::{CustomerEdit, CustomerStatus, RenewInput};
+use boxoffice_domain::Money;
 use boxoffice_domain::Permission;
+use boxoffice_domain::money::Currency;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -35,9 +37,10 @@ fn time(t: i64) -> String {
 }
 
 fn money(minor: i64, currency: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.abs();
-    format!("{sign}{}.{:02} {currency}", m / 100, m % 100)
+    match Currency::parse(currency) {
+        Ok(c) => Money::new(minor, c).to_string(),
+        Err(_) => format!("{minor} {currency}"),
+    }
 }
 
 pub struct PaymentLine {
@@ -89,6 +92,9 @@ struct DetailPage {
     can_write: bool,
     message: Option<String>,
     error: Option<String>,
+    /// A key rendered into the payment form: a resubmitted form (a double click, a reload)
+    /// gets the same transaction id and is replayed instead of recording a second payment.
+    form_key: String,
 }
 
 impl DetailPage {
@@ -134,7 +140,9 @@ async fn view(
     };
     let c = &d.customer;
     let layout = Layout::build(st, &c.email, Some(&staff.0), csrf, "users").await;
+    let form_key = boxoffice_app::crypto::random_token()?;
     Ok(render(&DetailPage {
+        form_key,
         id: c.id,
         email: c.email.clone(),
         display_name: c.display_name.clone(),
@@ -301,7 +309,13 @@ fn renew_input(f: &Fields) -> Result<RenewInput, AppError> {
         plan_id,
         quantity,
         amount_minor,
-        transaction_id: opt_text(f, "transaction_id").filter(|t| !t.is_empty()),
+        transaction_id: opt_text(f, "transaction_id")
+            .filter(|t| !t.is_empty())
+            .or_else(|| {
+                opt_text(f, "form_key")
+                    .filter(|k| !k.is_empty())
+                    .map(|k| format!("manual-{k}"))
+            }),
         sequence: None,
         ..RenewInput::default()
     })
