@@ -1,10 +1,10 @@
 //! API tokens (`Authorization: Bearer …`) and the one-time setup link for the first administrator.
 
-use super::{Principal, parse_permissions};
+use super::Principal;
 use crate::audit::Actor;
 use crate::crypto::{random_token, token_hash};
 use crate::{App, AppError};
-use boxoffice_domain::{Email, Permission, permission::format_list};
+use boxoffice_domain::{Email, Permission};
 use boxoffice_store::tokens::{self, ApiToken};
 use boxoffice_store::{StoreError, logins, roles};
 
@@ -112,7 +112,7 @@ impl App {
             login_id: login.id,
             email: login.email,
             token_id: t.id,
-            permissions: parse_permissions(&format_list(&role.permissions)),
+            permissions: role.permissions,
         }))
     }
 

@@ -57,7 +57,7 @@ pub fn test_config(db_url: &str, data_dir: &std::path::Path) -> Config {
 
 pub fn temp_dir() -> PathBuf {
     let mut b = [0u8; 8];
-    getrandom_fill(&mut b);
+    unique_bytes(&mut b);
     let d = std::env::temp_dir().join(format!(
         "boxoffice-it-{}",
         b.iter().map(|x| format!("{x:02x}")).collect::<String>()
@@ -66,7 +66,7 @@ pub fn temp_dir() -> PathBuf {
     d
 }
 
-fn getrandom_fill(b: &mut [u8]) {
+fn unique_bytes(b: &mut [u8]) {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
