@@ -237,7 +237,29 @@ impl App {
         let mut processed = 0;
         while limit.is_none_or(|l| processed < l) {
             let Some(row) = bulk_invites::next_pending(self.db.ex(), id).await? else {
-                bulk_invites::finish(self.db.ex(), id, self.now()).await?;
+                let mut tx = self.db.begin().await?;
+                bulk_invites::finish(tx.ex(), id, self.now()).await?;
+                let b = bulk_invites::find(tx.ex(), id).await?;
+                let title = format!("Bulk invite #{id} finished");
+                let message = format!(
+                    "File: {}\nRows: {}\nInvited: {}\nFailed: {}\n{}",
+                    b.file_name,
+                    b.total_rows,
+                    b.done_rows,
+                    b.failed_rows,
+                    if b.failed_rows > 0 {
+                        "Open the bulk invite on the Users page to see why and retry the failed rows."
+                    } else {
+                        "Every row was applied."
+                    }
+                );
+                self.notify(
+                    tx.ex(),
+                    crate::notify::Notice::system_message(&title, &message)
+                        .once(format!("bulk_invite_done:{id}:{}", b.retries)),
+                )
+                .await?;
+                tx.commit().await?;
                 break;
             };
             let (outcome, message, customer) = match self.invite_row(&actor, &row).await {

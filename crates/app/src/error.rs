@@ -26,6 +26,13 @@ pub enum AppError {
     /// A media server or plex.tv call failed; the message is the catalogue's actionable text.
     #[error(transparent)]
     Media(#[from] boxoffice_media::MediaError),
+    /// An e-mail or Discord message could not be delivered; transient failures are retried.
+    #[error("{message}")]
+    Delivery {
+        message: String,
+        retryable: bool,
+        retry_after_secs: Option<i64>,
+    },
     #[error("{0}")]
     Internal(String),
 }

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod error;
 pub mod media;
 pub mod metrics;
+pub mod notify;
 pub mod passwords;
 pub mod plans;
 pub mod queue;

@@ -116,7 +116,12 @@ fn setting_error(e: SettingError) -> AppError {
 
 impl App {
     pub async fn settings(&self) -> Result<Settings, AppError> {
-        let stored = store::all(self.db.ex()).await?.into_iter().collect();
+        Self::settings_in(self.db.ex()).await
+    }
+
+    /// The settings as seen inside a transaction (a use case that reads them while writing).
+    pub async fn settings_in(ex: boxoffice_store::Ex<'_>) -> Result<Settings, AppError> {
+        let stored = store::all(ex).await?.into_iter().collect();
         Ok(Settings { stored })
     }
 

@@ -10,6 +10,7 @@ pub mod email;
 pub mod ids;
 pub mod migration;
 pub mod money;
+pub mod notifications;
 pub mod password;
 pub mod permission;
 pub mod plans;

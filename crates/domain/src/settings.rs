@@ -65,6 +65,7 @@ settings! {
     "email.smtp_password", "E-mail", "SMTP password", Kind::Secret, "", "Stored encrypted; never shown again.";
     "email.from_address", "E-mail", "From address", Kind::Email, "", "The sender address of every e-mail.";
     "email.from_name", "E-mail", "From name", Kind::Text { max_len: 80 }, "", "The sender name of every e-mail.";
+    "email.reply_to", "E-mail", "Reply-to address", Kind::Email, "", "Where customers' replies go; leave empty to use the From address.";
     "discord.enabled", "Discord", "Discord notifications enabled", Kind::Bool, "false", "Send DMs and admin messages through the Discord bot.";
     "discord.bot_token", "Discord", "Bot token", Kind::Secret, "", "Stored encrypted; never shown again.";
     "registration.enabled", "Registration", "Registrations enabled", Kind::Bool, "true", "Visitors can create a site login.";
@@ -96,6 +97,8 @@ settings! {
     "jobs.expiry.schedule", "Background jobs", "Expire subscriptions: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.reconcile.enabled", "Background jobs", "Reconcile servers", Kind::Bool, "true", "Compare every enabled server's users with what their plans grant, import unknown users, and repair drift when \"Sync shared libraries\" is on.";
     "jobs.reconcile.schedule", "Background jobs", "Reconcile servers: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "jobs.reminders.enabled", "Background jobs", "Payment reminders", Kind::Bool, "true", "Queue the Subscription Expiring Soon reminders that are due (each is sent once; see Payment reminders).";
+    "jobs.reminders.schedule", "Background jobs", "Payment reminders: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

@@ -6,6 +6,7 @@
 mod builtin;
 mod bulk_invite_jobs;
 mod media_jobs;
+mod notify_jobs;
 mod registry;
 mod runner;
 mod scheduler;

@@ -46,6 +46,18 @@ impl From<boxoffice_app::AppError> for JobError {
                 None if m.retryable() => JobError::Retry(m.to_string()),
                 None => JobError::Fail(m.to_string()),
             },
+            E::Delivery {
+                message,
+                retryable,
+                retry_after_secs,
+            } => match (retryable, retry_after_secs) {
+                (true, Some(after_secs)) => JobError::RetryAfter {
+                    message,
+                    after_secs,
+                },
+                (true, None) => JobError::Retry(message),
+                (false, _) => JobError::Fail(message),
+            },
             other => JobError::Retry(other.to_string()),
         }
     }

@@ -193,7 +193,14 @@ impl Runner {
                 tracing::warn!(id = job.id, kind = %job.kind, retry_at = at, "job failed; will retry")
             }
             Outcome::Dead(e) => {
-                tracing::error!(id = job.id, kind = %job.kind, error = %e, "job dead")
+                tracing::error!(id = job.id, kind = %job.kind, error = %e, "job dead");
+                if let Err(err) = self
+                    .app
+                    .job_died(job.id, &job.kind, &job.payload, job.attempts, e)
+                    .await
+                {
+                    tracing::warn!(id = job.id, error = %err, "could not record the dead job's notice");
+                }
             }
             Outcome::LeaseLost => {
                 tracing::warn!(id = job.id, kind = %job.kind, "job lease lost; another worker has it")

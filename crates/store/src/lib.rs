@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod libraries;
 pub mod library_groups;
 pub mod logins;
+pub mod notifications;
 pub mod payments;
 pub mod plans;
 pub mod plex_accounts;

@@ -61,6 +61,8 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
         // The media server's failure, not ours: its message says what to do, so it is shown.
         AppError::Media(_) => (StatusCode::BAD_GATEWAY, "media_server"),
+        // Likewise the SMTP server's or Discord's answer.
+        AppError::Delivery { .. } => (StatusCode::BAD_GATEWAY, "delivery"),
         AppError::Store(StoreError::Unavailable(_)) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
@@ -79,7 +81,7 @@ impl From<AppError> for ApiError {
             AppError::Throttled { retry_after } => Some(*retry_after),
             _ => None,
         };
-        let message = if matches!(e, AppError::Media(_)) {
+        let message = if matches!(e, AppError::Media(_) | AppError::Delivery { .. }) {
             e.to_string()
         } else if status.is_server_error() {
             tracing::error!(error = ?e, "request failed");

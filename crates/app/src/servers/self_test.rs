@@ -306,8 +306,18 @@ impl App {
             let before = store::previous_result(tx.ex(), run_id, key, c.call).await?;
             let was_ok = before.as_ref().is_none_or(|b| b.ok);
             if !c.ok && was_ok {
-                // Notifications arrive in a later issue; until then the audit log is the event.
                 tracing::warn!(target, call = c.call, message = %c.message, "a self-test check turned red");
+                self.notify(
+                    tx.ex(),
+                    crate::notify::Notice::to_admin("self_test_failed", None)
+                        .with("server_name", target)
+                        .with(
+                            "failures",
+                            format!("{}: {} {}", c.call, c.message, c.advice),
+                        )
+                        .once(format!("selftest:{run_id}:{key}:{}", c.call)),
+                )
+                .await?;
                 self.audit(
                     tx.ex(),
                     &Actor::system(),

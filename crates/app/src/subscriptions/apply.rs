@@ -179,6 +179,20 @@ impl App {
             self.now(),
         )
         .await?;
+        // A share applied for the first time is an invite the customer must hear about (and, on
+        // Plex, accept). Keyed by revision, a replayed job tells nobody twice.
+        if share.state == "pending" {
+            let told = async {
+                let notice = self
+                    .invited_notice(self.db.ex(), share.customer_id, share.server_id, &who)
+                    .await?
+                    .once(format!("invited:{}:{}", share.id, share.revision));
+                self.notify_now(notice).await
+            };
+            if let Err(e) = told.await {
+                tracing::warn!(share_id = share.id, error = %e, "could not queue the invite notice");
+            }
+        }
         Ok(ShareApplied::Applied {
             state: state.to_string(),
         })

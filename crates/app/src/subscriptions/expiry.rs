@@ -50,6 +50,10 @@ impl App {
         let days = settings.int("media.delete_expired_after_days").max(0);
         let mut tx = self.db.begin().await?;
         let customer = customers::find(tx.ex(), share.customer_id).await?;
+        let notice = self
+            .access_removed_notice(&mut tx, &customer, share)
+            .await?;
+        self.notify(tx.ex(), notice).await?;
         if days == 0 {
             self.set_removed(&mut tx, share).await?;
             tx.commit().await?;

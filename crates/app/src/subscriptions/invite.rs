@@ -262,6 +262,20 @@ impl App {
             now,
         )
         .await?;
+        self.notify(
+            tx.ex(),
+            crate::notify::Notice::to_customer("payment_received", customer.id)
+                .with("plan_name", plan.plan.name.clone())
+                .with(
+                    "payment_amount",
+                    crate::notify::money(payment.amount_minor, &payment.currency),
+                )
+                .with("payment_from", crate::notify::date(payment.period_from))
+                .with("payment_to", crate::notify::date(payment.period_to))
+                .with("transaction_id", transaction_id.clone())
+                .once(format!("payment:{}", payment.id)),
+        )
+        .await?;
         let (share_id, server_id, no_capacity) =
             match self.provision(tx, customer, &plan, server).await? {
                 Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None),

@@ -390,6 +390,12 @@ impl App {
             &summary,
         )
         .await?;
+        self.notify(
+            tx.ex(),
+            crate::notify::Notice::system_message(&format!("Migration #{id} finished"), &summary)
+                .once(format!("migration_done:{id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(report)
     }

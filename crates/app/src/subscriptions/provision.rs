@@ -88,6 +88,13 @@ impl App {
                         &text,
                     )
                     .await?;
+                    self.notify(
+                        tx.ex(),
+                        crate::notify::Notice::to_admin("no_server_capacity", Some(customer.id))
+                            .with("plan_name", plan.plan.name.clone())
+                            .with("message", text.clone()),
+                    )
+                    .await?;
                     return Ok(Provisioned::NoCapacity(text));
                 }
             },

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 const STANDARD: i64 = 2;
 const PREMIUM: i64 = 3;
 
-async fn exec(db: &Db, sql: String) {
+pub(crate) async fn exec(db: &Db, sql: String) {
     affected!(db.ex(), |e| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
         .execute(e)
         .await)
@@ -23,7 +23,7 @@ async fn exec(db: &Db, sql: String) {
 }
 
 /// Plans are written by plain SQL: the plans module belongs to another feature.
-async fn plan(db: &Db, id: i64, name: &str, cost: i64, groups: &[i64], grace: &[i64]) {
+pub(crate) async fn plan(db: &Db, id: i64, name: &str, cost: i64, groups: &[i64], grace: &[i64]) {
     exec(db, format!("INSERT INTO plans (id, name, cost_minor, currency, duration_unit, duration_count, downloads, created_at, updated_at) VALUES ({id}, '{name}', {cost}, 'USD', 'days', 30, TRUE, 0, 0)")).await;
     for (g, is_grace) in groups
         .iter()
@@ -35,7 +35,7 @@ async fn plan(db: &Db, id: i64, name: &str, cost: i64, groups: &[i64], grace: &[
 }
 
 /// Puts libraries into groups by name and opens the server to new subscriptions.
-async fn open_server(db: &Db, server: i64, groups: &[(&str, i64)]) {
+pub(crate) async fn open_server(db: &Db, server: i64, groups: &[(&str, i64)]) {
     exec(
         db,
         format!(
@@ -48,7 +48,7 @@ async fn open_server(db: &Db, server: i64, groups: &[(&str, i64)]) {
     }
 }
 
-async fn jellyfin(m: &MediaTest) -> i64 {
+pub(crate) async fn jellyfin(m: &MediaTest) -> i64 {
     let jf = m.add_jellyfin().await;
     m.t.run_pending_jobs().await;
     open_server(&m.t.app.db, jf, &[("Movies", STANDARD), ("Shows", PREMIUM)]).await;
@@ -57,13 +57,13 @@ async fn jellyfin(m: &MediaTest) -> i64 {
     jf
 }
 
-async fn invite(m: &MediaTest, body: Value) -> Value {
+pub(crate) async fn invite(m: &MediaTest, body: Value) -> Value {
     let (s, v) = m.api(Method::POST, "/invites", Some(body)).await;
     assert!(s == 201 || s == 200, "{s} {v}");
     v
 }
 
-async fn customer(m: &MediaTest, id: i64) -> Value {
+pub(crate) async fn customer(m: &MediaTest, id: i64) -> Value {
     let (s, v) = m.api(Method::GET, &format!("/customers/{id}"), None).await;
     assert_eq!(s, 200, "{v}");
     v
@@ -87,7 +87,7 @@ fn names(v: &[&str]) -> Option<BTreeSet<String>> {
     Some(v.iter().map(|s| s.to_string()).collect())
 }
 
-async fn set(m: &MediaTest, key: &str, value: &str) {
+pub(crate) async fn set(m: &MediaTest, key: &str, value: &str) {
     m.t.app
         .set_setting(&Actor::system(), key, value)
         .await
