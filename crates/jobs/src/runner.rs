@@ -95,6 +95,21 @@ impl Runner {
     }
 
     async fn execute(&self, job: &Job, token: &str) -> Result<Outcome, AppError> {
+        let outcome = self.execute_once(job, token).await?;
+        if let Outcome::Dead(e) = &outcome {
+            // The administrator hears of every job given up, whichever way it died.
+            if let Err(err) = self
+                .app
+                .job_died(job.id, &job.kind, &job.payload, job.attempts, e)
+                .await
+            {
+                tracing::warn!(id = job.id, error = %err, "could not record the dead job's notice");
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn execute_once(&self, job: &Job, token: &str) -> Result<Outcome, AppError> {
         let now = self.app.now();
         let kind_label = labels(&[("kind", &job.kind)]);
         if job.attempts > job.max_attempts {
@@ -193,14 +208,7 @@ impl Runner {
                 tracing::warn!(id = job.id, kind = %job.kind, retry_at = at, "job failed; will retry")
             }
             Outcome::Dead(e) => {
-                tracing::error!(id = job.id, kind = %job.kind, error = %e, "job dead");
-                if let Err(err) = self
-                    .app
-                    .job_died(job.id, &job.kind, &job.payload, job.attempts, e)
-                    .await
-                {
-                    tracing::warn!(id = job.id, error = %err, "could not record the dead job's notice");
-                }
+                tracing::error!(id = job.id, kind = %job.kind, error = %e, "job dead")
             }
             Outcome::LeaseLost => {
                 tracing::warn!(id = job.id, kind = %job.kind, "job lease lost; another worker has it")

@@ -309,3 +309,86 @@ async fn a_switched_off_template_sends_nothing_and_a_bad_edit_is_refused() {
     assert_eq!(preview.subject, "Welcome to Living Room");
     assert!(preview.html.contains("Example TV"));
 }
+
+#[tokio::test]
+async fn the_bulk_invite_results_reach_the_administrator_by_email() {
+    let Some(mut sink) = SmtpSink::start(None).await else {
+        return;
+    };
+    let m = media_test().await;
+    jellyfin(&m).await;
+    email_on(&m, sink.port).await;
+    set(&m, "email.smtp_username", "").await;
+    // Only the administrator's message is of interest here.
+    for event in ["payment_received", "user_invited"] {
+        let t =
+            m.t.app
+                .effective_template(m.t.app.db.ex(), event, Channel::Email)
+                .await
+                .expect("template");
+        m.t.app
+            .save_template(&Actor::system(), event, Channel::Email, false, t.text)
+            .await
+            .expect("switched off");
+    }
+    let csv = "Email,Server Name,Plan Name,Username\n\
+               ann@example.com,Jelly One,Basic,ann\n\
+               ben@example.com,Jelly One,Basic,ben\n";
+    let b = "results-mail-boundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+    );
+    let r =
+        m.t.client
+            .post(m.t.url("/api/v1/bulk-invites"))
+            .bearer_auth(&m.token)
+            .header("content-type", format!("multipart/form-data; boundary={b}"))
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    m.t.run_pending_jobs().await;
+
+    let msg = sink.next().await;
+    assert_eq!(msg["rcpt_tos"], json!(["owner@example.com"]));
+    assert_eq!(
+        subject(&msg),
+        format!("[Example TV] Bulk invite #{id} finished")
+    );
+    let text = msg["text"].as_str().expect("text");
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for line in ["File: people.csv", "Rows: 2", "Invited: 2", "Failed: 0"] {
+        assert!(lines.contains(&line), "{line} in {text}");
+    }
+    assert!(msg["html"].as_str().expect("html").contains("Invited: 2"));
+}
+
+#[tokio::test]
+async fn a_job_given_up_is_told_to_the_administrator_once() {
+    let m = media_test().await;
+    email_on(&m, 9).await;
+    let app = &m.t.app;
+    let mut tx = app.db.begin().await.expect("tx");
+    app.enqueue(
+        tx.ex(),
+        boxoffice_app::queue::JobSpec::new("retired.kind", json!({})),
+    )
+    .await
+    .expect("queued");
+    tx.commit().await.expect("commit");
+    m.t.run_pending_jobs().await;
+    let rows = notifications(&m).await;
+    let failed: Vec<_> = rows.iter().filter(|r| r.event == "job_failed").collect();
+    assert_eq!(failed.len(), 1, "{rows:?}");
+    assert_eq!(failed[0].recipient, "owner@example.com");
+    // Its own delivery fails (nothing listens on port 9) and is retried, never told about again.
+    m.t.advance_clock(time::Duration::days(2));
+    m.t.run_pending_jobs().await;
+    let rows = notifications(&m).await;
+    assert_eq!(rows.iter().filter(|r| r.event == "job_failed").count(), 1);
+}
