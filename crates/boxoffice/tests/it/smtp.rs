@@ -26,7 +26,7 @@ impl SmtpSink {
 
     pub async fn start_on(port: u16, login: Option<&str>) -> Option<SmtpSink> {
         let required = std::env::var("BOXOFFICE_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/smtp_sink.py");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/smtp_sink.py");
         let mut cmd = Command::new("python3");
         cmd.arg(script)
             .arg(port.to_string())

@@ -1,15 +1,17 @@
 """A real SMTP server for the e-mail tests (aiosmtpd on 127.0.0.1).
 
-Usage: smtp_sink.py PORT [USER:PASSWORD]
+Usage: smtp_sink.py PORT [USER:PASSWORD] [--starttls CERT KEY | --tls CERT KEY]
 Prints "READY" once listening, then one JSON line per accepted message with the envelope, the
 headers and the decoded text and HTML parts, so the Rust tests can assert on what arrived.
 With USER:PASSWORD, AUTH (PLAIN/LOGIN) is required and only that login is accepted.
+--starttls requires STARTTLS before anything else; --tls speaks TLS from the first byte.
 """
 
 import asyncio
 import email
 import email.policy
 import json
+import ssl
 import logging
 import sys
 import warnings
@@ -36,6 +38,7 @@ class Sink:
             "text": parts["text"],
             "html": parts["html"],
             "auth": bool(getattr(session, "authenticated", False)),
+            "tls": server.transport.get_extra_info("sslcontext") is not None,
         }
         print(json.dumps(record), flush=True)
         return "250 Message accepted for delivery"
@@ -56,17 +59,33 @@ def authenticator(expected):
 
 
 def main():
+    args = sys.argv[1:]
+    mode, cert, key = None, None, None
+    for flag in ("--starttls", "--tls"):
+        if flag in args:
+            i = args.index(flag)
+            mode, cert, key = flag, args[i + 1], args[i + 2]
+            del args[i : i + 3]
     # Plain AUTH is what the tests exercise on 127.0.0.1; the warning about it is noise there.
     warnings.simplefilter("ignore")
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
-    port = int(sys.argv[1])
+    port = int(args[0])
     kwargs = {}
-    if len(sys.argv) > 2:
+    if len(args) > 1:
         kwargs = dict(
-            authenticator=authenticator(sys.argv[2]),
+            authenticator=authenticator(args[1]),
             auth_required=True,
-            auth_require_tls=False,
+            # Implicit TLS is invisible to aiosmtpd's STARTTLS bookkeeping; the connection is
+            # encrypted from the first byte, so AUTH may be offered at once.
+            auth_require_tls=mode == "--starttls",
         )
+    if mode is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if mode == "--starttls":
+            kwargs.update(tls_context=context, require_starttls=True)
+        else:
+            kwargs.update(ssl_context=context)
     controller = Controller(Sink(), hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     print("READY", flush=True)
