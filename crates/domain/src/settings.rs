@@ -85,6 +85,7 @@ settings! {
     "security.session_idle_minutes", "Security", "Session idle timeout (minutes)", Kind::Int { min: 5, max: 43_200 }, "720", "A login session ends after this long without a request.";
     "security.session_max_days", "Security", "Session lifetime (days)", Kind::Int { min: 1, max: 365 }, "14", "A login session ends this long after it started, whatever its activity.";
     "security.login_attempts_before_delay", "Security", "Failed logins before a delay", Kind::Int { min: 1, max: 100 }, "5", "After this many failures per account or per address, each further attempt waits twice as long as the last.";
+    "security.email_two_factor", "Security", "E-mailed login codes for staff", Kind::Bool, "false", "Administrators and staff without an authenticator app confirm each login with a 6-digit code sent to their e-mail (needs e-mail notifications set up).";
     "jobs.sessions_purge.enabled", "Background jobs", "Purge expired sessions", Kind::Bool, "true", "Delete ended sessions, used tokens and old throttle counters.";
     "jobs.sessions_purge.schedule", "Background jobs", "Purge expired sessions: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.queue_prune.enabled", "Background jobs", "Prune finished jobs", Kind::Bool, "true", "Delete finished jobs after 14 days; dead jobs stay until retried or dismissed.";

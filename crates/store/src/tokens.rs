@@ -163,3 +163,14 @@ pub async fn purge_email_tokens(ex: Ex<'_>, now: i64) -> Result<u64> {
     .execute(e)
     .await)?)
 }
+
+/// Spends every open token of a purpose (a code guessed at too often).
+pub async fn void_email_tokens(ex: Ex<'_>, purpose: &str, now: i64) -> Result<u64> {
+    Ok(affected!(ex, |e| sqlx::query(
+        "UPDATE email_tokens SET used_at = $2 WHERE purpose = $1 AND used_at IS NULL"
+    )
+    .bind(purpose)
+    .bind(now)
+    .execute(e)
+    .await)?)
+}

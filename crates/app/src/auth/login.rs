@@ -147,6 +147,9 @@ impl App {
             Err(StoreError::NotFound) => false,
             Err(e) => return Err(e.into()),
         };
+        let email_code =
+            !mfa && role.kind != RoleKind::User && self.email_code_required(self.db.ex()).await?;
+        let mfa = mfa || email_code;
         let token = random_token()?;
         let csrf = random_token()?;
         let max_days = settings.int("security.session_max_days");
@@ -169,6 +172,10 @@ impl App {
         .await?;
         if !mfa {
             logins::record_login(tx.ex(), login.id, now).await?;
+        }
+        if email_code {
+            self.issue_email_code(tx.ex(), login.id, &login.email, &token_hash(&token))
+                .await?;
         }
         let actor = Actor {
             login_id: Some(login.id),

@@ -1,6 +1,7 @@
 //! Site logins: passwords, sessions, throttling, two-factor and API tokens.
 
 mod accounts;
+mod email_code;
 mod login;
 mod tokens;
 mod two_factor;

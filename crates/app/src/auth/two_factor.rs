@@ -122,15 +122,35 @@ impl App {
         if !s.mfa_pending {
             return Ok(());
         }
-        let t = store::find(self.db.ex(), s.login_id)
-            .await
-            .map_err(AppError::not_found_as("two-factor secret"))?;
-        let secret = base32_decode(&self.secrets.open(&t.secret_enc)?)
-            .ok_or_else(|| AppError::Internal("stored TOTP secret is not base32".into()))?;
+        // No authenticator app enrolled: the session waits for an e-mailed code instead.
+        let t = match store::find(self.db.ex(), s.login_id).await {
+            Ok(t) if t.confirmed_at.is_some() => Some(t),
+            Ok(_) | Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let accepted = match totp::matching_step(&secret, code, now) {
-            Some(step) => {
+        let secret = match &t {
+            Some(t) => Some(
+                base32_decode(&self.secrets.open(&t.secret_enc)?)
+                    .ok_or_else(|| AppError::Internal("stored TOTP secret is not base32".into()))?,
+            ),
+            None => None,
+        };
+        let step = secret
+            .as_ref()
+            .and_then(|secret| totp::matching_step(secret, code, now));
+        let accepted = match (secret.is_some(), step) {
+            (false, _) => match self.check_email_code(tx.ex(), s, code).await {
+                Ok(ok) => ok,
+                Err(e) => {
+                    self.audit(tx.ex(), &s.actor(ip), "2fa.failed", &s.email, "code voided")
+                        .await?;
+                    tx.commit().await?;
+                    return Err(e);
+                }
+            },
+            (true, Some(step)) => {
                 if !store::use_step(tx.ex(), s.login_id, step, None).await? {
                     let actor = s.actor(ip);
                     self.audit(tx.ex(), &actor, "2fa.reused_code", &s.email, "")
@@ -143,7 +163,7 @@ impl App {
                 }
                 true
             }
-            None => {
+            (true, None) => {
                 store::use_recovery_code(
                     tx.ex(),
                     s.login_id,

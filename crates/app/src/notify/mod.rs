@@ -31,6 +31,9 @@ pub struct Notice {
     pub values: Map<String, Value>,
     /// Set when the cause must be told once only (a reminder per payment and day).
     pub dedupe: Option<String>,
+    /// An e-mail address that receives this instead of the audience's usual contact (a login's
+    /// own address for its login code).
+    pub address: Option<String>,
 }
 
 impl Notice {
@@ -41,6 +44,7 @@ impl Notice {
             customer_id: Some(customer_id),
             values: Map::new(),
             dedupe: None,
+            address: None,
         }
     }
 
@@ -51,6 +55,18 @@ impl Notice {
             customer_id: about,
             values: Map::new(),
             dedupe: None,
+            address: None,
+        }
+    }
+
+    /// A message to one e-mail address only.
+    pub fn to_address(event: &'static str, email: &str) -> Self {
+        Self {
+            event,
+            customer_id: None,
+            values: Map::new(),
+            dedupe: None,
+            address: Some(email.to_string()),
         }
     }
 
@@ -117,8 +133,16 @@ impl App {
         let mut targets = Vec::new();
         let email_on = settings.bool("email.enabled");
         let discord_on = settings.bool("discord.enabled");
-        match def.audience {
-            Audience::Customer => {
+        match (&notice.address, def.audience) {
+            (Some(address), _) => {
+                if email_on {
+                    targets.push(Target {
+                        channel: Channel::Email,
+                        recipient: address.clone(),
+                    });
+                }
+            }
+            (None, Audience::Customer) => {
                 let Some(c) = &contact else {
                     return Ok(0);
                 };
@@ -135,7 +159,7 @@ impl App {
                     });
                 }
             }
-            Audience::Admin => {
+            (None, Audience::Admin) => {
                 let admin_email = settings.get("general.admin_email");
                 if email_on && !admin_email.is_empty() {
                     targets.push(Target {

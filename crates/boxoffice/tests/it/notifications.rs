@@ -392,3 +392,87 @@ async fn a_job_given_up_is_told_to_the_administrator_once() {
     let rows = notifications(&m).await;
     assert_eq!(rows.iter().filter(|r| r.event == "job_failed").count(), 1);
 }
+
+fn login_code(msg: &Value) -> String {
+    let text = msg["text"].as_str().expect("text");
+    let at = text.find("code is ").expect("a code") + "code is ".len();
+    text[at..at + 7].replace(' ', "")
+}
+
+#[tokio::test]
+async fn a_staff_login_without_an_app_is_confirmed_by_an_emailed_code_used_once() {
+    let Some(mut sink) = SmtpSink::start(None).await else {
+        return;
+    };
+    let t = crate::helpers::spawn_app().await;
+    t.create_admin().await;
+    for (k, v) in [
+        ("general.site_name", "Example TV"),
+        ("email.enabled", "true"),
+        ("email.smtp_host", "127.0.0.1"),
+        ("email.smtp_security", "none"),
+        ("email.from_address", "noreply@example.com"),
+        ("security.email_two_factor", "true"),
+    ] {
+        t.app
+            .set_setting(&Actor::system(), k, v)
+            .await
+            .expect("set");
+    }
+    t.app
+        .set_setting(&Actor::system(), "email.smtp_port", &sink.port.to_string())
+        .await
+        .expect("port");
+    let r = t
+        .login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert!(crate::helpers::location(&r).starts_with("/login/2fa"));
+    assert_eq!(
+        t.get("/admin").await.status(),
+        303,
+        "not in before the code"
+    );
+    let page = t.get_html("/login/2fa").await;
+    assert!(page.contains("We e-mailed you a 6-digit code"), "{page}");
+    t.run_pending_jobs().await;
+    let msg = sink.next().await;
+    assert_eq!(msg["rcpt_tos"], json!([crate::helpers::ADMIN_EMAIL]));
+    assert_eq!(subject(&msg), "Your Example TV login code");
+    let code = login_code(&msg);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = t
+        .post_form("/login/2fa", "/login/2fa", &[("code", wrong)])
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = t
+        .post_form("/login/2fa", "/login/2fa", &[("code", &code)])
+        .await;
+    assert_eq!(crate::helpers::location(&r), "/admin");
+    assert_eq!(t.get("/admin").await.status(), 200);
+
+    // A second login gets a new code; the first one is spent, and five wrong tries void it.
+    t.post_form("/admin", "/logout", &[]).await;
+    t.login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    t.run_pending_jobs().await;
+    let fresh = login_code(&sink.next().await);
+    let r = t
+        .post_form("/login/2fa", "/login/2fa", &[("code", &code)])
+        .await;
+    if code != fresh {
+        assert_eq!(r.status(), 401, "an old code is not accepted");
+    }
+    for _ in 0..5 {
+        t.post_form("/login/2fa", "/login/2fa", &[("code", wrong)])
+            .await;
+    }
+    let r = t
+        .post_form("/login/2fa", "/login/2fa", &[("code", &fresh)])
+        .await;
+    assert_eq!(r.status(), 401, "voided after five wrong codes");
+    let body = r.text().await.expect("body");
+    assert!(
+        body.contains("Too many wrong codes") || body.contains("not right"),
+        "{body}"
+    );
+}

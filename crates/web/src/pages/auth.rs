@@ -153,6 +153,7 @@ struct SecondFactorPage {
     layout: Layout,
     error: Option<String>,
     next: String,
+    by_email: bool,
 }
 
 pub async fn second_factor_form(
@@ -163,11 +164,16 @@ pub async fn second_factor_form(
 ) -> Response {
     match s {
         Some(s) if s.mfa_pending => {
+            let by_email = match st.app.second_factor_by_email(&s).await {
+                Ok(b) => b,
+                Err(e) => return app_error_page(&st, e),
+            };
             let layout = Layout::build(&st, "Two-factor check", None, &csrf, "two_factor").await;
             render(&SecondFactorPage {
                 layout,
                 error: None,
                 next: safe_next(q.next.as_deref()),
+                by_email,
             })
         }
         Some(_) => Redirect::to("/").into_response(),
@@ -204,11 +210,13 @@ pub async fn second_factor_submit(
             Redirect::to(&to).into_response()
         }
         Err(AppError::Invalid { message, .. }) => {
+            let by_email = st.app.second_factor_by_email(&s).await.unwrap_or(false);
             let layout = Layout::build(&st, "Two-factor check", None, &csrf, "two_factor").await;
             let mut r = render(&SecondFactorPage {
                 layout,
                 error: Some(message),
                 next: safe_next(f.next.as_deref()),
+                by_email,
             });
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
