@@ -19,6 +19,7 @@ pub mod library_groups;
 pub mod logins;
 pub mod payments;
 pub mod plans;
+pub mod plex_account_change;
 pub mod plex_accounts;
 pub mod provisioning;
 pub mod roles;
