@@ -77,6 +77,8 @@ pub struct RowView {
     pub expiry: String,
     pub created: String,
     pub servers: Vec<String>,
+    /// Servers the user has a live share on: the Migrate action opens the migration from each.
+    pub migrate_from: Vec<(i64, String)>,
 }
 
 pub struct SortHead {
@@ -154,6 +156,11 @@ fn row_view(l: &boxoffice_app::users_page::UserListed, now: i64) -> RowView {
                     format!("{} ({})", s.server_name, s.state)
                 }
             })
+            .collect(),
+        migrate_from: l
+            .servers
+            .iter()
+            .map(|s| (s.server_id, s.server_name.clone()))
             .collect(),
     }
 }
