@@ -17,6 +17,7 @@ mod lifecycle;
 mod migration;
 mod multi_instance;
 mod plans;
+mod plex_account_change;
 mod reconcile;
 mod sandbox;
 mod selftest;
