@@ -574,3 +574,52 @@ async fn a_large_migration_to_plex_warns_about_plex_bans_on_the_confirm_step() {
         "{to_jellyfin}"
     );
 }
+
+#[tokio::test]
+async fn bulk_edit_flags_the_filtered_users_for_a_plex_account_change() {
+    let m = media_test().await;
+    basic_plan(&m.t.app.db).await;
+    let plex = add_plex(&m).await;
+    let kim = invite(&m, "kim@example.com", plex).await;
+    let lou = invite(&m, "lou@example.com", plex).await;
+    let fields = [("q", "kim@"), ("set_plex_change", "on")];
+    let confirm =
+        m.t.post_form("/admin/users", "/admin/users/bulk", &fields)
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+    assert!(
+        confirm.contains("Require a Plex account change"),
+        "{confirm}"
+    );
+    let r =
+        m.t.post_form(
+            "/admin/users",
+            "/admin/users/bulk/apply",
+            &[("q", "kim@"), ("set_plex_change", "on"), ("expected", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        m.t.app
+            .requires_plex_account_change(kim)
+            .await
+            .expect("kim")
+    );
+    assert!(
+        !m.t.app
+            .requires_plex_account_change(lou)
+            .await
+            .expect("lou")
+    );
+    // A flagged user is left out of a server re-invite until they change account.
+    let confirm =
+        m.t.get_html(&format!("/admin/servers/{plex}/reinvite"))
+            .await;
+    assert!(
+        confirm.contains("<strong id=\"reinvite-count\">1</strong>"),
+        "{confirm}"
+    );
+    assert!(confirm.contains("id=\"reinvite-flagged\""), "{confirm}");
+}
