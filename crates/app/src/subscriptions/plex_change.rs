@@ -285,14 +285,15 @@ impl App {
         // No live share at all (the banned server was deleted): a paying customer is invited to
         // one of the servers, as at subscription.
         let current = matches!(status, CustomerStatus::Active | CustomerStatus::Permanent);
-        if !any_live && current {
-            if let Some(plan_id) = customer.plan_id {
-                let plan = plan::load(tx.ex(), plan_id).await?;
-                let updated = customers::find(tx.ex(), customer.id).await?;
-                match self.provision(&mut tx, &updated, &plan, None).await? {
-                    Provisioned::Share(row) => out.provisioned_share_id = Some(row.id),
-                    Provisioned::NoCapacity(text) => out.no_capacity = Some(text),
-                }
+        if !any_live
+            && current
+            && let Some(plan_id) = customer.plan_id
+        {
+            let plan = plan::load(tx.ex(), plan_id).await?;
+            let updated = customers::find(tx.ex(), customer.id).await?;
+            match self.provision(&mut tx, &updated, &plan, None).await? {
+                Provisioned::Share(row) => out.provisioned_share_id = Some(row.id),
+                Provisioned::NoCapacity(text) => out.no_capacity = Some(text),
             }
         }
         let message = format!("Plex account changed from {old} to {new}");
