@@ -99,11 +99,13 @@ pub async fn stamp_self_reinvite(
 }
 
 /// The customer behind a site login: linked by `login_id`, else (never linked yet) the one
-/// whose e-mail is the login's.
+/// whose e-mail is the login's, and only once the login proved it owns that e-mail, so
+/// registering with someone else's address gives no hold on their subscription.
 pub async fn customer_of_login(ex: Ex<'_>, login_id: i64, email_key: &str) -> Result<i64> {
     run!(ex, |e| sqlx::query_scalar::<_, i64>(
         "SELECT id FROM customers WHERE login_id = $1
-             OR (login_id IS NULL AND email_key = $2)
+             OR (login_id IS NULL AND email_key = $2
+                 AND EXISTS (SELECT 1 FROM logins l WHERE l.id = $1 AND l.email_confirmed))
          ORDER BY CASE WHEN login_id = $1 THEN 0 ELSE 1 END, id LIMIT 1"
     )
     .bind(login_id)
