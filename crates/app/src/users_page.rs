@@ -298,6 +298,8 @@ pub struct BulkEdit {
     pub plan_id: Option<i64>,
     pub permanent: Option<bool>,
     pub note: Option<String>,
+    /// Sets or clears "requires a Plex account change" on every selected user.
+    pub requires_plex_change: Option<bool>,
 }
 
 impl App {
@@ -384,10 +386,14 @@ impl App {
                 format!("A note is at most {NOTE_MAX} characters."),
             ));
         }
-        if e.plan_id.is_none() && e.permanent.is_none() && note.is_none() {
+        if e.plan_id.is_none()
+            && e.permanent.is_none()
+            && note.is_none()
+            && e.requires_plex_change.is_none()
+        {
             return Err(AppError::invalid(
                 "action",
-                "Choose something to change: a plan, permanent on or off, or a note.",
+                "Choose something to change: a plan, permanent on or off, a note, or the Plex account change.",
             ));
         }
         if let Some(p) = e.plan_id
@@ -399,6 +405,7 @@ impl App {
             plan_id: e.plan_id,
             permanent: e.permanent,
             note,
+            requires_plex_change: e.requires_plex_change,
         })
     }
 
@@ -424,11 +431,24 @@ impl App {
             }
         }
         let n = store::bulk_update(tx.ex(), f, &change, now).await?;
+        if change.requires_plex_change == Some(true) {
+            // notify: plex_account_change_required
+            boxoffice_store::admin_events::record(
+                tx.ex(),
+                now,
+                crate::subscriptions::PLEX_CHANGE_REQUIRED_EVENT,
+                None,
+                None,
+                &format!("Plex account change required of {n} user(s) by bulk edit"),
+            )
+            .await?;
+        }
         let detail = serde_json::json!({
             "rows": n,
             "plan_id": change.plan_id,
             "permanent": change.permanent,
             "note": change.note,
+            "requires_plex_change": change.requires_plex_change,
             "filter": {
                 "q": f.search, "status": f.status.map(|s| format!("{s:?}")),
                 "plan": f.plan_id, "server": f.server_id, "class": f.class.map(|c| format!("{c:?}")),

@@ -100,6 +100,8 @@ settings! {
     "jobs.reconcile.schedule", "Background jobs", "Reconcile servers: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.reminders.enabled", "Background jobs", "Payment reminders", Kind::Bool, "true", "Queue the Subscription Expiring Soon reminders that are due (each is sent once; see Payment reminders).";
     "jobs.reminders.schedule", "Background jobs", "Payment reminders: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "misc.plex_account_change_processing", "Miscellaneous", "Plex account change processing", Kind::Bool, "false", "Customers flagged as requiring a Plex account change can give a new Plex account on My Account, which is verified on plex.tv and invited in place of the old one.";
+    "misc.show_reinvite_button", "Miscellaneous", "Show Re-Invite Yourself button", Kind::Bool, "true", "Paid-up customers who lost access to their Plex server can re-send their own invite from My Account (at most once every 15 minutes).";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

@@ -239,6 +239,7 @@ fn provider_routes(world: Shared) -> Router {
             put(v2_update_friend).delete(v2_remove_friend),
         )
         .route("/api/users", get(v1_users))
+        .route("/api/users/validate", get(v1_validate_user))
         .route("/api/users/", get(v1_users))
         .route("/pms/friends/all", get(v1_users))
         .route("/api/home/users", get(v1_home_users).post(v1_home_add))
@@ -254,6 +255,27 @@ fn provider_routes(world: Shared) -> Router {
         .route("/api/invites/requests/{id}", any(gone))
         .fallback(not_found)
         .with_state(St { world })
+}
+
+/// Whether a Plex account exists for an e-mail or username: 200 `<Response code="0"
+/// status="Valid user"/>`, else 400 `Invalid user` (v1 XML body, ref §1.3).
+async fn v1_validate_user(State(st): State<St>, _a: Authed, uri: Uri) -> Response {
+    let q = query_map(&uri);
+    let who = q.get("invited_email").map(|s| s.trim()).unwrap_or("");
+    let w = lock(&st.world);
+    let exists = !who.is_empty()
+        && (w.find_account(who).is_some()
+            || w.owner.email.eq_ignore_ascii_case(who)
+            || w.owner.username.eq_ignore_ascii_case(who));
+    if exists {
+        let body = El::new("Response")
+            .a("code", 0i64)
+            .a("status", "Valid user")
+            .to_xml();
+        xml(StatusCode::OK, body)
+    } else {
+        v1_err(uri.path(), StatusCode::BAD_REQUEST, "Invalid user")
+    }
 }
 
 async fn gone(uri: Uri) -> Response {

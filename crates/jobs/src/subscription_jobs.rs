@@ -18,7 +18,9 @@ pub fn register(r: &mut Registry) {
         // share waits for its server and is never dropped.
         // Set by an identity edit: the old identity's user is removed before the new is invited.
         let replace = ctx.payload["replace"].as_str();
-        let done = app.apply_share_replacing(id, replace).await?;
+        // Set by a re-invite: an unaccepted invite is cancelled and sent again.
+        let resend = ctx.payload["resend"].as_bool().unwrap_or(false);
+        let done = app.apply_share_with(id, replace, resend).await?;
         tracing::info!(share_id = id, outcome = ?done, "applied share");
         Ok::<(), JobError>(())
     });

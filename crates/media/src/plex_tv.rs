@@ -457,6 +457,18 @@ impl PlexAccount for PlexTvClient {
             .map(|_| ())
     }
 
+    async fn user_exists(&self, who: &str) -> Result<bool> {
+        let op = "look up a Plex account";
+        let req = Req::get("/api/users/validate").q("invited_email", who.trim());
+        let resp = self.http.send(op, req).await?;
+        // 200 "Valid user"; 400 "Invalid user" is the answer "no such account", not a failure.
+        match resp.status {
+            200..=299 => Ok(true),
+            400 | 404 => Ok(false),
+            _ => Err(self.fail(op, &resp, "account")),
+        }
+    }
+
     async fn headcount(&self, machine_id: &str) -> Result<PlexHeadcount> {
         let shares = self.shares(machine_id).await?;
         let mut who: Vec<String> = shares

@@ -20,6 +20,7 @@ pub mod logins;
 pub mod notifications;
 pub mod payments;
 pub mod plans;
+pub mod plex_account_change;
 pub mod plex_accounts;
 pub mod provisioning;
 pub mod roles;

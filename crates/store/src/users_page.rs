@@ -465,6 +465,8 @@ pub struct BulkChange {
     pub permanent: Option<bool>,
     /// Appended to the notes on a new line.
     pub note: Option<String>,
+    /// Sets or clears "requires a Plex account change" (operations §4.3 Bulk Edit).
+    pub requires_plex_change: Option<bool>,
 }
 
 /// Applies `change` to every customer matching `f`; returns how many rows changed. Run it in the
@@ -488,6 +490,10 @@ pub async fn bulk_update(ex: Ex<'_>, f: &Filter, change: &BulkChange, now: i64) 
         sets.push(format!(
             "notes = CASE WHEN notes = '' THEN {first} ELSE notes || {more} END"
         ));
+    }
+    if let Some(flag) = change.requires_plex_change {
+        let p = sql.arg(Arg::Bool(flag));
+        sets.push(format!("requires_plex_account_change = {p}"));
     }
     sql.text.push_str(&sets.join(", "));
     sql.text

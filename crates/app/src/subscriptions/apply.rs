@@ -33,12 +33,23 @@ impl App {
         share_id: i64,
         replace: Option<&str>,
     ) -> Result<ShareApplied, AppError> {
+        self.apply_share_with(share_id, replace, false).await
+    }
+
+    /// As `apply_share_replacing`; `resend` (a re-invite) cancels an invite the customer never
+    /// accepted and sends a fresh one, so plex.tv e-mails it again. An accepted share is kept.
+    pub async fn apply_share_with(
+        &self,
+        share_id: i64,
+        replace: Option<&str>,
+        resend: bool,
+    ) -> Result<ShareApplied, AppError> {
         let share = match shares::find(self.db.ex(), share_id).await {
             Ok(s) => s,
             Err(StoreError::NotFound) => return Ok(ShareApplied::Gone),
             Err(e) => return Err(e.into()),
         };
-        match self.apply_share_row(&share, replace).await {
+        match self.apply_share_row(&share, replace, resend).await {
             Ok(done) => Ok(done),
             Err(e) => {
                 // Visible on the customer's detail until a later attempt succeeds.
@@ -52,6 +63,7 @@ impl App {
         &self,
         share: &ShareRow,
         replace: Option<&str>,
+        resend: bool,
     ) -> Result<ShareApplied, AppError> {
         let server = servers::find(self.db.ex(), share.server_id)
             .await
@@ -96,10 +108,20 @@ impl App {
             }
             None => share,
         };
-        let existing = find_user(&*client, share, &who).await?;
+        let mut existing = find_user(&*client, share, &who).await?;
+        let remove = share.state == "removed" || (grant.is_empty() && server.platform == "plex");
+        if resend && !remove && existing.as_ref().is_some_and(|u| u.pending) {
+            if let Some(u) = existing.take() {
+                client.remove_user(&u.user_ref).await?;
+            }
+            if find_user(&*client, share, &who).await?.is_some() {
+                return Err(AppError::Internal(format!(
+                    "the unaccepted invite of {who} is still on the server after cancelling it"
+                )));
+            }
+        }
         // plex.tv cannot hold a share with no libraries (an empty list means all), so on Plex
         // "no libraries left" is removing the share.
-        let remove = share.state == "removed" || (grant.is_empty() && server.platform == "plex");
         if remove {
             if let Some(u) = &existing {
                 client.remove_user(&u.user_ref).await?;

@@ -61,6 +61,26 @@ pub struct MigrationView {
 pub struct MigrationReport {
     pub moved: usize,
     pub failed: usize,
+    /// Expired customers: not moved, and not a failure (they have no access to keep).
+    pub skipped: usize,
+}
+
+/// From this many users, moving to a Plex server shows the Plex-ban warning.
+pub const PLEX_BAN_WARNING_FROM: usize = 20;
+
+impl MigrationPreview {
+    /// The Plex-ban warning when many users are about to be invited to a Plex server.
+    pub fn plex_ban_warning(&self) -> Option<String> {
+        (self.target.platform == "plex" && self.customer_ids.len() >= PLEX_BAN_WARNING_FROM).then(
+            || {
+                format!(
+                    "{} users will be invited to a Plex server. {}",
+                    self.customer_ids.len(),
+                    super::PLEX_BAN_WARNING
+                )
+            },
+        )
+    }
 }
 
 impl App {
@@ -344,7 +364,18 @@ impl App {
         };
         server_migrations::set_state(self.db.ex(), id, "running", &row.counts, None).await?;
         for item in server_migrations::items(self.db.ex(), id).await? {
-            if item.outcome == "moved" {
+            if item.outcome == "moved" || item.outcome == "skipped" {
+                continue;
+            }
+            if self.expired_customer(item.customer).await? {
+                server_migrations::set_item(
+                    self.db.ex(),
+                    id,
+                    item.customer,
+                    "skipped",
+                    "expired: not moved",
+                )
+                .await?;
                 continue;
             }
             let (outcome, message) = match self.migrate_customer(&row, item.customer).await {
@@ -358,12 +389,13 @@ impl App {
         let report = MigrationReport {
             moved: items.iter().filter(|i| i.outcome == "moved").count(),
             failed: items.iter().filter(|i| i.outcome == "failed").count(),
+            skipped: items.iter().filter(|i| i.outcome == "skipped").count(),
         };
         let now = self.now();
         let view = self.migration_view(row).await?;
         let mut summary = format!(
-            "Migration #{id} from \"{}\" to \"{}\": {} moved, {} failed",
-            view.source_name, view.target_name, report.moved, report.failed
+            "Migration #{id} from \"{}\" to \"{}\": {} moved, {} failed, {} skipped (expired)",
+            view.source_name, view.target_name, report.moved, report.failed, report.skipped
         );
         for i in items.iter().filter(|i| i.outcome == "failed") {
             let label = match customers::find(self.db.ex(), i.customer).await {
@@ -377,7 +409,8 @@ impl App {
             tx.ex(),
             id,
             "done",
-            &json!({ "moved": report.moved, "failed": report.failed }).to_string(),
+            &json!({ "moved": report.moved, "failed": report.failed, "skipped": report.skipped })
+                .to_string(),
             Some(now),
         )
         .await?;
@@ -398,6 +431,16 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// Expired (not permanent, no payment covering now): such a customer is skipped.
+    async fn expired_customer(&self, customer_id: i64) -> Result<bool, AppError> {
+        match customers::find(self.db.ex(), customer_id).await {
+            Ok(c) => Ok(!super::reinvite::is_current(self.db.ex(), &c, self.now()).await?),
+            // Deleted since: the move reports it as failed with the reason.
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One customer: target share written and applied, then the source share removed. Both

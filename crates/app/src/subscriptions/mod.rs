@@ -11,8 +11,10 @@ mod expiry;
 mod invite;
 mod migrate;
 mod plan;
+mod plex_change;
 mod provision;
 mod reconcile;
+mod reinvite;
 
 pub use apply::ShareApplied;
 pub use change::PlanChanged;
@@ -22,9 +24,16 @@ pub use expiry::ExpiryReport;
 pub use invite::{InviteInput, InviteOutcome, RenewInput};
 pub use migrate::{
     MIGRATION_DONE_EVENT, MIGRATION_JOB, MigrationInput, MigrationPreview, MigrationReport,
-    MigrationView,
+    MigrationView, PLEX_BAN_WARNING_FROM,
+};
+pub use plex_change::{
+    PLEX_CHANGE_REQUIRED_EVENT, PLEX_CHANGE_SETTING, PLEX_CHANGED_EVENT, PlexAccountChanged,
 };
 pub use reconcile::{DriftView, ReconcileReport, kind as drift_kind};
+pub use reinvite::{
+    PLEX_BAN_WARNING, REINVITE_BUTTON_SETTING, SELF_REINVITE_EVENT, SELF_REINVITE_EVERY_MINUTES,
+    SERVER_REINVITE_EVENT, SelfReinvite, SelfReinvited, ServerReinvitePreview,
+};
 
 /// Applies one share's desired state to its server (payload `{"share_id"}`).
 pub const SHARE_APPLY_JOB: &str = "shares.apply";

@@ -18,6 +18,7 @@ mod migration;
 mod multi_instance;
 mod notifications;
 mod plans;
+mod plex_account_change;
 mod reconcile;
 mod sandbox;
 mod selftest;

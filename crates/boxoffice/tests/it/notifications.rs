@@ -476,3 +476,33 @@ async fn a_staff_login_without_an_app_is_confirmed_by_an_emailed_code_used_once(
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_customer_flagged_for_a_plex_account_change_is_told_where_to_give_one() {
+    let m = media_test().await;
+    jellyfin(&m).await;
+    email_on(&m, 9).await;
+    let v = invite(
+        &m,
+        json!({"email": "ann@example.com", "plan_id": 1, "transaction_id": "tx-ann"}),
+    )
+    .await;
+    let id = v["customer_id"].as_i64().expect("id");
+    m.t.app
+        .require_plex_account_change(&Actor::system(), &[id], true)
+        .await
+        .expect("flagged");
+    let rows = notifications(&m).await;
+    let told: Vec<_> = rows
+        .iter()
+        .filter(|r| r.event == "plex_account_change_required")
+        .collect();
+    assert_eq!(told.len(), 1, "{rows:?}");
+    assert_eq!(told[0].recipient, "ann@example.com");
+    let preview =
+        m.t.app
+            .preview_template("plex_account_change_required", Channel::Email, None)
+            .await
+            .expect("preview");
+    assert!(preview.text.contains("https://tv.example.com/account"));
+}

@@ -20,7 +20,7 @@ pub struct MigrationIn {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MigrationItemOut {
     pub customer_id: i64,
-    /// pending, moved or failed.
+    /// pending, moved, failed, or skipped (an expired customer is not moved).
     pub outcome: String,
     pub message: String,
 }
@@ -37,6 +37,8 @@ pub struct MigrationOut {
     pub state: String,
     pub moved: usize,
     pub failed: usize,
+    /// Expired customers, not moved.
+    pub skipped: usize,
     pub pending: usize,
     /// Unix seconds (UTC).
     pub created_at: i64,
@@ -50,6 +52,7 @@ impl From<MigrationView> for MigrationOut {
         Self {
             moved: count("moved"),
             failed: count("failed"),
+            skipped: count("skipped"),
             pending: count("pending"),
             id: v.row.id,
             source_server_id: v.row.source,

@@ -9,6 +9,7 @@ mod jobs;
 mod me;
 mod migrations;
 mod plans;
+mod plex_change;
 mod servers;
 mod settings;
 mod users;
@@ -143,6 +144,7 @@ pub fn routes() -> Router<WebState> {
             "/self-test",
             get(servers::self_test).post(servers::run_self_test),
         )
+        .merge(plex_change::routes())
         .fallback(|| async {
             crate::ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
@@ -153,5 +155,7 @@ pub fn routes() -> Router<WebState> {
 }
 
 async fn openapi() -> Response {
-    axum::Json(ApiDoc::openapi()).into_response()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(<plex_change::PlexChangeDoc as OpenApi>::openapi());
+    axum::Json(doc).into_response()
 }

@@ -5,7 +5,7 @@ use crate::layout::Layout;
 use crate::session::{ClientIp, LoggedIn};
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use boxoffice_app::AppError;
@@ -17,18 +17,58 @@ use serde::Deserialize;
 struct AccountPage {
     layout: Layout,
     email: String,
+    plex: super::plex_change::PortalView,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AccountDone {
+    done: Option<String>,
+}
+
+fn account_notice(d: Option<&str>) -> Option<&'static str> {
+    Some(match d? {
+        "plex_changed" => {
+            "Your Plex account is changed. An invite to your new Plex account is on its way: accept it in the e-mail from Plex or in the Plex app."
+        }
+        "reinvited" => {
+            "Your invite is being sent again: accept it in the e-mail from Plex or in the Plex app."
+        }
+        "reinvite_no_capacity" => {
+            "No server can take your plan right now: the site's administrator has been told."
+        }
+        _ => return None,
+    })
+}
+
+pub async fn account_page(
+    st: &WebState,
+    s: &SessionCtx,
+    csrf: &str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let plex = super::plex_change::portal_view(st, s).await?;
+    let layout = Layout::build(st, "My account", Some(s), csrf, "account").await;
+    Ok(render(&AccountPage {
+        layout,
+        email: s.email.clone(),
+        plex,
+        notice,
+        error,
+    }))
 }
 
 pub async fn home(
     State(st): State<WebState>,
     LoggedIn(s): LoggedIn,
     CsrfToken(csrf): CsrfToken,
+    Query(d): Query<AccountDone>,
 ) -> Response {
-    let layout = Layout::build(&st, "My account", Some(&s), &csrf, "account").await;
-    render(&AccountPage {
-        layout,
-        email: s.email.clone(),
-    })
+    account_page(&st, &s, &csrf, account_notice(d.done.as_deref()), None)
+        .await
+        .unwrap_or_else(|e| app_error_page(&st, e))
 }
 
 #[derive(Template)]

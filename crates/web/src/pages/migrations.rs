@@ -78,6 +78,8 @@ struct ConfirmPage {
     users: usize,
     blockers: Vec<String>,
     warnings: Vec<String>,
+    /// Many users to a Plex server: inviting them at once can get the Plex account banned.
+    plex_ban_warning: Option<String>,
     scope: String,
     customer_ids: String,
     error: Option<String>,
@@ -93,6 +95,7 @@ async fn confirm_view(
 ) -> Result<Response, AppError> {
     let input = f.input(source)?;
     let p: MigrationPreview = st.app.preview_migration(&input).await?;
+    let plex_ban_warning = p.plex_ban_warning();
     let layout = Layout::build(st, "Migrate users", Some(&staff.0), csrf, "servers").await;
     Ok(render(&ConfirmPage {
         layout,
@@ -105,6 +108,7 @@ async fn confirm_view(
         users: p.customer_ids.len(),
         blockers: p.check.blockers.iter().map(ToString::to_string).collect(),
         warnings: p.check.warnings.iter().map(ToString::to_string).collect(),
+        plex_ban_warning,
         scope: f.scope.clone(),
         customer_ids: f.customer_ids.clone(),
         error,

@@ -9,6 +9,7 @@ mod library_groups;
 mod migrations;
 mod plans;
 mod plex_accounts;
+mod plex_change;
 mod selftest;
 mod servers;
 mod user_detail;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<WebState> {
         .merge(selftest::routes())
         .merge(drift::routes())
         .merge(users::routes())
+        .merge(plex_change::routes())
         .merge(user_detail::routes())
         .merge(admin::routes())
 }

@@ -127,7 +127,10 @@ async fn page(
         rows,
         history,
         can_write: s.can(Permission::ServersWrite),
-        message: done_message(&Done { done: q.done }),
+        message: done_message(&Done {
+            done: q.done,
+            ..Done::default()
+        }),
     })
 }
 

@@ -40,6 +40,9 @@ pub fn routes() -> Router<WebState> {
 #[derive(Deserialize, Default)]
 pub struct Done {
     pub done: Option<String>,
+    /// The Users page's Migrate action: prefills the migration form with this user.
+    #[serde(default)]
+    pub migrate_customer: Option<i64>,
 }
 
 /// The confirmation shown after a redirect, by code, so no free text travels in the URL.
@@ -52,6 +55,9 @@ pub fn done_message(d: &Done) -> Option<&'static str> {
         "deleted" => "Deleted.",
         "selftest" => "Self-test queued: refresh in a moment.",
         "migration" => "Migration queued: its progress is listed below; refresh in a moment.",
+        "reinvite" => {
+            "Re-invite queued: each user's invite is sent by its own job, paced per Plex account."
+        }
         _ => return None,
     })
 }
@@ -188,6 +194,8 @@ struct ServerPage {
     /// The other servers, as migration targets.
     targets: Vec<(i64, String)>,
     migrations: Vec<MigrationLine>,
+    /// A user id the migration form starts with (the Users page's Migrate action).
+    prefill_customer: String,
     message: Option<&'static str>,
     error: Option<String>,
 }
@@ -199,6 +207,7 @@ struct MigrationLine {
     state: String,
     moved: usize,
     failed: usize,
+    skipped: usize,
     pending: usize,
     failures: Vec<String>,
 }
@@ -210,6 +219,7 @@ async fn server_view(
     id: i64,
     message: Option<&'static str>,
     error: Option<String>,
+    prefill_customer: Option<i64>,
 ) -> Result<Response, AppError> {
     let s = &staff.0;
     let server = st.app.server(id).await?;
@@ -236,6 +246,7 @@ async fn server_view(
                 state: m.row.state.clone(),
                 moved: count("moved"),
                 failed: count("failed"),
+                skipped: count("skipped"),
                 pending: count("pending"),
                 failures: m
                     .items
@@ -258,6 +269,7 @@ async fn server_view(
         can_migrate: s.can(Permission::ServersWrite) && s.can(Permission::UsersWrite),
         targets,
         migrations,
+        prefill_customer: prefill_customer.map(|c| c.to_string()).unwrap_or_default(),
         message,
         error,
     }))
@@ -277,9 +289,17 @@ async fn server_page(
     if let Err(r) = staff.require(Permission::ServersRead) {
         return r;
     }
-    server_view(&st, &staff, &csrf, id, done_message(&d), None)
-        .await
-        .unwrap_or_else(|e| page_or_404(&st, e))
+    server_view(
+        &st,
+        &staff,
+        &csrf,
+        id,
+        done_message(&d),
+        None,
+        d.migrate_customer,
+    )
+    .await
+    .unwrap_or_else(|e| page_or_404(&st, e))
 }
 
 async fn save_server(
@@ -312,7 +332,7 @@ async fn save_server(
     {
         Ok(()) => Redirect::to(&format!("/admin/servers/{id}?done=saved")).into_response(),
         Err(e @ AppError::Invalid { .. }) => {
-            server_view(&st, &staff, &csrf, id, None, Some(e.to_string()))
+            server_view(&st, &staff, &csrf, id, None, Some(e.to_string()), None)
                 .await
                 .map(|r| with_status(r, axum::http::StatusCode::UNPROCESSABLE_ENTITY))
                 .unwrap_or_else(|e| app_error_page(&st, e))
@@ -335,7 +355,7 @@ async fn test_server(
     match st.app.test_server(&s.actor(&ip), id).await {
         Ok(_) => Redirect::to(&format!("/admin/servers/{id}?done=tested")).into_response(),
         Err(e @ AppError::Media(_)) => {
-            server_view(&st, &staff, &csrf, id, None, Some(e.to_string()))
+            server_view(&st, &staff, &csrf, id, None, Some(e.to_string()), None)
                 .await
                 .map(|r| with_status(r, axum::http::StatusCode::BAD_GATEWAY))
                 .unwrap_or_else(|e| app_error_page(&st, e))
@@ -375,7 +395,7 @@ async fn delete_server(
     match st.app.delete_server(&s.actor(&ip), id).await {
         Ok(()) => Redirect::to("/admin/servers?done=deleted").into_response(),
         Err(e @ AppError::Conflict(_)) => {
-            server_view(&st, &staff, &csrf, id, None, Some(e.to_string()))
+            server_view(&st, &staff, &csrf, id, None, Some(e.to_string()), None)
                 .await
                 .map(|r| with_status(r, axum::http::StatusCode::CONFLICT))
                 .unwrap_or_else(|e| app_error_page(&st, e))

@@ -85,6 +85,8 @@ struct DetailPage {
     plan_id: Option<i64>,
     plan: String,
     deleting: bool,
+    /// Flagged: must give a new Plex account before being invited again (operations §4.3).
+    requires_plex_change: bool,
     payments: Vec<PaymentLine>,
     shares: Vec<ShareLine>,
     events: Vec<EventLine>,
@@ -115,6 +117,8 @@ fn done_message(d: Option<&str>) -> Option<String> {
             "saved" => "Saved. Identity changes are applied to the servers in the background.",
             "renewed" => "Payment recorded; the share is being applied in the background.",
             "cancelled" => "Cancelled: coverage ends now; the next expiry pass removes access.",
+            "plex_flagged" => "Flagged: the user must give a new Plex account on My Account.",
+            "plex_unflagged" => "The Plex account change is no longer required.",
             _ => return None,
         }
         .to_string(),
@@ -162,6 +166,7 @@ async fn view(
         plan_id: c.plan_id,
         plan: c.plan_id.map(plan_name).unwrap_or_default(),
         deleting: c.deleting_at.is_some(),
+        requires_plex_change: st.app.requires_plex_account_change(c.id).await?,
         payments: d
             .payments
             .iter()

@@ -77,6 +77,8 @@ pub struct RowView {
     pub expiry: String,
     pub created: String,
     pub servers: Vec<String>,
+    /// Servers the user has a live share on: the Migrate action opens the migration from each.
+    pub migrate_from: Vec<(i64, String)>,
 }
 
 pub struct SortHead {
@@ -154,6 +156,11 @@ fn row_view(l: &boxoffice_app::users_page::UserListed, now: i64) -> RowView {
                     format!("{} ({})", s.server_name, s.state)
                 }
             })
+            .collect(),
+        migrate_from: l
+            .servers
+            .iter()
+            .map(|s| (s.server_id, s.server_name.clone()))
             .collect(),
     }
 }
@@ -356,10 +363,22 @@ fn bulk_from(f: &Fields) -> Result<BulkEdit, AppError> {
         _ => return Err(AppError::invalid("permanent", "Permanent is on or off.")),
     };
     let note = Some(form::text(f, "add_note")).filter(|n| !n.is_empty());
+    let requires_plex_change = match form::text(f, "set_plex_change").as_str() {
+        "" => None,
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => {
+            return Err(AppError::invalid(
+                "requires_plex_change",
+                "Plex account change is required or not required.",
+            ));
+        }
+    };
     Ok(BulkEdit {
         plan_id,
         permanent,
         note,
+        requires_plex_change,
     })
 }
 
@@ -409,6 +428,16 @@ async fn bulk_confirm_view(
     if let Some(n) = &change.note {
         summary.push(format!("Add the note “{n}”"));
     }
+    if let Some(on) = change.requires_plex_change {
+        summary.push(
+            if on {
+                "Require a Plex account change (they cannot be re-invited until they give a new Plex account)"
+            } else {
+                "No longer require a Plex account change"
+            }
+            .into(),
+        );
+    }
     let mut hidden: Vec<(&'static str, String)> = Vec::new();
     for k in [
         "q",
@@ -419,6 +448,7 @@ async fn bulk_confirm_view(
         "set_plan",
         "set_permanent",
         "add_note",
+        "set_plex_change",
     ] {
         hidden.push((k, form::text(f, k)));
     }
