@@ -50,6 +50,9 @@ impl App {
         let days = settings.int("media.delete_expired_after_days").max(0);
         let mut tx = self.db.begin().await?;
         let customer = customers::find(tx.ex(), share.customer_id).await?;
+        let ended = customer.covered_until.unwrap_or(0);
+        self.enqueue_discord_sync(&mut tx, customer.id, &format!("expired:{ended}"))
+            .await?;
         if days == 0 {
             self.set_removed(&mut tx, share).await?;
             tx.commit().await?;
