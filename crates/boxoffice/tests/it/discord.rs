@@ -399,4 +399,24 @@ async fn a_discord_id_that_is_not_a_number_is_refused_and_changes_nothing() {
             .await
             .expect("state");
     assert_eq!(state.discord_id, user);
+
+    let page = format!("/admin/users/{customer}");
+    let r =
+        d.m.t
+            .post_form(&page, &format!("{page}/discord"), &[("discord_id", "nia")])
+            .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.expect("body").contains("Copy User ID"));
+
+    // The form saves a real id and the sync follows in the background.
+    let other = d.fake().add_member(&d.guild, "nia2", &[]).expect("member");
+    let r =
+        d.m.t
+            .post_form(&page, &format!("{page}/discord"), &[("discord_id", &other)])
+            .await;
+    assert_eq!(r.status(), 303);
+    d.renew(customer, BASIC).await;
+    d.m.t.run_pending_jobs().await;
+    assert_eq!(d.roles(&other), Some(vec!["Subscriber".to_string()]));
+    assert!(d.changes_for(&user).is_empty(), "the old id is left alone");
 }
