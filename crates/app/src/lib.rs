@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk_invite;
 pub mod crypto;
+pub mod discord;
 pub mod error;
 pub mod media;
 pub mod metrics;
@@ -34,6 +35,8 @@ pub struct App {
     pub metrics: Arc<metrics::Metrics>,
     /// Builds media-server and plex.tv clients from stored rows; shared so per-account pacing is.
     pub media: Arc<media::MediaConnector>,
+    /// Builds the Discord bot client from the sealed token; its API address is overridable.
+    pub discord: Arc<discord::DiscordConnector>,
     /// Argon2 cost; tests lower it to keep suites fast, never below OWASP's minimum for argon2id.
     pub password_params: passwords::Params,
 }
@@ -46,7 +49,9 @@ impl App {
             clock.clone(),
             &secrets.installation_id(),
         ));
+        let discord = Arc::new(discord::DiscordConnector::new(clock.clone()));
         Self {
+            discord,
             db,
             clock,
             secrets,

@@ -102,6 +102,15 @@ settings! {
     "jobs.reminders.schedule", "Background jobs", "Payment reminders: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "misc.plex_account_change_processing", "Miscellaneous", "Plex account change processing", Kind::Bool, "false", "Customers flagged as requiring a Plex account change can give a new Plex account on My Account, which is verified on plex.tv and invited in place of the old one.";
     "misc.show_reinvite_button", "Miscellaneous", "Show Re-Invite Yourself button", Kind::Bool, "true", "Paid-up customers who lost access to their Plex server can re-send their own invite from My Account (at most once every 15 minutes).";
+    "discord.admin_channel_id", "Discord", "Admin channel ID", Kind::Text { max_len: 20 }, "", "The numeric id of the server channel that receives administrator messages; empty sends them to the administrator's DMs only.";
+    "discord.sync_enabled", "Discord integration", "Discord sync enabled", Kind::Bool, "false", "Active customers with a Discord ID get a role; expired customers lose it and may be kicked. Permanent customers are left alone.";
+    "discord.guild_id", "Discord integration", "Server (guild) ID", Kind::Text { max_len: 20 }, "", "The numeric id of the Discord server the bot manages (Developer Mode → right-click the server → Copy Server ID).";
+    "discord.subscriber_role", "Discord integration", "Subscriber role name", Kind::Text { max_len: 100 }, "", "Role given to active customers on a non-trial plan; empty gives none.";
+    "discord.trial_role", "Discord integration", "Trial role name", Kind::Text { max_len: 100 }, "", "Role given to active customers on a trial plan; empty gives none.";
+    "discord.kick_enabled", "Discord integration", "Kick users", Kind::Bool, "false", "Remove expired customers from the Discord server.";
+    "discord.kick_after_days", "Discord integration", "Kick after days", Kind::Int { min: 0, max: 3650 }, "0", "How long a customer must have been expired before being kicked; 0 kicks at the next sync.";
+    "jobs.discord_sync.enabled", "Background jobs", "Discord role sync", Kind::Bool, "true", "Repair Discord roles and kick customers expired long enough (only while Discord sync is enabled).";
+    "jobs.discord_sync.schedule", "Background jobs", "Discord role sync: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

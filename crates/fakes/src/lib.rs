@@ -12,6 +12,8 @@
 #![allow(clippy::result_large_err)]
 
 mod control;
+mod discord;
+mod discord_state;
 mod emby;
 mod faults;
 mod http_util;
@@ -27,6 +29,11 @@ mod sessions;
 mod world;
 mod xml;
 
+pub use discord::{DiscordFake, DiscordFault, DiscordFaultAction};
+pub use discord_state::{
+    DiscordGuild, DiscordGuildSeed, DiscordMember, DiscordMessage, DiscordRateLimit, DiscordRole,
+    DiscordRoleChange,
+};
 pub use emby::{EmbyFake, EmbyOptions};
 pub use faults::{FaultAction, FaultRule, LoggedRequest};
 pub use jellyfin::{JellyfinFake, JellyfinVersion};

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 
 use crate::mb_state::{MbLibrarySeed, MbUserSeed};
 use crate::plex_state::{PlexAccountSeed, PlexFriendSeed, PlexLibrarySeed, PlexShareSettings};
-use crate::{EmbyFake, EmbyOptions, JellyfinFake, JellyfinVersion, PlexServerFake, PlexTvFake};
+use crate::{
+    DiscordFake, DiscordGuildSeed, EmbyFake, EmbyOptions, JellyfinFake, JellyfinVersion,
+    PlexServerFake, PlexTvFake,
+};
 
 /// All fakes of the sandbox, kept alive together.
 #[derive(Debug)]
@@ -22,6 +25,7 @@ pub struct World {
     pub plex_servers: Vec<PlexServerFake>,
     pub jellyfin: JellyfinFake,
     pub emby: EmbyFake,
+    pub discord: DiscordFake,
 }
 
 /// What the world is seeded with.
@@ -113,11 +117,13 @@ impl World {
             void_status: 204,
         })
         .await?;
+        let discord = DiscordFake::start().await?;
         Ok(World {
             plex_tv,
             plex_servers: vec![alpha, beta],
             jellyfin,
             emby,
+            discord,
         })
     }
 
@@ -128,6 +134,7 @@ impl World {
             plex_servers,
             jellyfin,
             emby,
+            ..
         } = self;
         let [alpha, beta] = plex_servers.as_slice() else {
             return Err(crate::FakeError::Invalid(
@@ -206,6 +213,20 @@ impl World {
             s.libraries = Some(libs.into_iter().map(str::to_string).collect());
             emby.seed_user(s);
         }
+        self.seed_discord()?;
+        Ok(())
+    }
+
+    /// A Discord server with the integration's roles, an admin channel and two members.
+    fn seed_discord(&self) -> crate::Result<()> {
+        let guild = self.discord.seed_guild(&DiscordGuildSeed::new(
+            "Movie Club",
+            &["Subscriber", "Trial"],
+        ));
+        self.discord.add_text_channel(&guild.id, "admin")?;
+        self.discord
+            .add_member(&guild.id, "alice", &["Subscriber"])?;
+        self.discord.add_member(&guild.id, "dave", &[])?;
         Ok(())
     }
 
@@ -249,8 +270,26 @@ impl World {
             "plex_servers": servers,
             "jellyfin": mb(self.jellyfin.server_name(), self.jellyfin.url(), self.jellyfin.control_url(),
                            self.jellyfin.api_key(), self.jellyfin.server_id(), self.jellyfin.libraries(), false),
+            "discord": self.describe_discord(),
             "emby": mb(self.emby.server_name(), self.emby.url(), self.emby.control_url(),
                        self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
+        })
+    }
+}
+
+impl World {
+    fn describe_discord(&self) -> Value {
+        let d = &self.discord;
+        let guilds: Vec<Value> = d.guilds().iter().map(|g| json!({
+            "id": g.id, "name": g.name,
+            "roles": g.roles.iter().map(|r| json!({"id": r.id, "name": r.name})).collect::<Vec<_>>(),
+            "members": g.members.values().map(|m| json!({"id": m.user_id, "username": m.username})).collect::<Vec<_>>(),
+            "channels": d.channels_of(&g.id),
+        })).collect();
+        json!({
+            "url": d.url(), "control": d.control_url(), "bot_token": d.token(), "bot_id": d.bot_id(),
+            "guild_id": guilds.first().map(|g| g["id"].clone()),
+            "guilds": guilds,
         })
     }
 }

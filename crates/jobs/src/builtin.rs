@@ -29,6 +29,7 @@ pub fn registry_with_builtins() -> Registry {
     crate::subscription_jobs::register(&mut r);
     crate::bulk_invite_jobs::register(&mut r);
     crate::notify_jobs::register(&mut r);
+    crate::discord_jobs::register(&mut r);
     r
 }
 

@@ -5,6 +5,7 @@
 
 mod builtin;
 mod bulk_invite_jobs;
+mod discord_jobs;
 mod media_jobs;
 mod notify_jobs;
 mod registry;

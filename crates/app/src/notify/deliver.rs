@@ -131,11 +131,18 @@ impl App {
         Ok(())
     }
 
-    async fn deliver_discord(&self, _recipient: &str, _text: &str) -> Result<(), AppError> {
-        Err(AppError::Delivery {
-            message: "Discord delivery is not available in this build".into(),
-            retryable: false,
-            retry_after_secs: None,
+    async fn deliver_discord(&self, recipient: &str, text: &str) -> Result<(), AppError> {
+        let sent = if recipient.starts_with("channel:") {
+            self.discord_post_channel(text).await
+        } else {
+            self.discord_dm(recipient, text).await
+        };
+        sent.map_err(|e| AppError::Delivery {
+            retryable: e.retryable(),
+            retry_after_secs: e
+                .retry_after()
+                .map(|d| i64::try_from(d.as_secs().max(1)).unwrap_or(i64::MAX)),
+            message: e.to_string(),
         })
     }
 }

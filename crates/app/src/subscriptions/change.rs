@@ -103,6 +103,8 @@ impl App {
             now,
         )
         .await?;
+        self.enqueue_discord_sync(&mut tx, customer_id, &format!("plan:{}", payment.id))
+            .await?;
         let no_capacity = match self.provision(&mut tx, &customer, &new_plan, None).await? {
             Provisioned::Share(_) => None,
             Provisioned::NoCapacity(text) => Some(text),

@@ -54,6 +54,9 @@ impl App {
             .access_removed_notice(&mut tx, &customer, share)
             .await?;
         self.notify(tx.ex(), notice).await?;
+        let ended = customer.covered_until.unwrap_or(0);
+        self.enqueue_discord_sync(&mut tx, customer.id, &format!("expired:{ended}"))
+            .await?;
         if days == 0 {
             self.set_removed(&mut tx, share).await?;
             tx.commit().await?;

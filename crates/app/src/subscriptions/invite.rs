@@ -276,6 +276,8 @@ impl App {
                 .once(format!("payment:{}", payment.id)),
         )
         .await?;
+        self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
+            .await?;
         let (share_id, server_id, no_capacity) =
             match self.provision(tx, customer, &plan, server).await? {
                 Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None),

@@ -11,6 +11,7 @@ mod browser_users;
 mod bulk_invite;
 mod cli;
 mod customers;
+mod discord;
 mod health;
 mod jobs;
 mod lifecycle;

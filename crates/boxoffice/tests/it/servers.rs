@@ -17,6 +17,7 @@ pub async fn media_test() -> MediaTest {
     let world = World::seed_default().await.expect("fakes start");
     let t = spawn_app().await;
     t.app.media.set_plex_tv_url(&world.plex_tv.url());
+    t.app.discord.set_api_url(&world.discord.url());
     let clock = t.clock.clone();
     t.app.media.configure(move |o| {
         // Failures must reach the job queue (no inline retries), and pacing waits move the test

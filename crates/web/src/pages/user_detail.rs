@@ -30,6 +30,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/users/{id}/plan", post(change_plan))
         .route("/admin/users/{id}/cancel", post(cancel))
         .route("/admin/users/{id}/delete", post(delete))
+        .route("/admin/users/{id}/discord", post(save_discord))
 }
 
 fn time(t: i64) -> String {
@@ -58,6 +59,15 @@ pub struct ShareLine {
     pub state: String,
     pub applied: bool,
     pub last_error: String,
+}
+
+/// The customer's Discord side: ID, roles held through the integration, kick, last error.
+pub struct DiscordLine {
+    pub discord_id: String,
+    pub roles: String,
+    pub kicked: String,
+    pub last_error: String,
+    pub synced: String,
 }
 
 pub struct EventLine {
@@ -90,6 +100,7 @@ struct DetailPage {
     payments: Vec<PaymentLine>,
     shares: Vec<ShareLine>,
     events: Vec<EventLine>,
+    discord: DiscordLine,
     plans: Vec<(i64, String)>,
     can_write: bool,
     message: Option<String>,
@@ -119,6 +130,9 @@ fn done_message(d: Option<&str>) -> Option<String> {
             "cancelled" => "Cancelled: coverage ends now; the next expiry pass removes access.",
             "plex_flagged" => "Flagged: the user must give a new Plex account on My Account.",
             "plex_unflagged" => "The Plex account change is no longer required.",
+            "discord" => {
+                "Discord ID saved; roles follow in the background when Discord sync is on."
+            }
             _ => return None,
         }
         .to_string(),
@@ -142,6 +156,7 @@ async fn view(
             .find(|(id, _)| *id == pid)
             .map_or_else(|| format!("#{pid}"), |(_, n)| n.clone())
     };
+    let dc = st.app.customer_discord_state(id).await?;
     let c = &d.customer;
     let layout = Layout::build(st, &c.email, Some(&staff.0), csrf, "users").await;
     let form_key = boxoffice_app::crypto::random_token()?;
@@ -202,6 +217,13 @@ async fn view(
                 message: e.message.clone(),
             })
             .collect(),
+        discord: DiscordLine {
+            roles: dc.roles.join(", "),
+            kicked: dc.kicked_at.map(time).unwrap_or_default(),
+            synced: dc.synced_at.map(time).unwrap_or_default(),
+            discord_id: dc.discord_id,
+            last_error: dc.last_error,
+        },
         plans,
         can_write: staff.0.can(Permission::UsersWrite),
         message,
@@ -286,6 +308,26 @@ async fn save_profile(
         .edit_customer(&s.actor(&ip), id, &edit)
         .await
         .map(|_| Redirect::to(&format!("/admin/users/{id}?done=saved")).into_response());
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+async fn save_discord(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = st
+        .app
+        .set_customer_discord_id(&s.actor(&ip), id, &form::text(&f, "discord_id"))
+        .await
+        .map(|()| Redirect::to(&format!("/admin/users/{id}?done=discord")).into_response());
     finish(&st, &staff, &csrf, id, r).await
 }
 
