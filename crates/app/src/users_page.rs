@@ -430,9 +430,36 @@ impl App {
                 )));
             }
         }
+        // The customers a new flag reaches, read before the update changes what the filter selects.
+        let mut flagged = Vec::new();
+        if change.requires_plex_change == Some(true) {
+            let mut after = 0;
+            loop {
+                let batch = store::batch_after(tx.ex(), f, after, 1000).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.id;
+                flagged.extend(batch.iter().map(|r| r.id));
+            }
+        }
         let n = store::bulk_update(tx.ex(), f, &change, now).await?;
         if change.requires_plex_change == Some(true) {
-            // notify: plex_account_change_required
+            let settings = App::settings_in(tx.ex()).await?;
+            let account = format!(
+                "{}/account",
+                settings.get("general.site_uri").trim_end_matches('/')
+            );
+            for id in &flagged {
+                self.notify(
+                    tx.ex(),
+                    crate::notify::Notice::to_customer(
+                        crate::subscriptions::PLEX_CHANGE_REQUIRED_EVENT,
+                        *id,
+                    )
+                    .with("account_url", account.clone())
+                    .once(format!("plex_change_required:{id}:{now}")),
+                )
+                .await?;
+            }
             boxoffice_store::admin_events::record(
                 tx.ex(),
                 now,
