@@ -16,6 +16,7 @@ mod jobs;
 mod lifecycle;
 mod migration;
 mod multi_instance;
+mod notification_pages;
 mod notifications;
 mod plans;
 mod reconcile;

@@ -3,10 +3,12 @@
 mod account;
 pub mod admin;
 mod auth;
+mod contact;
 mod drift;
 mod form;
 mod library_groups;
 mod migrations;
+mod notifications;
 mod plans;
 mod plex_accounts;
 mod selftest;
@@ -50,6 +52,8 @@ pub fn routes() -> Router<WebState> {
         .merge(drift::routes())
         .merge(users::routes())
         .merge(user_detail::routes())
+        .merge(notifications::routes())
+        .merge(contact::routes())
         .merge(admin::routes())
 }
 

@@ -95,6 +95,8 @@ struct DetailPage {
     /// A key rendered into the payment form: a resubmitted form (a double click, a reload)
     /// gets the same transaction id and is replayed instead of recording a second payment.
     form_key: String,
+    /// The latest notifications about this customer; `None` when the role may not read the log.
+    notifications: Option<Vec<super::notifications::LogLine>>,
 }
 
 impl DetailPage {
@@ -139,6 +141,17 @@ async fn view(
             .map_or_else(|| format!("#{pid}"), |(_, n)| n.clone())
     };
     let c = &d.customer;
+    let notifications = if staff.0.can(Permission::SettingsRead) {
+        let filter = boxoffice_store::notifications::LogFilter {
+            customer_id: Some(c.id),
+            limit: 10,
+            ..Default::default()
+        };
+        let rows = st.app.notification_log(&filter).await?;
+        Some(rows.into_iter().map(Into::into).collect())
+    } else {
+        None
+    };
     let layout = Layout::build(st, &c.email, Some(&staff.0), csrf, "users").await;
     let form_key = boxoffice_app::crypto::random_token()?;
     Ok(render(&DetailPage {
@@ -198,6 +211,7 @@ async fn view(
             })
             .collect(),
         plans,
+        notifications,
         can_write: staff.0.can(Permission::UsersWrite),
         message,
         error,
