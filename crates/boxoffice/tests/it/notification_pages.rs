@@ -1,6 +1,7 @@
 //! The Notifications pages, their API and the Contact Us relay: what an owner sees and changes.
 
 use crate::helpers::{ADMIN_EMAIL, TestApp, csrf_from, location, spawn_app};
+use crate::smtp::SmtpSink;
 use boxoffice_app::audit::Actor;
 use boxoffice_app::notify::Notice;
 use boxoffice_domain::notifications::Channel;
@@ -398,4 +399,89 @@ async fn visitors_cannot_write_when_the_contact_page_is_off() {
     let r = t.get("/contact").await;
     assert_eq!(r.status(), 303);
     assert!(location(&r).starts_with("/login"));
+}
+
+/// SMTP settings pointing at the test server, logging in as `mailer` with `password`.
+async fn smtp_to(t: &TestApp, port: u16, password: &str) {
+    for (k, v) in [
+        ("general.site_name", "Example TV"),
+        ("email.smtp_host", "127.0.0.1"),
+        ("email.smtp_security", "none"),
+        ("email.smtp_username", "mailer"),
+        ("email.smtp_password", password),
+        ("email.from_address", "noreply@example.com"),
+    ] {
+        set(t, k, v).await;
+    }
+    set(t, "email.smtp_port", &port.to_string()).await;
+    email_on(t).await;
+}
+
+#[tokio::test]
+async fn the_smtp_test_button_shows_the_servers_refusal_then_its_acceptance() {
+    let Some(mut sink) = SmtpSink::start(Some("mailer:s3cret-pass")).await else {
+        return;
+    };
+    let t = admin_app().await;
+    smtp_to(&t, sink.port, "wrong-pass").await;
+    let index = "/admin/notifications";
+    let r = t
+        .post_form(
+            index,
+            "/admin/notifications/test-smtp",
+            &[("to", ADMIN_EMAIL)],
+        )
+        .await;
+    assert_eq!(r.status(), 502);
+    let html = r.text().await.expect("body");
+    let err = crate::helpers::extract_by_id(&html, "notify-error").expect("error shown");
+    assert!(err.starts_with("The test e-mail was not sent:"), "{err}");
+
+    set(&t, "email.smtp_password", "s3cret-pass").await;
+    let r = t
+        .post_form(
+            index,
+            "/admin/notifications/test-smtp",
+            &[("to", ADMIN_EMAIL)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.expect("body");
+    let ok = crate::helpers::extract_by_id(&html, "notify-message").expect("outcome shown");
+    assert!(ok.contains("accepted"), "{ok}");
+    let got = sink.next().await;
+    assert_eq!(got["headers"]["subject"], "Example TV: test e-mail");
+}
+
+#[tokio::test]
+async fn send_test_email_delivers_the_saved_template_with_sample_values() {
+    let Some(mut sink) = SmtpSink::start(Some("mailer:s3cret-pass")).await else {
+        return;
+    };
+    let t = admin_app().await;
+    smtp_to(&t, sink.port, "s3cret-pass").await;
+    let page = t.get_html(EDIT).await;
+    assert!(
+        page.contains(&format!("name=\"to\" value=\"{ADMIN_EMAIL}\"")),
+        "the administrator's address is the default"
+    );
+    let r = t
+        .post_form(
+            EDIT,
+            &format!("{EDIT}/test"),
+            &[("to", "tester@example.com")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.expect("body");
+    let ok = crate::helpers::extract_by_id(&html, "notify-message").expect("outcome shown");
+    assert!(
+        ok.starts_with("Test e-mail sent to tester@example.com"),
+        "{ok}"
+    );
+    let got = sink.next().await;
+    assert_eq!(
+        got["headers"]["subject"],
+        "Your Example TV access ends on 2026-12-01"
+    );
 }
