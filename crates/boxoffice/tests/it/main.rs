@@ -5,6 +5,7 @@ mod helpers;
 mod api;
 mod auth;
 mod browser;
+mod browser_notifications;
 mod browser_plans;
 mod browser_servers;
 mod browser_users;
