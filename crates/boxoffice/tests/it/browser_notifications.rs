@@ -52,6 +52,9 @@ async fn a_template_is_previewed_at_phone_width_and_the_pages_fit_the_screen() {
     );
     assert!(fits(&b).await, "the editor fits a phone");
     b.screenshot("notification-edit-phone").await;
+    b.script("document.getElementById('preview').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("notification-preview-phone").await;
 
     b.goto(&format!("{base}/admin/notifications/log")).await;
     b.find("#notification-log").await;
