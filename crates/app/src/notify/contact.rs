@@ -83,15 +83,23 @@ impl App {
             }
         })
         .await?;
-        self.notify(
-            tx.ex(),
-            Notice::to_admin("contact_us", customer_id)
-                .with("contact_name", name)
-                .with("contact_email", email.to_string())
-                .with("contact_message", message),
-        )
-        .await?;
+        let queued = self
+            .notify(
+                tx.ex(),
+                Notice::to_admin("contact_us", customer_id)
+                    .with("contact_name", name)
+                    .with("contact_email", email.to_string())
+                    .with("contact_message", message),
+            )
+            .await?;
         tx.commit().await?;
+        if queued == 0 {
+            // The sender is thanked either way; the owner learns from the log that nobody can
+            // receive these messages.
+            tracing::warn!(
+                "a Contact Us message reached nobody: turn on e-mail or Discord and set the administrator contact, or switch the Contact Us Message templates on"
+            );
+        }
         Ok(())
     }
 }
