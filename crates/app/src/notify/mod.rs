@@ -5,14 +5,18 @@
 //! the outcome as the notification log.
 
 mod admin;
+mod contact;
 mod deliver;
 mod lifecycle;
+mod log;
 mod reminders;
 mod smtp;
 mod templates;
 
+pub use contact::{CONTACT_LIMIT, CONTACT_MESSAGE_MAX, ContactMessage};
 pub use deliver::{Delivered, NOTIFY_SEND_JOB};
 pub use lifecycle::{PLEX_ACCEPT_URL, date, money};
+pub use log::LOG_PAGE_MAX;
 pub use reminders::REMINDERS_JOB;
 pub use templates::{EffectiveTemplate, TemplateSummary};
 

@@ -198,6 +198,16 @@ impl Browser {
             .to_string()
     }
 
+    /// Runs `js` (a function body; `return` gives the answer) in the page.
+    pub async fn script(&self, js: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+        .await
+    }
+
     /// Saves a PNG under target/screenshots for a person to look at.
     pub async fn screenshot(&self, name: &str) {
         use base64::Engine;

@@ -8,6 +8,7 @@ mod drift;
 mod jobs;
 mod me;
 mod migrations;
+mod notifications;
 mod plans;
 mod plex_change;
 mod servers;
@@ -32,7 +33,8 @@ use utoipa::OpenApi;
         plans::rename_group, plans::delete_group, plans::assign_group,
         users::list, drift::list, drift::repair,
         bulk_invites::create, bulk_invites::get_one, bulk_invites::report, bulk_invites::retry_failed,
-        migrations::create, migrations::get_one, migrations::retry),
+        migrations::create, migrations::get_one, migrations::retry,
+        notifications::templates, notifications::put_template, notifications::log),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail,
         customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, customers::RenewIn, customers::PlanChangeIn, customers::PlanChangeOut, customers::CustomerPatch, me::Me, jobs::JobOut, settings::SettingOut,
         servers::ServerOut, servers::NewServerIn, servers::ServerSettingsIn, servers::Queued, servers::IdentityOut,
@@ -43,7 +45,8 @@ use utoipa::OpenApi;
         drift::DriftOut, drift::RepairIn, drift::RepairOut,
         bulk_invites::BulkInviteCreated, bulk_invites::BulkInviteErrors, bulk_invites::BulkInviteErrorOut,
         bulk_invites::BulkInviteDryRun, bulk_invites::BulkInviteStatusOut, bulk_invites::RetryOut,
-        migrations::MigrationIn, migrations::MigrationOut, migrations::MigrationItemOut)),
+        migrations::MigrationIn, migrations::MigrationOut, migrations::MigrationItemOut,
+        notifications::TemplateOut, notifications::TemplateIn, notifications::NotificationOut, notifications::NotificationLogOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -145,6 +148,12 @@ pub fn routes() -> Router<WebState> {
             get(servers::self_test).post(servers::run_self_test),
         )
         .merge(plex_change::routes())
+        .route("/notifications/templates", get(notifications::templates))
+        .route(
+            "/notifications/templates/{event}/{channel}",
+            axum::routing::put(notifications::put_template),
+        )
+        .route("/notifications/log", get(notifications::log))
         .fallback(|| async {
             crate::ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

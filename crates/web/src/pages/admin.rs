@@ -191,6 +191,14 @@ pub const SECTIONS: &[Section] = &[
         coming: &[],
     },
     Section {
+        slug: "notifications",
+        title: "Notifications",
+        group: "System",
+        permission: Permission::SettingsRead,
+        summary: "Every message boxoffice sends: templates, SMTP test and the delivery log.",
+        coming: &[],
+    },
+    Section {
         slug: "jobs",
         title: "Background jobs",
         group: "System",

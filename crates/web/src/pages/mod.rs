@@ -3,10 +3,12 @@
 mod account;
 pub mod admin;
 mod auth;
+mod contact;
 mod drift;
 mod form;
 mod library_groups;
 mod migrations;
+mod notifications;
 mod plans;
 mod plex_accounts;
 mod plex_change;
@@ -52,6 +54,8 @@ pub fn routes() -> Router<WebState> {
         .merge(users::routes())
         .merge(plex_change::routes())
         .merge(user_detail::routes())
+        .merge(notifications::routes())
+        .merge(contact::routes())
         .merge(admin::routes())
 }
 

@@ -108,6 +108,8 @@ struct DetailPage {
     /// A key rendered into the payment form: a resubmitted form (a double click, a reload)
     /// gets the same transaction id and is replayed instead of recording a second payment.
     form_key: String,
+    /// The latest notifications about this customer; `None` when the role may not read the log.
+    notifications: Option<Vec<super::notifications::LogLine>>,
 }
 
 impl DetailPage {
@@ -158,6 +160,17 @@ async fn view(
     };
     let dc = st.app.customer_discord_state(id).await?;
     let c = &d.customer;
+    let notifications = if staff.0.can(Permission::SettingsRead) {
+        let filter = boxoffice_store::notifications::LogFilter {
+            customer_id: Some(c.id),
+            limit: 10,
+            ..Default::default()
+        };
+        let rows = st.app.notification_log(&filter).await?;
+        Some(rows.into_iter().map(Into::into).collect())
+    } else {
+        None
+    };
     let layout = Layout::build(st, &c.email, Some(&staff.0), csrf, "users").await;
     let form_key = boxoffice_app::crypto::random_token()?;
     Ok(render(&DetailPage {
@@ -225,6 +238,7 @@ async fn view(
             last_error: dc.last_error,
         },
         plans,
+        notifications,
         can_write: staff.0.can(Permission::UsersWrite),
         message,
         error,
