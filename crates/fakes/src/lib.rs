@@ -22,6 +22,7 @@ mod mediabrowser;
 mod plex_server;
 mod plex_state;
 mod plex_tv;
+mod requests;
 mod server;
 mod sessions;
 mod world;
@@ -38,6 +39,7 @@ pub use plex_state::{
     PlexShare, PlexShareSettings,
 };
 pub use plex_tv::PlexTvFake;
+pub use requests::{OmbiFake, OmbiUser, OverseerrFake, OverseerrUser, PetioFake, PetioUser};
 pub use sessions::{SessionSeed, StoppedSession};
 pub use world::{Seed, World, WorldOptions};
 
