@@ -90,6 +90,7 @@ pub async fn run(args: &SandboxArgs) -> Result<(), SandboxError> {
         plex_tv = %world.plex_tv.url(),
         jellyfin = %world.jellyfin.url(),
         emby = %world.emby.url(),
+        overseerr = %world.request_apps.overseerr.url(),
         "sandbox ready; stop it with Ctrl-C or SIGTERM"
     );
     stop.wait().await;

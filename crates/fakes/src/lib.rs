@@ -41,7 +41,7 @@ pub use plex_state::{
 pub use plex_tv::PlexTvFake;
 pub use requests::{OmbiFake, OmbiUser, OverseerrFake, OverseerrUser, PetioFake, PetioUser};
 pub use sessions::{SessionSeed, StoppedSession};
-pub use world::{Seed, World, WorldOptions};
+pub use world::{RequestApps, Seed, World, WorldOptions};
 
 /// Errors from starting or driving a fake through its Rust API.
 #[derive(Debug, thiserror::Error)]

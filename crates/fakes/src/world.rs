@@ -22,6 +22,15 @@ pub struct World {
     pub plex_servers: Vec<PlexServerFake>,
     pub jellyfin: JellyfinFake,
     pub emby: EmbyFake,
+    pub request_apps: RequestApps,
+}
+
+/// The request managers of the sandbox (ref §4), empty but for their administrators.
+#[derive(Debug)]
+pub struct RequestApps {
+    pub overseerr: crate::OverseerrFake,
+    pub ombi: crate::OmbiFake,
+    pub petio: crate::PetioFake,
 }
 
 /// What the world is seeded with.
@@ -113,11 +122,17 @@ impl World {
             void_status: 204,
         })
         .await?;
+        let request_apps = RequestApps {
+            overseerr: crate::OverseerrFake::start().await?,
+            ombi: crate::OmbiFake::start().await?,
+            petio: crate::PetioFake::start().await?,
+        };
         Ok(World {
             plex_tv,
             plex_servers: vec![alpha, beta],
             jellyfin,
             emby,
+            request_apps,
         })
     }
 
@@ -128,6 +143,7 @@ impl World {
             plex_servers,
             jellyfin,
             emby,
+            ..
         } = self;
         let [alpha, beta] = plex_servers.as_slice() else {
             return Err(crate::FakeError::Invalid(
@@ -251,6 +267,19 @@ impl World {
                            self.jellyfin.api_key(), self.jellyfin.server_id(), self.jellyfin.libraries(), false),
             "emby": mb(self.emby.server_name(), self.emby.url(), self.emby.control_url(),
                        self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
+            "request_apps": self.request_apps.describe(),
+        })
+    }
+}
+
+impl RequestApps {
+    /// URLs and credentials to paste into Settings → Request apps.
+    pub fn describe(&self) -> Value {
+        let (o, m, p) = (&self.overseerr, &self.ombi, &self.petio);
+        json!({
+            "overseerr": {"url": o.url(), "control": o.control_url(), "api_key": o.api_key()},
+            "ombi": {"url": m.url(), "control": m.control_url(), "api_key": m.api_key()},
+            "petio": {"url": p.url(), "control": p.control_url(), "email": p.admin_email(), "password": p.admin_password()},
         })
     }
 }
