@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod passwords;
 pub mod plans;
 pub mod queue;
+pub mod request_apps;
 pub mod servers;
 pub mod settings;
 pub mod subscriptions;

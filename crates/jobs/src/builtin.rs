@@ -28,6 +28,7 @@ pub fn registry_with_builtins() -> Registry {
     crate::media_jobs::register(&mut r);
     crate::subscription_jobs::register(&mut r);
     crate::bulk_invite_jobs::register(&mut r);
+    crate::request_app_jobs::register(&mut r);
     r
 }
 

@@ -7,6 +7,7 @@ mod builtin;
 mod bulk_invite_jobs;
 mod media_jobs;
 mod registry;
+mod request_app_jobs;
 mod runner;
 mod scheduler;
 mod subscription_jobs;

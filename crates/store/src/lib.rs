@@ -21,6 +21,7 @@ pub mod payments;
 pub mod plans;
 pub mod plex_accounts;
 pub mod provisioning;
+pub mod request_apps;
 pub mod roles;
 pub mod schedules;
 pub mod self_test;

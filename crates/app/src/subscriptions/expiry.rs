@@ -50,6 +50,9 @@ impl App {
         let days = settings.int("media.delete_expired_after_days").max(0);
         let mut tx = self.db.begin().await?;
         let customer = customers::find(tx.ex(), share.customer_id).await?;
+        let expired_at = customer.covered_until.unwrap_or_default();
+        self.enqueue_request_app_sync(&mut tx, customer.id, &format!("expired:{expired_at}"))
+            .await?;
         if days == 0 {
             self.set_removed(&mut tx, share).await?;
             tx.commit().await?;
@@ -156,6 +159,8 @@ impl App {
             .await
             .map_err(AppError::not_found_as("customer"))?;
         customers::mark_deleting(tx.ex(), customer_id, now).await?;
+        self.enqueue_request_app_sync(&mut tx, customer_id, "deleted")
+            .await?;
         for s in shares::list_for_customer(tx.ex(), customer_id).await? {
             if s.state != "removed" || !s.is_applied() {
                 self.set_removed(&mut tx, &s).await?;
