@@ -18,6 +18,7 @@ mod migration;
 mod multi_instance;
 mod plans;
 mod reconcile;
+mod request_apps;
 mod sandbox;
 mod selftest;
 mod servers;
