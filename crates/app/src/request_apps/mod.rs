@@ -9,6 +9,8 @@ mod plan_mapping;
 mod sync;
 mod view;
 
+/// Names the plan editor offers.
+pub use boxoffice_requests::{OMBI_ROLES, OVERSEERR_PERMISSIONS};
 pub use plan_mapping::{PlanMapping, PlanMappingInput};
 pub use sync::{AppFailure, CustomerSync, DailySync};
 pub use view::RequestAppAccount;

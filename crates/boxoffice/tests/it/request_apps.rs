@@ -437,3 +437,76 @@ async fn a_plan_mapping_names_the_bad_field() {
     let maps = m.t.app.plan_request_apps(1).await.expect("mappings");
     assert!(maps.iter().all(|p| !p.enabled), "nothing was stored");
 }
+
+#[tokio::test]
+async fn the_plan_editor_maps_permissions_and_the_customer_page_shows_the_account() {
+    let m = media_test().await;
+    world_with_plan(&m).await;
+    let ov = &m.world.request_apps.overseerr;
+    set(&m, "requests.overseerr.url", &ov.url()).await;
+    set(&m, "requests.overseerr.api_key", &ov.api_key()).await;
+    set(&m, "requests.overseerr.enabled", "true").await;
+
+    let page = "/admin/plans/1/request-apps";
+    let r =
+        m.t.post_form(
+            page,
+            page,
+            &[
+                ("app", "overseerr"),
+                ("enabled", "on"),
+                ("roles", "REQUEST, TELEPORT"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.expect("body").contains("TELEPORT"));
+    let r =
+        m.t.post_form(
+            page,
+            page,
+            &[
+                ("app", "overseerr"),
+                ("enabled", "on"),
+                ("roles", "REQUEST"),
+                ("movie_quota_limit", "3"),
+                ("movie_quota_days", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = m.t.get_html(page).await;
+    assert!(html.contains("value=\"REQUEST\""), "{html}");
+
+    let fay = invite(&m, "fay@example.com").await;
+    m.t.run_pending_jobs().await;
+    let u = ov.user_by_email("fay@example.com").expect("account");
+    assert_eq!((u.permissions, u.movie_quota_limit), (32, Some(3)));
+
+    let detail = format!("/admin/users/{fay}");
+    let html = m.t.get_html(&detail).await;
+    assert!(
+        html.contains("id=\"request-apps\"")
+            && html.contains("Overseerr")
+            && html.contains("active"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&ov.api_key()),
+        "the key never reaches a page"
+    );
+
+    // "Sync now" repairs drift at once.
+    ov.set_permissions(u.id, 0);
+    let r =
+        m.t.post_form(&detail, &format!("{detail}/request-apps/sync"), &[])
+            .await;
+    assert_eq!(r.status(), 303);
+    m.t.run_pending_jobs().await;
+    assert_eq!(
+        ov.user_by_email("fay@example.com")
+            .expect("account")
+            .permissions,
+        32
+    );
+}

@@ -7,6 +7,7 @@ mod drift;
 mod form;
 mod library_groups;
 mod migrations;
+mod plan_request_apps;
 mod plans;
 mod plex_accounts;
 mod selftest;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<WebState> {
         .merge(migrations::routes())
         .merge(plex_accounts::routes())
         .merge(plans::routes())
+        .merge(plan_request_apps::routes())
         .merge(library_groups::routes())
         .merge(selftest::routes())
         .merge(drift::routes())

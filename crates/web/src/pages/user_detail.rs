@@ -30,6 +30,10 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/users/{id}/plan", post(change_plan))
         .route("/admin/users/{id}/cancel", post(cancel))
         .route("/admin/users/{id}/delete", post(delete))
+        .route(
+            "/admin/users/{id}/request-apps/sync",
+            post(sync_request_apps),
+        )
 }
 
 fn time(t: i64) -> String {
@@ -60,6 +64,14 @@ pub struct ShareLine {
     pub last_error: String,
 }
 
+pub struct RequestAppLine {
+    pub app: String,
+    pub username: String,
+    pub state: String,
+    pub last_error: String,
+    pub updated: String,
+}
+
 pub struct EventLine {
     pub at: String,
     pub kind: String,
@@ -88,6 +100,8 @@ struct DetailPage {
     payments: Vec<PaymentLine>,
     shares: Vec<ShareLine>,
     events: Vec<EventLine>,
+    request_apps: Vec<RequestAppLine>,
+    request_apps_enabled: bool,
     plans: Vec<(i64, String)>,
     can_write: bool,
     message: Option<String>,
@@ -115,6 +129,9 @@ fn done_message(d: Option<&str>) -> Option<String> {
             "saved" => "Saved. Identity changes are applied to the servers in the background.",
             "renewed" => "Payment recorded; the share is being applied in the background.",
             "cancelled" => "Cancelled: coverage ends now; the next expiry pass removes access.",
+            "request_apps" => {
+                "Request-app sync queued: the accounts are brought in line in the background."
+            }
             _ => return None,
         }
         .to_string(),
@@ -141,6 +158,20 @@ async fn view(
     let c = &d.customer;
     let layout = Layout::build(st, &c.email, Some(&staff.0), csrf, "users").await;
     let form_key = boxoffice_app::crypto::random_token()?;
+    let request_apps = st
+        .app
+        .customer_request_apps(id)
+        .await?
+        .into_iter()
+        .map(|a| RequestAppLine {
+            app: a.label,
+            username: a.username,
+            state: a.state,
+            last_error: a.last_error,
+            updated: time(a.updated_at),
+        })
+        .collect();
+    let request_apps_enabled = st.app.request_apps_enabled().await?;
     Ok(render(&DetailPage {
         form_key,
         id: c.id,
@@ -197,6 +228,8 @@ async fn view(
                 message: e.message.clone(),
             })
             .collect(),
+        request_apps,
+        request_apps_enabled,
         plans,
         can_write: staff.0.can(Permission::UsersWrite),
         message,
@@ -418,5 +451,24 @@ async fn delete(
         Ok(Redirect::to("/admin/users?done=deleted").into_response())
     }
     .await;
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+async fn sync_request_apps(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = st
+        .app
+        .request_app_sync_now(&s.actor(&ip), id)
+        .await
+        .map(|()| Redirect::to(&format!("/admin/users/{id}?done=request_apps")).into_response());
     finish(&st, &staff, &csrf, id, r).await
 }
