@@ -313,7 +313,11 @@ impl App {
         match (import, media) {
             (true, Some(m)) => match c.import_user(m).await {
                 Ok(u) => Ok(u),
-                Err(RequestAppError::Unsupported { .. }) => Ok(None),
+                // Plain Overseerr has no Jellyfin import (404) and newer Seerr refuses an id it
+                // cannot use (400): a local account does instead.
+                Err(RequestAppError::Unsupported { .. })
+                | Err(RequestAppError::NotFound { .. })
+                | Err(RequestAppError::Rejected { status: 400, .. }) => Ok(None),
                 Err(e) => Err(e),
             },
             _ => Ok(None),
