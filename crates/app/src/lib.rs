@@ -13,6 +13,7 @@ pub mod notify;
 pub mod passwords;
 pub mod plans;
 pub mod queue;
+pub mod request_apps;
 pub mod servers;
 pub mod settings;
 pub mod subscriptions;

@@ -91,6 +91,7 @@ pub async fn run(args: &SandboxArgs) -> Result<(), SandboxError> {
         jellyfin = %world.jellyfin.url(),
         emby = %world.emby.url(),
         discord = %world.discord.url(),
+        overseerr = %world.request_apps.overseerr.url(),
         "sandbox ready; stop it with Ctrl-C or SIGTERM"
     );
     stop.wait().await;

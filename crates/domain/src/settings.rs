@@ -111,6 +111,21 @@ settings! {
     "discord.kick_after_days", "Discord integration", "Kick after days", Kind::Int { min: 0, max: 3650 }, "0", "How long a customer must have been expired before being kicked; 0 kicks at the next sync.";
     "jobs.discord_sync.enabled", "Background jobs", "Discord role sync", Kind::Bool, "true", "Repair Discord roles and kick customers expired long enough (only while Discord sync is enabled).";
     "jobs.discord_sync.schedule", "Background jobs", "Discord role sync: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "requests.overseerr.enabled", "Request apps", "Overseerr/Jellyseerr user sync enabled", Kind::Bool, "false", "Give each customer an Overseerr or Jellyseerr account with their plan's permissions and quotas (Plans → Request apps).";
+    "requests.overseerr.url", "Request apps", "Overseerr URL", Kind::Url, "", "The address of Overseerr or Jellyseerr as boxoffice reaches it, e.g. http://overseerr:5055.";
+    "requests.overseerr.api_key", "Request apps", "Overseerr API key", Kind::Secret, "", "Overseerr → Settings → General → API Key. Stored encrypted; never shown again.";
+    "requests.overseerr.import_users", "Request apps", "Import media-server users into Overseerr", Kind::Bool, "true", "Import the customer's Plex or Jellyfin account when Overseerr can; otherwise (or when off) a local Overseerr user is created.";
+    "requests.ombi.enabled", "Request apps", "Ombi user sync enabled", Kind::Bool, "false", "Give each customer an Ombi account with their plan's roles and request limits.";
+    "requests.ombi.url", "Request apps", "Ombi URL", Kind::Url, "", "The address of Ombi as boxoffice reaches it, e.g. http://ombi:3579.";
+    "requests.ombi.api_key", "Request apps", "Ombi API key", Kind::Secret, "", "Ombi → Settings → Configuration → General → Api Key. Stored encrypted; never shown again.";
+    "requests.petio.enabled", "Request apps", "Petio user sync enabled", Kind::Bool, "false", "Create a local Petio account for each customer and send them the credentials.";
+    "requests.petio.url", "Request apps", "Petio URL", Kind::Url, "", "The address of Petio as boxoffice reaches it, e.g. http://petio:7777.";
+    "requests.petio.email", "Request apps", "Petio email", Kind::Email, "", "The Petio administrator login.";
+    "requests.petio.password", "Request apps", "Petio password", Kind::Secret, "", "The Petio administrator password. Stored encrypted; never shown again.";
+    "requests.petio.profile", "Request apps", "Petio profile name", Kind::Text { max_len: 80 }, "", "Petio profile given to new users when their plan names none; blank = Petio's default profile.";
+    "requests.on_expiry", "Request apps", "When a subscription expires", Kind::Choice(&["disable", "delete"]), "disable", "Disable the request-app account (kept for a renewal) or delete it.";
+    "jobs.request_apps_sync.enabled", "Background jobs", "Sync request apps", Kind::Bool, "true", "Check every customer's request-app accounts daily and repair permissions, quotas and missing or leftover accounts.";
+    "jobs.request_apps_sync.schedule", "Background jobs", "Sync request apps: schedule", Kind::Schedule, "0 5 * * *", "An interval such as \"every 1h\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

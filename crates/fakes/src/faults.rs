@@ -21,6 +21,12 @@ pub(crate) enum Flavor {
     Pms,
     Jellyfin,
     Emby,
+    /// Overseerr/Jellyseerr: JSON `{status, message}` (ref §4.1).
+    Overseerr,
+    /// Ombi: ASP.NET's plain-text answer.
+    Ombi,
+    /// Petio: JSON `{error}` (ref §4.3).
+    Petio,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -218,6 +224,24 @@ pub(crate) fn provider_error(
                 "<html><head><title>{reason}</title></head><body><h1>{code} {reason}</h1></body></html>"
             );
             (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
+        }
+        Flavor::Overseerr => {
+            let msg = if msg.is_empty() { reason } else { msg };
+            let body = serde_json::json!({"status": code, "message": msg});
+            (status, axum::Json(body)).into_response()
+        }
+        Flavor::Petio => {
+            let msg = if msg.is_empty() { reason } else { msg };
+            (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
+        }
+        Flavor::Ombi => {
+            let msg = if msg.is_empty() { reason } else { msg };
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                msg.to_string(),
+            )
+                .into_response()
         }
         Flavor::Jellyfin | Flavor::Emby => {
             // Unhandled exceptions answer text/plain "Error processing request." (ref §2.4).

@@ -24,6 +24,7 @@ mod mediabrowser;
 mod plex_server;
 mod plex_state;
 mod plex_tv;
+mod requests;
 mod server;
 mod sessions;
 mod world;
@@ -45,8 +46,9 @@ pub use plex_state::{
     PlexShare, PlexShareSettings,
 };
 pub use plex_tv::PlexTvFake;
+pub use requests::{OmbiFake, OmbiUser, OverseerrFake, OverseerrUser, PetioFake, PetioUser};
 pub use sessions::{SessionSeed, StoppedSession};
-pub use world::{Seed, World, WorldOptions};
+pub use world::{RequestApps, Seed, World, WorldOptions};
 
 /// Errors from starting or driving a fake through its Rust API.
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,15 @@ pub struct World {
     pub jellyfin: JellyfinFake,
     pub emby: EmbyFake,
     pub discord: DiscordFake,
+    pub request_apps: RequestApps,
+}
+
+/// The request managers of the sandbox (ref §4), empty but for their administrators.
+#[derive(Debug)]
+pub struct RequestApps {
+    pub overseerr: crate::OverseerrFake,
+    pub ombi: crate::OmbiFake,
+    pub petio: crate::PetioFake,
 }
 
 /// What the world is seeded with.
@@ -118,12 +127,18 @@ impl World {
         })
         .await?;
         let discord = DiscordFake::start().await?;
+        let request_apps = RequestApps {
+            overseerr: crate::OverseerrFake::start().await?,
+            ombi: crate::OmbiFake::start().await?,
+            petio: crate::PetioFake::start().await?,
+        };
         Ok(World {
             plex_tv,
             plex_servers: vec![alpha, beta],
             jellyfin,
             emby,
             discord,
+            request_apps,
         })
     }
 
@@ -273,6 +288,19 @@ impl World {
             "discord": self.describe_discord(),
             "emby": mb(self.emby.server_name(), self.emby.url(), self.emby.control_url(),
                        self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
+            "request_apps": self.request_apps.describe(),
+        })
+    }
+}
+
+impl RequestApps {
+    /// URLs and credentials to paste into Settings → Request apps.
+    pub fn describe(&self) -> Value {
+        let (o, m, p) = (&self.overseerr, &self.ombi, &self.petio);
+        json!({
+            "overseerr": {"url": o.url(), "control": o.control_url(), "api_key": o.api_key()},
+            "ombi": {"url": m.url(), "control": m.control_url(), "api_key": m.api_key()},
+            "petio": {"url": p.url(), "control": p.control_url(), "email": p.admin_email(), "password": p.admin_password()},
         })
     }
 }

@@ -30,6 +30,7 @@ pub fn registry_with_builtins() -> Registry {
     crate::bulk_invite_jobs::register(&mut r);
     crate::notify_jobs::register(&mut r);
     crate::discord_jobs::register(&mut r);
+    crate::request_app_jobs::register(&mut r);
     r
 }
 

@@ -9,6 +9,7 @@ mod discord_jobs;
 mod media_jobs;
 mod notify_jobs;
 mod registry;
+mod request_app_jobs;
 mod runner;
 mod scheduler;
 mod subscription_jobs;

@@ -24,6 +24,7 @@ pub mod plans;
 pub mod plex_account_change;
 pub mod plex_accounts;
 pub mod provisioning;
+pub mod request_apps;
 pub mod roles;
 pub mod schedules;
 pub mod self_test;

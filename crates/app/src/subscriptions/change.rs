@@ -109,6 +109,8 @@ impl App {
             Provisioned::Share(_) => None,
             Provisioned::NoCapacity(text) => Some(text),
         };
+        self.enqueue_request_app_sync(&mut tx, customer_id, &format!("payment:{}", payment.id))
+            .await?;
         self.audit(
             tx.ex(),
             actor,

@@ -57,6 +57,9 @@ impl App {
         let ended = customer.covered_until.unwrap_or(0);
         self.enqueue_discord_sync(&mut tx, customer.id, &format!("expired:{ended}"))
             .await?;
+        let expired_at = customer.covered_until.unwrap_or_default();
+        self.enqueue_request_app_sync(&mut tx, customer.id, &format!("expired:{expired_at}"))
+            .await?;
         if days == 0 {
             self.set_removed(&mut tx, share).await?;
             tx.commit().await?;
@@ -163,6 +166,8 @@ impl App {
             .await
             .map_err(AppError::not_found_as("customer"))?;
         customers::mark_deleting(tx.ex(), customer_id, now).await?;
+        self.enqueue_request_app_sync(&mut tx, customer_id, "deleted")
+            .await?;
         for s in shares::list_for_customer(tx.ex(), customer_id).await? {
             if s.state != "removed" || !s.is_applied() {
                 self.set_removed(&mut tx, &s).await?;

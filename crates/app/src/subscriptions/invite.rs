@@ -283,6 +283,8 @@ impl App {
                 Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None),
                 Provisioned::NoCapacity(text) => (None, None, Some(text)),
             };
+        self.enqueue_request_app_sync(tx, customer.id, &format!("payment:{}", payment.id))
+            .await?;
         Ok(InviteOutcome {
             customer_id: customer.id,
             payment_id: payment.id,

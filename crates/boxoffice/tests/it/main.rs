@@ -23,6 +23,7 @@ mod notifications;
 mod plans;
 mod plex_account_change;
 mod reconcile;
+mod request_apps;
 mod sandbox;
 mod selftest;
 mod servers;

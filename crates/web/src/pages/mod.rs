@@ -9,6 +9,7 @@ mod form;
 mod library_groups;
 mod migrations;
 mod notifications;
+mod plan_request_apps;
 mod plans;
 mod plex_accounts;
 mod plex_change;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<WebState> {
         .merge(migrations::routes())
         .merge(plex_accounts::routes())
         .merge(plans::routes())
+        .merge(plan_request_apps::routes())
         .merge(library_groups::routes())
         .merge(selftest::routes())
         .merge(drift::routes())

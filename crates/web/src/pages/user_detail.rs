@@ -31,6 +31,10 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/users/{id}/cancel", post(cancel))
         .route("/admin/users/{id}/delete", post(delete))
         .route("/admin/users/{id}/discord", post(save_discord))
+        .route(
+            "/admin/users/{id}/request-apps/sync",
+            post(sync_request_apps),
+        )
 }
 
 fn time(t: i64) -> String {
@@ -70,6 +74,14 @@ pub struct DiscordLine {
     pub synced: String,
 }
 
+pub struct RequestAppLine {
+    pub app: String,
+    pub username: String,
+    pub state: String,
+    pub last_error: String,
+    pub updated: String,
+}
+
 pub struct EventLine {
     pub at: String,
     pub kind: String,
@@ -101,6 +113,8 @@ struct DetailPage {
     shares: Vec<ShareLine>,
     events: Vec<EventLine>,
     discord: DiscordLine,
+    request_apps: Vec<RequestAppLine>,
+    request_apps_enabled: bool,
     plans: Vec<(i64, String)>,
     can_write: bool,
     message: Option<String>,
@@ -134,6 +148,9 @@ fn done_message(d: Option<&str>) -> Option<String> {
             "plex_unflagged" => "The Plex account change is no longer required.",
             "discord" => {
                 "Discord ID saved; roles follow in the background when Discord sync is on."
+            }
+            "request_apps" => {
+                "Request-app sync queued: the accounts are brought in line in the background."
             }
             _ => return None,
         }
@@ -173,6 +190,20 @@ async fn view(
     };
     let layout = Layout::build(st, &c.email, Some(&staff.0), csrf, "users").await;
     let form_key = boxoffice_app::crypto::random_token()?;
+    let request_apps = st
+        .app
+        .customer_request_apps(id)
+        .await?
+        .into_iter()
+        .map(|a| RequestAppLine {
+            app: a.label,
+            username: a.username,
+            state: a.state,
+            last_error: a.last_error,
+            updated: time(a.updated_at),
+        })
+        .collect();
+    let request_apps_enabled = st.app.request_apps_enabled().await?;
     Ok(render(&DetailPage {
         form_key,
         id: c.id,
@@ -237,6 +268,8 @@ async fn view(
             discord_id: dc.discord_id,
             last_error: dc.last_error,
         },
+        request_apps,
+        request_apps_enabled,
         plans,
         notifications,
         can_write: staff.0.can(Permission::UsersWrite),
@@ -479,5 +512,24 @@ async fn delete(
         Ok(Redirect::to("/admin/users?done=deleted").into_response())
     }
     .await;
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+async fn sync_request_apps(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = st
+        .app
+        .request_app_sync_now(&s.actor(&ip), id)
+        .await
+        .map(|()| Redirect::to(&format!("/admin/users/{id}?done=request_apps")).into_response());
     finish(&st, &staff, &csrf, id, r).await
 }
