@@ -12,7 +12,7 @@ use std::path::PathBuf;
 const STANDARD: i64 = 2;
 const PREMIUM: i64 = 3;
 
-fn fixture(name: &str) -> Vec<u8> {
+pub fn fixture(name: &str) -> Vec<u8> {
     let dir = PathBuf::from("/work/shared/fixtures/bulk-invite");
     std::fs::read(dir.join(name)).expect("fixture")
 }
@@ -25,7 +25,7 @@ async fn exec(db: &Db, sql: &str) {
     .expect("sql");
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
+pub async fn count(db: &Db, sql: &str) -> i64 {
     let sql = sql.to_string();
     run!(db.ex(), |e| sqlx::query_scalar(sqlx::AssertSqlSafe(
         sql.clone()
@@ -37,7 +37,7 @@ async fn count(db: &Db, sql: &str) -> i64 {
 
 /// The README's plans: Basic (5.00, Standard), Premium 4K (10.00, Standard + Premium 4K), Free
 /// Trial (0.00, 7 days, Standard).
-async fn seed_plans(db: &Db) {
+pub async fn seed_plans(db: &Db) {
     for (id, name, cost, days, groups) in [
         (1, "Basic", 500, 30, vec![STANDARD]),
         (2, "Premium 4K", 1000, 30, vec![STANDARD, PREMIUM]),
@@ -222,7 +222,7 @@ async fn every_fixture_gives_the_outcome_its_name_says() {
 }
 
 /// The Jellyfin fake opened with its Movies library as Standard, and the README's plans.
-async fn jellyfin(m: &MediaTest) -> String {
+pub async fn jellyfin(m: &MediaTest) -> String {
     let jf = m.add_jellyfin().await;
     m.t.run_pending_jobs().await;
     let db = &m.t.app.db;
@@ -242,7 +242,7 @@ async fn jellyfin(m: &MediaTest) -> String {
     v["name"].as_str().expect("name").to_string()
 }
 
-fn csv_for(server: &str, emails: &[&str]) -> Vec<u8> {
+pub fn csv_for(server: &str, emails: &[&str]) -> Vec<u8> {
     let mut s = String::from("Email,Server Name,Plan Name,Username\n");
     for e in emails {
         s.push_str(&format!("{e},{server},Basic,{}\n", username_of(e)));
@@ -263,7 +263,7 @@ fn username_of(email: &str) -> &str {
     email.split('@').next().unwrap_or(email)
 }
 
-fn jf_users(m: &MediaTest, email: &str) -> usize {
+pub fn jf_users(m: &MediaTest, email: &str) -> usize {
     m.world
         .jellyfin
         .users()

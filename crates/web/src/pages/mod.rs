@@ -3,6 +3,7 @@
 mod account;
 pub mod admin;
 mod auth;
+mod bulk_invite;
 mod drift;
 mod form;
 mod library_groups;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<WebState> {
         .merge(selftest::routes())
         .merge(drift::routes())
         .merge(users::routes())
+        .merge(bulk_invite::routes())
         .merge(user_detail::routes())
         .merge(admin::routes())
 }
