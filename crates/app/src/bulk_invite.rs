@@ -289,7 +289,15 @@ impl App {
         if let Some(share) = out.share_id {
             // Inline so a refusal is this row's outcome; `apply_share` finds an existing user
             // rather than inviting again, so a re-run or the queued share job adds nothing.
-            self.apply_share(share).await?;
+            if let Err(e) = self.apply_share(share).await {
+                // The invite also queued the share's job, which a worker may run at this very
+                // moment: if it invited first, Plex answers "already sharing". A second pass
+                // finds that share and brings it in line instead of inviting.
+                if !already_shared(&e) {
+                    return Err(e);
+                }
+                self.apply_share(share).await?;
+            }
         }
         let message = if out.replayed {
             "already recorded; share checked".to_string()
@@ -418,6 +426,16 @@ impl App {
         }
         Ok(out)
     }
+}
+
+fn already_shared(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Media(boxoffice_media::MediaError::PlexRefused {
+            reason: boxoffice_media::PlexRefusal::AlreadyShared,
+            ..
+        })
+    )
 }
 
 /// Quotes a CSV cell, and neutralises a leading `= + - @` (and tab/CR) with an apostrophe so a

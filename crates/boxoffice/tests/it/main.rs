@@ -13,6 +13,7 @@ mod bulk_invite;
 mod bulk_invite_page;
 mod cli;
 mod customers;
+mod demo;
 mod health;
 mod jobs;
 mod lifecycle;
