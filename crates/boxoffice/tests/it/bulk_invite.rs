@@ -17,7 +17,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).expect("fixture")
 }
 
-async fn exec(db: &Db, sql: &str) {
+pub async fn exec(db: &Db, sql: &str) {
     let sql = sql.to_string();
     affected!(db.ex(), |e| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
         .execute(e)
@@ -131,7 +131,7 @@ async fn upload(m: &MediaTest, name: &str, bytes: &[u8], dry_run: bool) -> (u16,
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn status(m: &MediaTest, id: i64) -> Value {
+pub async fn status(m: &MediaTest, id: i64) -> Value {
     let (s, v) = m
         .api(reqwest::Method::GET, &format!("/bulk-invites/{id}"), None)
         .await;
@@ -250,7 +250,7 @@ pub fn csv_for(server: &str, emails: &[&str]) -> Vec<u8> {
     s.into_bytes()
 }
 
-async fn start(m: &MediaTest, bytes: &[u8]) -> i64 {
+pub async fn start(m: &MediaTest, bytes: &[u8]) -> i64 {
     let (s, v) = upload(m, "people.csv", bytes, false).await;
     assert_eq!(s, 202, "{v}");
     let id = v["id"].as_i64().expect("id");

@@ -10,6 +10,7 @@ mod browser_plans;
 mod browser_servers;
 mod browser_users;
 mod bulk_invite;
+mod bulk_invite_kill;
 mod bulk_invite_page;
 mod cli;
 mod customers;
