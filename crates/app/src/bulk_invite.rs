@@ -291,8 +291,9 @@ impl App {
             // rather than inviting again, so a re-run or the queued share job adds nothing.
             if let Err(e) = self.apply_share(share).await {
                 // The invite also queued the share's job, which a worker may run at this very
-                // moment: if it invited first, Plex answers "already sharing". A second pass
-                // finds that share and brings it in line instead of inviting.
+                // moment: if it invited first, Plex answers "already sharing" and Jellyfin/Emby
+                // "name taken". A second pass finds that user and brings it in line instead of
+                // inviting; a refusal that repeats fails the row.
                 if !already_shared(&e) {
                     return Err(e);
                 }
@@ -431,10 +432,12 @@ impl App {
 fn already_shared(e: &AppError) -> bool {
     matches!(
         e,
-        AppError::Media(boxoffice_media::MediaError::PlexRefused {
-            reason: boxoffice_media::PlexRefusal::AlreadyShared,
-            ..
-        })
+        AppError::Media(
+            boxoffice_media::MediaError::PlexRefused {
+                reason: boxoffice_media::PlexRefusal::AlreadyShared,
+                ..
+            } | boxoffice_media::MediaError::UserRejected { .. }
+        )
     )
 }
 
