@@ -311,7 +311,16 @@ impl App {
         if let Some(share) = out.share_id {
             // Inline so a refusal is this row's outcome; `apply_share` finds an existing user
             // rather than inviting again, so a re-run or the queued share job adds nothing.
-            self.apply_share(share).await?;
+            if let Err(e) = self.apply_share(share).await {
+                // The invite also queued the share's job, which a worker may run at this very
+                // moment: if it invited first, Plex answers "already sharing" and Jellyfin/Emby
+                // "name taken". A second pass finds that user and brings it in line instead of
+                // inviting; a refusal that repeats fails the row.
+                if !already_shared(&e) {
+                    return Err(e);
+                }
+                self.apply_share(share).await?;
+            }
         }
         let message = if out.replayed {
             "already recorded; share checked".to_string()
@@ -440,6 +449,18 @@ impl App {
         }
         Ok(out)
     }
+}
+
+fn already_shared(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Media(
+            boxoffice_media::MediaError::PlexRefused {
+                reason: boxoffice_media::PlexRefusal::AlreadyShared,
+                ..
+            } | boxoffice_media::MediaError::UserRejected { .. }
+        )
+    )
 }
 
 /// Quotes a CSV cell, and neutralises a leading `= + - @` (and tab/CR) with an apostrophe so a

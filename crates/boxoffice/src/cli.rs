@@ -55,6 +55,10 @@ enum Command {
     /// Start fake plex.tv, Plex, Jellyfin and Emby services on loopback ports, print them as one
     /// JSON line, and serve until Ctrl-C or SIGTERM. Needs no configuration or database.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Run a demo: the sandbox's fake services, a catalogue of servers, libraries and plans on
+    /// them, an administrator with a random password, and the web server. The first line of
+    /// standard output is one JSON object with the URL, data directory and login.
+    Demo(crate::demo::DemoArgs),
     /// Customers (users of the media servers).
     Users {
         #[command(subcommand)]
@@ -197,6 +201,28 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
         });
     }
+    if let Command::Demo(args) = &cli.command {
+        // Never the default ./data: the demo marks its directory as pointing at fake services.
+        let cli_dir = match &cli.data_dir {
+            Some(d) => Some(d.clone()),
+            None => Some(crate::demo::new_data_dir()?),
+        };
+        let cfg = load_config(
+            &Cli {
+                config: cli.config.clone(),
+                data_dir: cli_dir,
+                database_url: cli.database_url.clone(),
+                command: Command::Migrate,
+            },
+            None,
+        )?;
+        crate::telemetry::init(&cfg);
+        return crate::demo::run(&cfg, args).await.map_err(|e| match e {
+            crate::demo::DemoError::Start(e) => CliError::Start(e),
+            crate::demo::DemoError::Seed(e) => CliError::App(e),
+            e => CliError::Io(std::io::Error::other(e.to_string())),
+        });
+    }
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
         _ => None,
@@ -228,12 +254,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 crate::cli_bulk_invite::Failure::App(e) => CliError::App(e),
             }),
         // Ran above, before the configuration was loaded.
-        Command::Sandbox(_) => Ok(()),
+        Command::Sandbox(_) | Command::Demo(_) => Ok(()),
     }
 }
 
 async fn serve(cfg: &Config) -> Result<(), CliError> {
-    let application = Application::build(cfg, Arc::new(SystemClock), false).await?;
+    // A demo's data directory keeps its banner when served again.
+    let demo = crate::demo::plex_tv_of(&cfg.data_dir).is_some();
+    let application = Application::build(cfg, Arc::new(SystemClock), demo).await?;
     let addr = application.local_addr();
     let base = cfg
         .public_url

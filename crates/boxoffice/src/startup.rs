@@ -75,7 +75,12 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, Start
         .map_err(|e| StartError::SecretKey(e.to_string()))?;
     let secrets = secret_key::load_or_create(&cfg.data_dir, given)?;
     let db = open_database(cfg).await?;
-    Ok(App::new(db, clock, secrets))
+    let app = App::new(db, clock, secrets);
+    // A `boxoffice demo` data directory: plex.tv is the demo's fake, for every command.
+    if let Some(url) = crate::demo::plex_tv_of(&cfg.data_dir) {
+        app.media.set_plex_tv_url(&url);
+    }
+    Ok(app)
 }
 
 pub struct Application {

@@ -14,4 +14,51 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
     });
   });
+  // A link naming a <dialog> opens it in place; without script the link leads to a page.
+  document.querySelectorAll("a[data-dialog]").forEach(function (a) {
+    var d = document.getElementById(a.getAttribute("data-dialog"));
+    if (!d || typeof d.showModal !== "function") return;
+    a.addEventListener("click", function (e) {
+      e.preventDefault();
+      var menu = a.closest("details");
+      if (menu) menu.open = false;
+      d.showModal();
+    });
+  });
+  bulkInviteProgress(document.getElementById("bulk-progress"));
 });
+
+// Follows a running bulk invite through its JSON status; reloads once it finishes so the page
+// shows the final state with its retry button.
+function bulkInviteProgress(box) {
+  if (!box || box.getAttribute("data-state") !== "running") return;
+  var url = box.getAttribute("data-status-url");
+  var set = function (id, v) {
+    var el = document.getElementById(id);
+    if (el) el.textContent = String(v);
+  };
+  var tick = function () {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (s) {
+        set("bi-done", s.done_rows);
+        set("bi-failed", s.failed_rows);
+        set("bi-remaining", s.remaining);
+        var bar = document.getElementById("bi-bar");
+        if (bar) bar.value = s.done_rows + s.failed_rows;
+        (s.rows || []).forEach(function (r) {
+          var tr = document.querySelector('#bi-rows tr[data-row="' + r.row_number + '"]');
+          if (!tr) return;
+          var outcome = r.outcome === "done" || r.outcome === "failed" ? r.outcome : "pending";
+          var badge = tr.querySelector("[data-outcome]");
+          if (badge) { badge.textContent = outcome; badge.className = "badge " + outcome; }
+          var msg = tr.querySelector("[data-message]");
+          if (msg) msg.textContent = r.message || "";
+        });
+        if (s.remaining > 0) setTimeout(tick, 1500);
+        else window.location.reload();
+      })
+      .catch(function () { setTimeout(tick, 5000); });
+  };
+  setTimeout(tick, 1000);
+}

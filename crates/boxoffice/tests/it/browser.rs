@@ -176,6 +176,30 @@ impl Browser {
         .await;
     }
 
+    /// Types into an element without clearing it first (a file input takes a path this way).
+    pub async fn send_keys(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> String {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{el}/attribute/{name}"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
     pub async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.cmd(reqwest::Method::GET, &format!("/element/{el}/text"), None)

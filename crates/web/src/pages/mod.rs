@@ -3,6 +3,7 @@
 mod account;
 pub mod admin;
 mod auth;
+mod bulk_invite;
 mod contact;
 mod drift;
 mod form;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<WebState> {
         .merge(drift::routes())
         .merge(users::routes())
         .merge(plex_change::routes())
+        .merge(bulk_invite::routes())
         .merge(user_detail::routes())
         .merge(notifications::routes())
         .merge(contact::routes())

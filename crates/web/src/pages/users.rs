@@ -109,6 +109,8 @@ struct UsersPage {
     can_write: bool,
     message: Option<&'static str>,
     error: Option<String>,
+    /// The bulk-invite dialog's column list.
+    columns: &'static [(&'static str, bool, &'static str)],
 }
 
 impl UsersPage {
@@ -275,6 +277,7 @@ async fn users_page(
         can_write: staff.0.can(Permission::UsersWrite),
         message: done_message(a.done.as_deref()),
         error,
+        columns: super::bulk_invite::COLUMNS,
         layout,
         p,
     })

@@ -1,0 +1,246 @@
+//! `boxoffice demo`: the sandbox's fake media services, a boxoffice wired to them with the
+//! catalogue of `fixtures/bulk-invite/README.md` (four servers, their libraries in the Standard,
+//! Premium 4K and Private groups, the plans Basic, Premium 4K and Free Trial), an administrator
+//! with a random password, and the web server, all described on the first line of standard output.
+//!
+//! The data directory keeps a `demo.json` with the fakes' description, so the other commands
+//! (`boxoffice users bulk-invite`, `admin token create`, `serve`) given that directory talk to the
+//! same fakes while the demo runs. Like the sandbox, only this wiring uses `boxoffice-fakes`.
+
+use crate::startup::{self, Application};
+use boxoffice_app::App;
+use boxoffice_app::audit::Actor;
+use boxoffice_app::plans::PlanInput;
+use boxoffice_app::servers::plex_accounts::PlexAccountForm;
+use boxoffice_app::servers::server_admin::{MediaBrowserForm, PlexServerForm};
+use boxoffice_config::Config;
+use boxoffice_domain::SystemClock;
+use boxoffice_fakes::{Seed, World, WorldOptions};
+use boxoffice_store::servers::ServerSettings;
+use serde_json::json;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The file in the data directory naming the fakes a demo's data belongs to.
+pub const MARKER: &str = "demo.json";
+
+/// Options of `boxoffice demo` (the data directory and database URL are the global options).
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Address the web server listens on. The fakes always listen on 127.0.0.1.
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Port of the web server; 0 (the default) picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot start the fake services: {0}")]
+    Fakes(#[from] boxoffice_fakes::FakeError),
+    #[error(transparent)]
+    Start(#[from] startup::StartError),
+    #[error("cannot seed the demo catalogue: {0}")]
+    Seed(#[from] boxoffice_app::AppError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A fresh directory under the system's temporary directory, kept after the demo ends.
+pub fn new_data_dir() -> std::io::Result<PathBuf> {
+    let suffix =
+        boxoffice_app::crypto::random_token().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let dir = std::env::temp_dir().join(format!(
+        "boxoffice-demo-{}",
+        suffix
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(10)
+            .collect::<String>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The fake plex.tv a demo data directory belongs to, when it is one.
+pub fn plex_tv_of(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join(MARKER)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["plex_tv"]["url"].as_str().map(str::to_string)
+}
+
+/// A password the password rule accepts: random, with each required kind of character.
+fn random_password() -> Result<String, DemoError> {
+    let t =
+        boxoffice_app::crypto::random_token().map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(format!("Demo-{}-7a", &t[..16]))
+}
+
+pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
+    let world = World::start(WorldOptions {
+        seed: Seed::Default,
+        bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    })
+    .await?;
+    let sandbox = world.describe();
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    std::fs::write(cfg.data_dir.join(MARKER), sandbox.to_string())?;
+
+    let mut cfg = cfg.clone();
+    cfg.listen = SocketAddr::new(args.bind, args.port);
+    // The plex.tv rate limiter waits on the application's clock: the demo runs on real time.
+    let application = Application::build(&cfg, Arc::new(SystemClock), true).await?;
+    let app = application.app.clone();
+    app.media.set_plex_tv_url(&world.plex_tv.url());
+    seed(&app, &world).await?;
+    let email = "admin@demo.example";
+    let password = random_password()?;
+    if app
+        .create_administrator(&Actor::cli(), email, &password)
+        .await
+        .is_err()
+    {
+        // A demo restarted on its data directory keeps its administrator: give it a new password.
+        app.reset_password(&Actor::cli(), email, &password).await?;
+    }
+    let url = format!("http://{}", application.local_addr());
+    let line = json!({
+        "url": url,
+        "data_dir": cfg.data_dir.display().to_string(),
+        "database_url": cfg.effective_database_url(),
+        "admin": {"email": email, "password": password},
+        "sandbox": sandbox,
+    });
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    eprintln!("demo running at {url}; stop it with Ctrl-C or SIGTERM");
+    application.run_until(startup::shutdown_signal()).await?;
+    drop(world);
+    Ok(())
+}
+
+/// The catalogue of `fixtures/bulk-invite/README.md`, on the fakes. Skipped when the data
+/// directory already has servers (a demo restarted on it).
+async fn seed(app: &App, world: &World) -> Result<(), DemoError> {
+    let actor = Actor::cli();
+    if !app.list_servers().await?.is_empty() {
+        return Ok(());
+    }
+    let account = app
+        .add_plex_account(
+            &actor,
+            &PlexAccountForm {
+                name: "Demo Plex account".into(),
+                token: world.plex_tv.token(),
+                ..PlexAccountForm::default()
+            },
+        )
+        .await?;
+    let mut server_ids = Vec::new();
+    for s in &world.plex_servers {
+        let row = app
+            .add_plex_server(
+                &actor,
+                &PlexServerForm {
+                    plex_account_id: account.id,
+                    machine_id: s.machine_identifier().to_string(),
+                    url: s.url(),
+                },
+            )
+            .await?;
+        server_ids.push(row.id);
+    }
+    for (platform, url, key) in [
+        ("jellyfin", world.jellyfin.url(), world.jellyfin.api_key()),
+        ("emby", world.emby.url(), world.emby.api_key()),
+    ] {
+        let row = app
+            .add_mediabrowser_server(
+                &actor,
+                &MediaBrowserForm {
+                    platform: platform.into(),
+                    url,
+                    api_key: key,
+                },
+            )
+            .await?;
+        server_ids.push(row.id);
+    }
+    let groups = app.list_library_groups().await?;
+    let group = |name: &str| {
+        groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.id)
+            .ok_or_else(|| {
+                boxoffice_app::AppError::Internal(format!("the {name} library group is missing"))
+            })
+    };
+    let (standard, premium, private) =
+        (group("Standard")?, group("Premium 4K")?, group("Private")?);
+    for id in &server_ids {
+        app.sync_server_libraries(*id).await?;
+        for lib in app.list_libraries(Some(*id)).await? {
+            let g = match lib.name.as_str() {
+                "Movies 4K" => premium,
+                "Home Videos" => private,
+                _ => standard,
+            };
+            app.assign_library_group(&actor, lib.id, g).await?;
+        }
+        let s = app.server(*id).await?;
+        app.update_server_settings(
+            &actor,
+            *id,
+            &ServerSettings {
+                url: s.url,
+                location_id: s.location_id,
+                enabled: true,
+                allow_new_subscriptions: true,
+                allow_trial_subscriptions: true,
+                max_users: 100,
+                allow_4k_transcoding: s.allow_4k_transcoding,
+                log_activity: s.log_activity,
+                has_premiere: s.has_premiere,
+            },
+        )
+        .await?;
+    }
+    for (name, cost, days, groups, trial, default) in [
+        ("Basic", 500, 30, vec![standard], false, true),
+        (
+            "Premium 4K",
+            1000,
+            30,
+            vec![standard, premium],
+            false,
+            false,
+        ),
+        ("Free Trial", 0, 7, vec![standard], true, false),
+    ] {
+        app.save_plan(
+            &actor,
+            None,
+            &PlanInput {
+                name: name.into(),
+                cost_minor: cost,
+                duration_count: days,
+                duration_unit: "days".into(),
+                library_group_ids: groups,
+                downloads: true,
+                is_trial: trial,
+                is_default: default,
+                active: true,
+                ..PlanInput::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
