@@ -127,7 +127,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
 
 /// The catalogue of `fixtures/bulk-invite/README.md`, on the fakes. Skipped when the data
 /// directory already has servers (a demo restarted on it).
-async fn seed(app: &App, world: &World) -> Result<(), DemoError> {
+pub async fn seed(app: &App, world: &World) -> Result<(), DemoError> {
     let actor = Actor::cli();
     if !app.list_servers().await?.is_empty() {
         return Ok(());
