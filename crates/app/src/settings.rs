@@ -59,6 +59,14 @@ impl Settings {
         }
     }
 
+    /// The customer's account page on the public site, for links in messages.
+    pub fn account_url(&self) -> String {
+        format!(
+            "{}/account",
+            self.get("general.site_uri").trim_end_matches('/')
+        )
+    }
+
     pub fn bool(&self, key: &str) -> bool {
         self.get(key) == "true"
     }

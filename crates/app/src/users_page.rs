@@ -444,10 +444,7 @@ impl App {
         let n = store::bulk_update(tx.ex(), f, &change, now).await?;
         if change.requires_plex_change == Some(true) {
             let settings = App::settings_in(tx.ex()).await?;
-            let account = format!(
-                "{}/account",
-                settings.get("general.site_uri").trim_end_matches('/')
-            );
+            let account = settings.account_url();
             for id in &flagged {
                 self.notify(
                     tx.ex(),

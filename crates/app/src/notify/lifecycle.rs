@@ -89,10 +89,7 @@ impl App {
         };
         let ended = customer.covered_until.unwrap_or_else(|| self.now());
         let settings = App::settings_in(tx.ex()).await?;
-        let renew = format!(
-            "{}/account",
-            settings.get("general.site_uri").trim_end_matches('/')
-        );
+        let renew = settings.account_url();
         Ok(Notice::to_customer("access_removed", customer.id)
             .with("plan_name", plan_name)
             .with("server_name", server.name)

@@ -41,10 +41,7 @@ impl App {
             return Ok(0);
         };
         let now = self.now();
-        let renew = format!(
-            "{}/account",
-            settings.get("general.site_uri").trim_end_matches('/')
-        );
+        let renew = settings.account_url();
         let mut reminded = 0;
         for c in store::reminder_candidates(self.db.ex(), now, now + max * DAY).await? {
             if !c.subscription_id.is_empty() {

@@ -3,16 +3,13 @@
 //! identity's user there and invites the new one: the share's revision is bumped and the usual
 //! share job is queued with the old identity, so the media work stays in the one apply path.
 
-use super::SHARE_APPLY_JOB;
 use super::apply::identity;
 use crate::audit::Actor;
-use crate::queue::JobSpec;
 use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_store::customers::{self, Profile};
 use boxoffice_store::shares::{self, Desired};
 use boxoffice_store::{StoreError, servers};
-use serde_json::json;
 
 const FIELD_MAX: usize = 320;
 const NOTES_MAX: usize = 2000;
@@ -182,15 +179,7 @@ impl App {
                 now,
             )
             .await?;
-            self.enqueue(
-                tx.ex(),
-                JobSpec::new(
-                    SHARE_APPLY_JOB,
-                    json!({ "share_id": row.id, "replace": before }),
-                )
-                .key(format!("share:{}:r{}", row.id, row.revision)),
-            )
-            .await?;
+            self.enqueue_share_replacing(tx.ex(), &row, &before).await?;
             reinvited.push(row.id);
         }
         self.audit(

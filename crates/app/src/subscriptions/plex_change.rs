@@ -8,15 +8,13 @@
 use super::apply::identity;
 use super::plan;
 use super::provision::Provisioned;
-use super::{CustomerStatus, SHARE_APPLY_JOB};
+use super::CustomerStatus;
 use crate::audit::Actor;
-use crate::queue::JobSpec;
 use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::shares::{self, Desired};
 use boxoffice_store::{StoreError, admin_events, plex_account_change, plex_accounts, servers};
-use serde_json::json;
 
 /// The setting that turns the customer side of the flow on (Settings → Miscellaneous).
 pub const PLEX_CHANGE_SETTING: &str = "misc.plex_account_change_processing";
@@ -65,10 +63,7 @@ impl App {
             plex_account_change::set_required(tx.ex(), *id, required, now).await?;
             if required {
                 let settings = App::settings_in(tx.ex()).await?;
-                let account = format!(
-                    "{}/account",
-                    settings.get("general.site_uri").trim_end_matches('/')
-                );
+                let account = settings.account_url();
                 self.notify(
                     tx.ex(),
                     crate::notify::Notice::to_customer(PLEX_CHANGE_REQUIRED_EVENT, *id)
@@ -284,15 +279,7 @@ impl App {
                 now,
             )
             .await?;
-            self.enqueue(
-                tx.ex(),
-                JobSpec::new(
-                    SHARE_APPLY_JOB,
-                    json!({ "share_id": row.id, "replace": old }),
-                )
-                .key(format!("share:{}:r{}", row.id, row.revision)),
-            )
-            .await?;
+            self.enqueue_share_replacing(tx.ex(), &row, old).await?;
             out.reinvited_share_ids.push(row.id);
         }
         // No live share at all (the banned server was deleted): a paying customer is invited to

@@ -58,6 +58,26 @@ impl App {
         Ok(())
     }
 
+    /// As [`Self::enqueue_share_apply`], for a share whose identity changed: the job removes the
+    /// server's user named `old` before it invites the current identity.
+    pub(crate) async fn enqueue_share_replacing(
+        &self,
+        ex: Ex<'_>,
+        share: &ShareRow,
+        old: &str,
+    ) -> Result<(), AppError> {
+        self.enqueue(
+            ex,
+            JobSpec::new(
+                SHARE_APPLY_JOB,
+                json!({ "share_id": share.id, "replace": old }),
+            )
+            .key(format!("share:{}:r{}", share.id, share.revision)),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Writes the share an active customer should have for `plan`, on `server` or on the one
     /// selection picks; records the admin event when none can take it.
     pub(crate) async fn provision(
