@@ -5,10 +5,10 @@
 //! the usual share job with the old identity to replace (the path `edit_customer` uses), so the
 //! old user is removed and the new one invited by a durable job.
 
+use super::CustomerStatus;
 use super::apply::identity;
 use super::plan;
 use super::provision::Provisioned;
-use super::CustomerStatus;
 use crate::audit::Actor;
 use crate::{App, AppError};
 use boxoffice_domain::Email;
