@@ -627,3 +627,6 @@ mod media_side {
 
 #[path = "stories/subscriptions.rs"]
 mod subscriptions;
+
+#[path = "stories/plex_account_change.rs"]
+mod plex_account_change;

@@ -14,13 +14,20 @@ use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::shares::{self, Desired};
-use boxoffice_store::{StoreError, admin_events, plex_account_change, plex_accounts, servers};
+use boxoffice_store::{
+    StoreError, admin_events, plex_account_change, plex_accounts, servers, throttle,
+};
 
 /// The setting that turns the customer side of the flow on (Settings → Miscellaneous).
 pub const PLEX_CHANGE_SETTING: &str = "misc.plex_account_change_processing";
 /// Admin events of the flow.
 pub const PLEX_CHANGE_REQUIRED_EVENT: &str = "plex_account_change_required";
 pub const PLEX_CHANGED_EVENT: &str = "plex_account_changed";
+
+/// After this many e-mails plex.tv does not know, the customer waits before trying again.
+const LOOKUPS_BEFORE_PAUSE: i64 = 5;
+const LOOKUP_PAUSE_SECS: i64 = 15 * 60;
+const LOOKUP_MEMORY_SECS: i64 = 60 * 60;
 
 /// What a Plex account change did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -187,7 +194,25 @@ impl App {
                 "this Plex account is already used by another subscriber",
             ));
         }
+        // Each try asks plex.tv: a customer guessing e-mails is slowed down like a bad login.
+        let key = format!("plexlookup:{customer_id}");
+        let now = self.now();
+        if let Some(c) = throttle::get(self.db.ex(), &key).await?
+            && c.locked_until > now
+        {
+            return Err(AppError::Throttled {
+                retry_after: c.locked_until - now,
+            });
+        }
         if !self.plex_user_exists(&customer, &new).await? {
+            throttle::record_failure(self.db.ex(), &key, now, LOOKUP_MEMORY_SECS, |n| {
+                if n >= LOOKUPS_BEFORE_PAUSE {
+                    LOOKUP_PAUSE_SECS
+                } else {
+                    0
+                }
+            })
+            .await?;
             return Err(AppError::invalid(
                 "plex_email",
                 format!(
@@ -195,6 +220,7 @@ impl App {
                 ),
             ));
         }
+        throttle::clear(self.db.ex(), &key).await?;
         self.switch_plex_identity(actor, customer, &old, &new).await
     }
 

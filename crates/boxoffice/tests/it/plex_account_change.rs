@@ -344,6 +344,26 @@ async fn an_unknown_used_or_unchanged_plex_account_is_refused_and_nothing_change
     let d = m.t.app.customer_detail(bea).await.expect("customer");
     assert_eq!(d.customer.plex_email, "bea@example.com");
 
+    // Guessing is slowed down: after five unknown e-mails plex.tv is not asked for a while.
+    for i in 1..5 {
+        let err =
+            m.t.app
+                .change_plex_account(&Actor::system(), bea, &format!("guess{i}@example.com"))
+                .await
+                .expect_err("unknown");
+        assert!(err.to_string().contains("no Plex account exists"), "{err}");
+    }
+    let asked = m.world.plex_tv.requests().len();
+    let r = customer
+        .post(
+            "/account",
+            "/account/plex-account",
+            &[("plex_email", "guess6@example.com")],
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(m.world.plex_tv.requests().len(), asked);
+
     // With the feature off the flagged customer is told to contact the admin, with no form.
     set(&m, "misc.plex_account_change_processing", "false").await;
     let page = customer.page("/account").await;
