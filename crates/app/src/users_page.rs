@@ -430,24 +430,32 @@ impl App {
                 )));
             }
         }
-        // The customers a new flag reaches, read before the update changes what the filter selects.
+        // The customers a new flag reaches, read before the update changes what the filter
+        // selects, and only when a channel can reach them at all.
         let mut flagged = Vec::new();
-        if change.requires_plex_change == Some(true) {
+        let notices = match change.requires_plex_change {
+            Some(true) => Some(
+                self.notice_batch(tx.ex(), crate::subscriptions::PLEX_CHANGE_REQUIRED_EVENT)
+                    .await?,
+            ),
+            _ => None,
+        };
+        if notices.as_ref().is_some_and(|b| b.reaches_anyone()) {
             let mut after = 0;
             loop {
-                let batch = store::batch_after(tx.ex(), f, after, 1000).await?;
-                let Some(last) = batch.last() else { break };
+                let page = store::batch_after(tx.ex(), f, after, 1000).await?;
+                let Some(last) = page.last() else { break };
                 after = last.id;
-                flagged.extend(batch.iter().map(|r| r.id));
+                flagged.extend(page.iter().map(|r| r.id));
             }
         }
         let n = store::bulk_update(tx.ex(), f, &change, now).await?;
-        if change.requires_plex_change == Some(true) {
-            let settings = App::settings_in(tx.ex()).await?;
-            let account = settings.account_url();
+        if let Some(batch) = &notices {
+            let account = batch.settings().account_url();
             for id in &flagged {
-                self.notify(
+                self.queue_notice(
                     tx.ex(),
+                    batch,
                     crate::notify::Notice::to_customer(
                         crate::subscriptions::PLEX_CHANGE_REQUIRED_EVENT,
                         *id,

@@ -31,16 +31,15 @@ fn six_digits() -> Result<String, AppError> {
     }
 }
 
+/// Whether a staff login without TOTP must confirm an e-mailed code.
+pub(super) fn email_code_required(s: &crate::settings::Settings) -> bool {
+    s.bool("security.email_two_factor") && s.bool("email.enabled")
+}
+
 impl App {
     /// Whether this session's second step is an e-mailed code (no authenticator app enrolled).
     pub async fn second_factor_by_email(&self, s: &SessionCtx) -> Result<bool, AppError> {
         Ok(!self.totp_enabled(s.login_id).await?)
-    }
-
-    /// Whether a staff login without TOTP must confirm an e-mailed code.
-    pub(crate) async fn email_code_required(&self, ex: Ex<'_>) -> Result<bool, AppError> {
-        let s = App::settings_in(ex).await?;
-        Ok(s.bool("security.email_two_factor") && s.bool("email.enabled"))
     }
 
     /// Issues a code for the session being created and queues the e-mail, in the login's

@@ -147,8 +147,9 @@ impl App {
             Err(StoreError::NotFound) => false,
             Err(e) => return Err(e.into()),
         };
-        let email_code =
-            !mfa && role.kind != RoleKind::User && self.email_code_required(self.db.ex()).await?;
+        let email_code = !mfa
+            && role.kind != RoleKind::User
+            && super::email_code::email_code_required(&settings);
         let mfa = mfa || email_code;
         let token = random_token()?;
         let csrf = random_token()?;

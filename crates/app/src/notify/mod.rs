@@ -21,6 +21,7 @@ pub use reminders::REMINDERS_JOB;
 pub use templates::{EffectiveTemplate, TemplateSummary};
 
 use crate::queue::JobSpec;
+use crate::settings::Settings;
 use crate::{App, AppError};
 use boxoffice_domain::notifications::{self, Audience, Channel};
 use boxoffice_store::Ex;
@@ -98,18 +99,81 @@ struct Target {
     recipient: String,
 }
 
+/// What every notice of one event shares: the event, the settings, and whether each channel is
+/// on with its template switched on. Loaded once when many customers are told the same thing.
+pub(crate) struct NoticeBatch {
+    def: &'static notifications::EventDef,
+    settings: Settings,
+    email: bool,
+    discord: bool,
+}
+
+impl NoticeBatch {
+    /// Whether any channel is on with this event's template switched on.
+    pub(crate) fn reaches_anyone(&self) -> bool {
+        self.email || self.discord
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
 impl App {
     /// Queues `notice` on every enabled channel that can reach its recipient, in the caller's
     /// transaction. Answers how many messages were queued (0 when nothing is set up, when the
     /// templates are switched off, or when this dedupe key was told before).
     pub async fn notify(&self, mut ex: Ex<'_>, notice: Notice) -> Result<usize, AppError> {
-        let Some(def) = notifications::find(notice.event) else {
+        let batch = self.notice_batch(ex.reborrow(), notice.event).await?;
+        self.queue_notice(ex, &batch, notice).await
+    }
+
+    pub(crate) async fn notice_batch(
+        &self,
+        mut ex: Ex<'_>,
+        event: &str,
+    ) -> Result<NoticeBatch, AppError> {
+        let Some(def) = notifications::find(event) else {
             return Err(AppError::Internal(format!(
-                "unknown notification event {}",
-                notice.event
+                "unknown notification event {event}"
             )));
         };
         let settings = App::settings_in(ex.reborrow()).await?;
+        let email = settings.bool("email.enabled")
+            && self
+                .effective_template(ex.reborrow(), def.key, Channel::Email)
+                .await?
+                .enabled;
+        let discord = settings.bool("discord.enabled")
+            && self
+                .effective_template(ex, def.key, Channel::Discord)
+                .await?
+                .enabled;
+        Ok(NoticeBatch {
+            def,
+            settings,
+            email,
+            discord,
+        })
+    }
+
+    /// Queues one notice of `batch`'s event (see [`App::notify`]).
+    pub(crate) async fn queue_notice(
+        &self,
+        mut ex: Ex<'_>,
+        batch: &NoticeBatch,
+        notice: Notice,
+    ) -> Result<usize, AppError> {
+        let (def, settings) = (batch.def, &batch.settings);
+        if notice.event != def.key {
+            return Err(AppError::Internal(format!(
+                "a {} notice queued with the {} batch",
+                notice.event, def.key
+            )));
+        }
+        if !batch.reaches_anyone() {
+            return Ok(0);
+        }
         let mut values = Map::new();
         values.insert("site_name".into(), settings.get("general.site_name").into());
         values.insert("site_url".into(), settings.get("general.site_uri").into());
@@ -135,8 +199,7 @@ impl App {
         }
 
         let mut targets = Vec::new();
-        let email_on = settings.bool("email.enabled");
-        let discord_on = settings.bool("discord.enabled");
+        let (email_on, discord_on) = (batch.email, batch.discord);
         match (&notice.address, def.audience) {
             (Some(address), _) => {
                 if email_on {
@@ -192,12 +255,6 @@ impl App {
         let sealed = self.secrets.seal(&Value::Object(values).to_string())?;
         let mut queued = 0;
         for t in targets {
-            let tmpl = self
-                .effective_template(ex.reborrow(), def.key, t.channel)
-                .await?;
-            if !tmpl.enabled {
-                continue;
-            }
             let key = notice
                 .dedupe
                 .as_ref()

@@ -42,6 +42,12 @@ impl App {
         };
         let now = self.now();
         let renew = settings.account_url();
+        let batch = self
+            .notice_batch(self.db.ex(), "subscription_expiring_soon")
+            .await?;
+        if !batch.reaches_anyone() {
+            return Ok(0);
+        }
         let mut reminded = 0;
         for c in store::reminder_candidates(self.db.ex(), now, now + max * DAY).await? {
             if !c.subscription_id.is_empty() {
@@ -62,7 +68,10 @@ impl App {
                     "reminder:{}:{}:{day}",
                     c.customer_id, c.covered_until
                 ));
-            if self.notify_now(notice).await? > 0 {
+            let mut tx = self.db.begin().await?;
+            let queued = self.queue_notice(tx.ex(), &batch, notice).await?;
+            tx.commit().await?;
+            if queued > 0 {
                 reminded += 1;
             }
         }
