@@ -10,7 +10,7 @@
 
 use crate::audit::Actor;
 use crate::queue::JobSpec;
-use crate::subscriptions::InviteInput;
+use crate::subscriptions::{InviteInput, ShareApplied, share_job_key};
 use crate::{App, AppError};
 use boxoffice_domain::Money;
 use boxoffice_domain::bulk_invite::{
@@ -23,7 +23,9 @@ use boxoffice_domain::plans::PlanDuration;
 use boxoffice_domain::platform::Platform;
 use boxoffice_domain::selection::DEFAULT_MAX_USERS;
 use boxoffice_store::bulk_invites::{self, BulkInviteRow, ImportRow};
-use boxoffice_store::{StoreError, customers, libraries, library_groups, plans, servers, shares};
+use boxoffice_store::{
+    StoreError, customers, jobs, libraries, library_groups, plans, servers, shares,
+};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The job that processes an import's pending rows (payload `{"bulk_invite_id"}`).
@@ -262,16 +264,17 @@ impl App {
                 tx.commit().await?;
                 break;
             };
-            let (outcome, message, customer) = match self.invite_row(&actor, &row).await {
-                Ok((customer, message)) => ("done", message, Some(customer)),
+            let (outcome, message, customer, applied) = match self.invite_row(&actor, &row).await {
+                Ok(done) => ("done", done.message, Some(done.customer_id), done.applied),
                 // The database itself failing is not the row's fault: stop, and let the job retry.
                 Err(AppError::Store(e)) if !matches!(e, StoreError::NotFound) => {
                     return Err(AppError::Store(e));
                 }
-                Err(e) => ("failed", e.to_string(), None),
+                Err(e) => ("failed", e.to_string(), None, None),
             };
+            let mut tx = self.db.begin().await?;
             bulk_invites::record_outcome(
-                self.db.ex(),
+                tx.ex(),
                 id,
                 row.row_number,
                 outcome,
@@ -280,12 +283,19 @@ impl App {
                 self.now(),
             )
             .await?;
+            // The row applied its share itself, so the share job the invite queued has nothing
+            // left to do; a failed row leaves it queued to retry with backoff.
+            if let Some((share_id, revision)) = applied {
+                jobs::settle_queued(tx.ex(), &share_job_key(share_id, revision), self.now())
+                    .await?;
+            }
+            tx.commit().await?;
             processed += 1;
         }
         Ok(processed)
     }
 
-    async fn invite_row(&self, actor: &Actor, row: &ImportRow) -> Result<(i64, String), AppError> {
+    async fn invite_row(&self, actor: &Actor, row: &ImportRow) -> Result<RowDone, AppError> {
         let out = self
             .invite(
                 actor,
@@ -308,18 +318,21 @@ impl App {
         if let Some(text) = out.no_capacity {
             return Err(AppError::Conflict(text));
         }
+        let mut applied = None;
         if let Some(share) = out.share_id {
             // Inline so a refusal is this row's outcome; `apply_share` finds an existing user
-            // rather than inviting again, so a re-run or the queued share job adds nothing.
-            if let Err(e) = self.apply_share(share).await {
-                // The invite also queued the share's job, which a worker may run at this very
-                // moment: if it invited first, Plex answers "already sharing" and Jellyfin/Emby
-                // "name taken". A second pass finds that user and brings it in line instead of
+            // rather than inviting again, so a re-run adds nothing.
+            let done = match self.apply_share(share).await {
+                Ok(done) => done,
+                // A worker may have run the share job the invite queued at this very moment:
+                // if it invited first, Plex answers "already sharing" and Jellyfin/Emby "name
+                // taken". A second pass finds that user and brings it in line instead of
                 // inviting; a refusal that repeats fails the row.
-                if !already_shared(&e) {
-                    return Err(e);
-                }
-                self.apply_share(share).await?;
+                Err(e) if already_shared(&e) => self.apply_share(share).await?,
+                Err(e) => return Err(e),
+            };
+            if let ShareApplied::Applied { revision, .. } = done {
+                applied = Some((share, revision));
             }
         }
         let message = if out.replayed {
@@ -327,7 +340,11 @@ impl App {
         } else {
             format!("invited ({})", out.transaction_id)
         };
-        Ok((out.customer_id, message))
+        Ok(RowDone {
+            customer_id: out.customer_id,
+            message,
+            applied,
+        })
     }
 
     /// The results report: the input columns, then outcome and message.
@@ -449,6 +466,14 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// A row the job applied: its customer, the report's message, and the share (id, revision)
+/// it brought the server to.
+struct RowDone {
+    customer_id: i64,
+    message: String,
+    applied: Option<(i64, i64)>,
 }
 
 fn already_shared(e: &AppError) -> bool {

@@ -41,6 +41,7 @@ struct Wiring {
 }
 
 type CachedAccount = (String, Arc<dyn PlexAccount>);
+type CachedServer = (String, Arc<dyn MediaServer>);
 
 #[derive(Debug)]
 pub struct MediaConnector {
@@ -49,6 +50,9 @@ pub struct MediaConnector {
     /// Keyed by account id; the string is a digest of what the client was built from (token,
     /// proxy, wiring), so an edited account gets a fresh client.
     accounts: Mutex<HashMap<i64, CachedAccount>>,
+    /// Stored servers' clients, keyed by server id, the same way: one connection pool per
+    /// server instead of a new client (TLS roots loaded, connection opened) for every call.
+    servers: Mutex<HashMap<i64, CachedServer>>,
 }
 
 /// Plain secrets a client is built from, opened from the row just before use.
@@ -77,6 +81,7 @@ impl MediaConnector {
             }),
             client_id: PlexClientId::new(format!("boxoffice-{installation_id}")),
             accounts: Mutex::new(HashMap::new()),
+            servers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -94,6 +99,9 @@ impl MediaConnector {
         }
         if let Ok(mut a) = self.accounts.lock() {
             a.clear();
+        }
+        if let Ok(mut s) = self.servers.lock() {
+            s.clear();
         }
     }
 
@@ -196,26 +204,63 @@ impl MediaConnector {
         }
     }
 
-    /// The client of a stored server, whatever its platform.
+    /// The client of a stored server, whatever its platform; shared while the row (and, on
+    /// Plex, its account) is unchanged.
     pub async fn server(
         &self,
         app: &App,
         row: &ServerRow,
-    ) -> Result<Box<dyn MediaServer>, AppError> {
-        if row.platform == "plex" {
-            let account_id = row.plex_account_id.ok_or_else(|| {
-                AppError::Internal(format!("Plex server {} has no Plex account", row.id))
-            })?;
-            let account_row = boxoffice_store::plex_accounts::find(app.db.ex(), account_id)
-                .await
-                .map_err(AppError::not_found_as("Plex account"))?;
+    ) -> Result<Arc<dyn MediaServer>, AppError> {
+        let account_row = match row.plex_account_id {
+            Some(id) if row.platform == "plex" => Some(
+                boxoffice_store::plex_accounts::find(app.db.ex(), id)
+                    .await
+                    .map_err(AppError::not_found_as("Plex account"))?,
+            ),
+            _ => None,
+        };
+        // A digest rather than the secrets themselves, so the map never holds them twice.
+        let fingerprint = crate::crypto::token_hash(&format!(
+            "{}\0{}\0{}\0{}\0{}\0{}",
+            row.platform,
+            row.url,
+            row.api_key_enc,
+            row.remote_id,
+            account_row
+                .as_ref()
+                .map(|a| format!(
+                    "{}\0{}\0{}\0{}\0{}",
+                    a.id, a.token_enc, a.proxy_url, a.proxy_password_enc, a.extra_query
+                ))
+                .unwrap_or_default(),
+            self.wiring().plex_tv_url
+        ));
+        if let Ok(map) = self.servers.lock()
+            && let Some((fp, client)) = map.get(&row.id)
+            && *fp == fingerprint
+        {
+            return Ok(client.clone());
+        }
+        let client: Arc<dyn MediaServer> = if row.platform == "plex" {
+            let Some(account_row) = account_row else {
+                return Err(AppError::Internal(format!(
+                    "Plex server {} has no Plex account",
+                    row.id
+                )));
+            };
             let account = self.plex_account(app, &account_row)?;
             let token = app.secrets.open(&account_row.token_enc)?;
-            self.plex_server(account, &token, &row.url, &row.remote_id)
+            self.plex_server(account, &token, &row.url, &row.remote_id)?
+                .into()
         } else {
             let key = app.secrets.open(&row.api_key_enc)?;
-            self.mediabrowser_server(&row.platform, &row.url, &key)
+            self.mediabrowser_server(&row.platform, &row.url, &key)?
+                .into()
+        };
+        if let Ok(mut map) = self.servers.lock() {
+            map.insert(row.id, (fingerprint, client.clone()));
         }
+        Ok(client)
     }
 }
 

@@ -179,6 +179,14 @@ impl MediaServer for EmbyServer {
         }
     }
 
+    async fn user(&self, user: &UserRef) -> Result<Option<MediaUser>> {
+        match self.mb.user_dto(user_id("read user", user)?).await {
+            Ok(dto) => Ok(Some(self.mb.user_from(&dto))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn create_user(&self, who: &NewUser, access: &AccessPolicy) -> Result<MediaUser> {
         let dto = self.new_user(&who.name).await?;
         let Some(id) = s(&dto["Id"]) else {

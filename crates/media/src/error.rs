@@ -308,6 +308,11 @@ impl MediaError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, MediaError::NotFound { .. })
     }
+
+    /// True when Jellyfin/Emby refused to create a user, most often because the name is taken.
+    pub fn is_user_rejected(&self) -> bool {
+        matches!(self, MediaError::UserRejected { .. })
+    }
 }
 
 pub type Result<T, E = MediaError> = std::result::Result<T, E>;

@@ -80,6 +80,14 @@ impl MediaServer for JellyfinServer {
             .unwrap_or_default())
     }
 
+    async fn user(&self, user: &UserRef) -> Result<Option<MediaUser>> {
+        match self.mb.user_dto(user_id("read user", user)?).await {
+            Ok(dto) => Ok(Some(self.mb.user_from(&dto))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn create_user(&self, who: &NewUser, access: &AccessPolicy) -> Result<MediaUser> {
         let op = "create user";
         let mut body = json!({ "Name": who.name });

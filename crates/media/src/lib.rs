@@ -56,6 +56,15 @@ pub trait MediaServer: Send + Sync + std::fmt::Debug {
     /// Users (Jellyfin/Emby) or shares, pending included (Plex).
     async fn users(&self) -> Result<Vec<MediaUser>>;
 
+    /// One user by its reference, or `None` when the server no longer has it. Jellyfin and
+    /// Emby read the one user; the default lists (plex.tv has no single-share read).
+    async fn user(&self, user: &UserRef) -> Result<Option<MediaUser>> {
+        Ok(self.users().await?.into_iter().find(|u| {
+            (!user.user_id.is_empty() && u.user_ref.user_id == user.user_id)
+                || (user.share_id.is_some() && u.user_ref.share_id == user.share_id)
+        }))
+    }
+
     /// Plex: invite the plex.tv account `who.name` (e-mail or username). Jellyfin/Emby:
     /// create the user with the password. Access is exactly `access`; every permission
     /// it does not grant is off.

@@ -4,7 +4,9 @@
 //! the server is found and updated rather than invited again.
 
 use crate::{App, AppError};
-use boxoffice_media::{AccessPolicy, LibraryAccess, MediaServer, MediaUser, NewUser};
+use boxoffice_media::{
+    AccessPolicy, LibraryAccess, MediaServer, MediaUser, NewUser, Platform, UserRef,
+};
 use boxoffice_store::customers::CustomerRow;
 use boxoffice_store::shares::{self, ShareRow};
 use boxoffice_store::{StoreError, customers, provisioning, servers};
@@ -18,6 +20,8 @@ pub enum ShareApplied {
     Removed,
     Applied {
         state: String,
+        /// The share's revision this apply brought the server to.
+        revision: i64,
     },
 }
 
@@ -108,8 +112,17 @@ impl App {
             }
             None => share,
         };
-        let mut existing = find_user(&*client, share, &who).await?;
         let remove = share.state == "removed" || (grant.is_empty() && server.platform == "plex");
+        // A share never applied to a Jellyfin/Emby server goes straight to creating its user:
+        // the server refuses a taken name, and only then is the user list read (an earlier
+        // attempt that stopped before recording its user is found that way). Listing every
+        // user first would make each invite cost as much as the server has users.
+        let create_first = !remove && !resend && creates_refusing_taken_names(&*client, share);
+        let mut existing = if create_first {
+            None
+        } else {
+            find_user(&*client, share, &who).await?
+        };
         if resend && !remove && existing.as_ref().is_some_and(|u| u.pending) {
             if let Some(u) = existing.take() {
                 client.remove_user(&u.user_ref).await?;
@@ -151,27 +164,60 @@ impl App {
             stream_limit: share.stream_limit.and_then(|n| u32::try_from(n).ok()),
             ..AccessPolicy::default()
         };
-        match &existing {
-            Some(u) => {
-                client.update_access(&u.user_ref, &policy).await?;
-                // A share we want live on a user disabled on the server (by hand, or drift found
-                // by reconciliation) is switched back on: nothing of ours disables customers.
-                if u.disabled {
-                    client.set_enabled(&u.user_ref, true).await?;
+        if existing.is_none() {
+            let new = NewUser {
+                name: who.clone(),
+                // Jellyfin/Emby refuse logins without one (operations §5.8); the customer
+                // resets it through the server. Plex ignores it.
+                password: Some(crate::crypto::random_token()?),
+            };
+            match client.create_user(&new, &policy).await {
+                Ok(u) => {
+                    let recorded = ShareRow {
+                        remote_user_id: u.user_ref.user_id.clone(),
+                        remote_invite_id: u.user_ref.share_id.clone().unwrap_or_default(),
+                        ..share.clone()
+                    };
+                    return self.read_back(&*client, &recorded, &who, &grant).await;
                 }
-            }
-            None => {
-                let who = NewUser {
-                    name: who.clone(),
-                    // Jellyfin/Emby refuse logins without one (operations §5.8); the customer
-                    // resets it through the server. Plex ignores it.
-                    password: Some(crate::crypto::random_token()?),
-                };
-                client.create_user(&who, &policy).await?;
+                Err(e) if create_first && e.is_user_rejected() => {
+                    existing = find_user(&*client, share, &who).await?;
+                    if existing.is_none() {
+                        return Err(e.into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
             }
         }
-        // Read back and compare: the server's answer is the truth, not our request.
-        let Some(now_on) = find_user(&*client, share, &who).await? else {
+        if let Some(u) = &existing {
+            client.update_access(&u.user_ref, &policy).await?;
+            // A share we want live on a user disabled on the server (by hand, or drift found
+            // by reconciliation) is switched back on: nothing of ours disables customers.
+            if u.disabled {
+                client.set_enabled(&u.user_ref, true).await?;
+            }
+        }
+        let recorded = match &existing {
+            Some(u) => ShareRow {
+                remote_user_id: u.user_ref.user_id.clone(),
+                remote_invite_id: u.user_ref.share_id.clone().unwrap_or_default(),
+                ..share.clone()
+            },
+            None => share.clone(),
+        };
+        self.read_back(&*client, &recorded, &who, &grant).await
+    }
+
+    /// Read back and compare: the server's answer is the truth, not our request. Then record
+    /// the share as applied and, on its first apply, tell the customer.
+    async fn read_back(
+        &self,
+        client: &dyn MediaServer,
+        share: &ShareRow,
+        who: &str,
+        grant: &[String],
+    ) -> Result<ShareApplied, AppError> {
+        let Some(now_on) = find_user(client, share, who).await? else {
             return Err(AppError::Internal(format!(
                 "{who} is not on the server after the share was written"
             )));
@@ -206,7 +252,7 @@ impl App {
         if share.state == "pending" {
             let told = async {
                 let notice = self
-                    .invited_notice(self.db.ex(), share.customer_id, share.server_id, &who)
+                    .invited_notice(self.db.ex(), share.customer_id, share.server_id, who)
                     .await?
                     .once(format!("invited:{}:{}", share.id, share.revision));
                 self.notify_now(notice).await
@@ -217,6 +263,7 @@ impl App {
         }
         Ok(ShareApplied::Applied {
             state: state.to_string(),
+            revision: share.revision,
         })
     }
 }
@@ -235,15 +282,30 @@ pub(super) fn identity(c: &CustomerRow, platform: &str) -> String {
     }
 }
 
-/// The customer's user on the server: by the ids we recorded, else by name or e-mail (a job
-/// that invited and then failed before recording finds its own invite this way).
+/// The customer's user on the server: by the id we recorded (one read on Jellyfin/Emby), else
+/// by name or e-mail among every user (a job that invited and then failed before recording
+/// finds its own invite this way, and a recorded user deleted by hand is looked for by name).
 async fn find_user(
     client: &dyn MediaServer,
     share: &ShareRow,
     who: &str,
 ) -> Result<Option<MediaUser>, AppError> {
+    if client.platform() != Platform::Plex && !share.remote_user_id.is_empty() {
+        let recorded = UserRef::user(share.remote_user_id.clone());
+        if let Some(u) = client.user(&recorded).await? {
+            return Ok(Some(u));
+        }
+    }
     let users = client.users().await?;
     Ok(match_user(&users, share, who).cloned())
+}
+
+/// Whether the share's user can be created without looking for it first: Jellyfin and Emby
+/// refuse a name already taken, Plex invites are looked up (plex.tv throttles invites anyway).
+fn creates_refusing_taken_names(client: &dyn MediaServer, share: &ShareRow) -> bool {
+    client.platform() != Platform::Plex
+        && share.remote_user_id.is_empty()
+        && share.remote_invite_id.is_empty()
 }
 
 /// The share's user among a server's users: by recorded ids first, else by name or e-mail.

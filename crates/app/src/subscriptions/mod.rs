@@ -29,6 +29,7 @@ pub use migrate::{
 pub use plex_change::{
     PLEX_CHANGE_REQUIRED_EVENT, PLEX_CHANGE_SETTING, PLEX_CHANGED_EVENT, PlexAccountChanged,
 };
+pub(crate) use provision::share_job_key;
 pub use reconcile::{DriftView, ReconcileReport, kind as drift_kind};
 pub use reinvite::{
     PLEX_BAN_WARNING, REINVITE_BUTTON_SETTING, SELF_REINVITE_EVENT, SELF_REINVITE_EVERY_MINUTES,

@@ -34,6 +34,12 @@ pub(crate) fn covered_until(payments: &[PaymentRow], now: i64) -> Option<i64> {
     coverage::covered_until(&periods, now).or_else(|| coverage::coverage_end(&periods))
 }
 
+/// The key of the job applying a share at one revision: one job per revision, however often
+/// a use case is retried.
+pub(crate) fn share_job_key(share_id: i64, revision: i64) -> String {
+    format!("share:{share_id}:r{revision}")
+}
+
 pub(crate) fn periods(payments: &[PaymentRow]) -> Vec<Period> {
     payments
         .iter()
@@ -52,7 +58,7 @@ impl App {
         self.enqueue(
             ex,
             JobSpec::new(SHARE_APPLY_JOB, json!({ "share_id": share.id }))
-                .key(format!("share:{}:r{}", share.id, share.revision)),
+                .key(share_job_key(share.id, share.revision)),
         )
         .await?;
         Ok(())
@@ -72,7 +78,7 @@ impl App {
                 SHARE_APPLY_JOB,
                 json!({ "share_id": share.id, "replace": old }),
             )
-            .key(format!("share:{}:r{}", share.id, share.revision)),
+            .key(share_job_key(share.id, share.revision)),
         )
         .await?;
         Ok(())

@@ -7,10 +7,8 @@ use crate::servers::media_test;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// 1,000 rows take minutes in a debug build: every row's share apply lists all of the server's
-/// users, so the cost per row grows with the rows already imported. 100 rows and about a hundred
-/// kills cover the same ground in seconds; `BOXOFFICE_BULK_KILL_ROWS=1000` runs the full size.
-const ROWS: usize = 100;
+/// The size. `BOXOFFICE_BULK_KILL_ROWS` runs another.
+const ROWS: usize = 1000;
 
 fn rows() -> usize {
     std::env::var("BOXOFFICE_BULK_KILL_ROWS")
@@ -110,7 +108,9 @@ async fn an_import_killed_at_random_points_applies_every_row_exactly_once() {
         .jellyfin
         .requests()
         .iter()
-        .filter(|r| r.path == "/Users/New" && r.fault.is_none())
+        // A retry after a kill past the create is refused (the name is taken) and then finds
+        // the user: only accepted creates count.
+        .filter(|r| r.path == "/Users/New" && r.status.is_some_and(|s| s < 300))
         .count();
     assert_eq!(
         creates, rows,
