@@ -232,6 +232,18 @@ impl Browser {
         .await
     }
 
+    /// Runs `js` as an async script: it answers by calling `done(value)`. WebDriver waits for
+    /// the call (up to its script timeout).
+    pub async fn script_async(&self, js: &str) -> Value {
+        let body = format!("const done = arguments[arguments.length - 1];\n{js}");
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": body, "args": []})),
+        )
+        .await
+    }
+
     /// Saves a PNG under target/screenshots for a person to look at.
     pub async fn screenshot(&self, name: &str) {
         use base64::Engine;

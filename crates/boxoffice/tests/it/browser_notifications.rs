@@ -5,11 +5,21 @@ use crate::browser::Browser;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, spawn_app};
 
 /// Whether the page is no wider than the window (nothing makes the whole page scroll sideways).
+/// Measured once the page has loaded: a click that submits a form returns while the next page
+/// may still be fetching its stylesheet, and an unstyled table is as wide as its text.
 async fn fits(b: &Browser) -> bool {
-    b.script("return document.documentElement.scrollWidth <= window.innerWidth;")
-        .await
-        .as_bool()
-        .unwrap_or(false)
+    let v = b
+        .script_async(
+            "const answer = () => done({fits: document.documentElement.scrollWidth <= window.innerWidth, \
+               width: document.documentElement.scrollWidth, window: window.innerWidth});\n\
+             if (document.readyState === 'complete') answer();\n\
+             else window.addEventListener('load', answer, {once: true});",
+        )
+        .await;
+    if v["fits"].as_bool() != Some(true) {
+        eprintln!("page wider than the window: {v}");
+    }
+    v["fits"].as_bool().unwrap_or(false)
 }
 
 #[tokio::test]
