@@ -346,7 +346,8 @@ pub(crate) async fn layer(State(core): State<Arc<Core>>, req: Request, next: Nex
             next.run(req).await
         }
     };
-    if let Some(e) = lock(&core.log).iter_mut().find(|e| e.seq == seq) {
+    // From the end: the entry was pushed moments ago, and the log holds every request so far.
+    if let Some(e) = lock(&core.log).iter_mut().rev().find(|e| e.seq == seq) {
         e.status = Some(resp.status().as_u16());
     }
     resp

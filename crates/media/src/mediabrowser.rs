@@ -258,7 +258,18 @@ impl Mb {
                 .http
                 .bad_response("create user", "the new user has no Id"));
         };
-        if let Err(e) = self.apply_access(&id, access).await {
+        // The create answer is the new user's UserDto, policy included (ref §2.2 J5): edit
+        // that one rather than reading it again.
+        let applied = match dto.get("Policy") {
+            Some(Value::Object(policy)) => {
+                let mut policy = policy.clone();
+                apply_mediabrowser(&mut policy, access, emby(self.platform()));
+                denull(&mut policy);
+                self.post_policy("update access", &id, policy).await
+            }
+            _ => self.apply_access(&id, access).await,
+        };
+        if let Err(e) = applied {
             if let Err(cleanup) = self.delete_user(&id).await {
                 tracing::error!(user = %id, error = %cleanup, "could not delete half-created user");
             }

@@ -115,6 +115,9 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Db> {
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.unwrap_or(4))
             .min_connections(1)
+            // A local file cannot drop a connection the way a network server can, so the ping
+            // before each checkout only costs a round trip to the connection's thread.
+            .test_before_acquire(false)
             .acquire_timeout(opts.connect_timeout)
             .connect_with(o)
             .await

@@ -3,7 +3,9 @@
 use super::Notice;
 use crate::{App, AppError};
 use boxoffice_domain::money::{Currency, Money};
-use boxoffice_store::{Ex, customers, plans, server_locations, servers};
+use boxoffice_store::customers::CustomerRow;
+use boxoffice_store::servers::ServerRow;
+use boxoffice_store::{Ex, customers, plans, provisioning, server_locations, servers};
 
 /// Where a Plex user accepts a share.
 pub const PLEX_ACCEPT_URL: &str = "https://app.plex.tv/desktop#!/settings/manage-library-access";
@@ -30,12 +32,10 @@ impl App {
     pub(crate) async fn invited_notice(
         &self,
         mut ex: Ex<'_>,
-        customer_id: i64,
-        server_id: i64,
+        customer: &CustomerRow,
+        server: &ServerRow,
         media_username: &str,
     ) -> Result<Notice, AppError> {
-        let customer = customers::find(ex.reborrow(), customer_id).await?;
-        let server = servers::find(ex.reborrow(), server_id).await?;
         let location = match server.location_id {
             Some(id) => server_locations::find(ex.reborrow(), id)
                 .await
@@ -44,9 +44,9 @@ impl App {
             None => String::new(),
         };
         let plan_name = match customer.plan_id {
-            Some(id) => plans::find(ex.reborrow(), id)
+            Some(id) => provisioning::plan(ex.reborrow(), id)
                 .await
-                .map(|p| p.plan.name)
+                .map(|p| p.name)
                 .unwrap_or_default(),
             None => String::new(),
         };
@@ -60,9 +60,9 @@ impl App {
             (false, Some(t)) => date(t),
             (false, None) => String::new(),
         };
-        Ok(Notice::to_customer("user_invited", customer_id)
+        Ok(Notice::to_customer("user_invited", customer.id)
             .with("plan_name", plan_name)
-            .with("server_name", server.name)
+            .with("server_name", server.name.clone())
             .with("server_location", location)
             .with("media_username", media_username)
             .with("expiration_date", until)

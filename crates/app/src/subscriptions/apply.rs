@@ -8,6 +8,7 @@ use boxoffice_media::{
     AccessPolicy, LibraryAccess, MediaServer, MediaUser, NewUser, Platform, UserRef,
 };
 use boxoffice_store::customers::CustomerRow;
+use boxoffice_store::servers::ServerRow;
 use boxoffice_store::shares::{self, ShareRow};
 use boxoffice_store::{StoreError, customers, provisioning, servers};
 use std::collections::BTreeSet;
@@ -164,6 +165,13 @@ impl App {
             stream_limit: share.stream_limit.and_then(|n| u32::try_from(n).ok()),
             ..AccessPolicy::default()
         };
+        let target = Target {
+            client: &*client,
+            server: &server,
+            customer: &customer,
+            who: &who,
+            grant: &grant,
+        };
         if existing.is_none() {
             let new = NewUser {
                 name: who.clone(),
@@ -178,7 +186,10 @@ impl App {
                         remote_invite_id: u.user_ref.share_id.clone().unwrap_or_default(),
                         ..share.clone()
                     };
-                    return self.read_back(&*client, &recorded, &who, &grant).await;
+                    // Jellyfin/Emby answer a create with the user read back after its policy
+                    // was written; a Plex invite's answer is only the request, so it is listed.
+                    let read = Some(u).filter(|_| client.platform() != Platform::Plex);
+                    return self.read_back(&target, &recorded, read).await;
                 }
                 Err(e) if create_first && e.is_user_rejected() => {
                     existing = find_user(&*client, share, &who).await?;
@@ -205,19 +216,24 @@ impl App {
             },
             None => share.clone(),
         };
-        self.read_back(&*client, &recorded, &who, &grant).await
+        self.read_back(&target, &recorded, None).await
     }
 
     /// Read back and compare: the server's answer is the truth, not our request. Then record
-    /// the share as applied and, on its first apply, tell the customer.
+    /// the share as applied and, on its first apply, tell the customer. `read` is the user as
+    /// the server just reported it, when the write's own answer was a fresh read.
     async fn read_back(
         &self,
-        client: &dyn MediaServer,
+        target: &Target<'_>,
         share: &ShareRow,
-        who: &str,
-        grant: &[String],
+        read: Option<MediaUser>,
     ) -> Result<ShareApplied, AppError> {
-        let Some(now_on) = find_user(client, share, who).await? else {
+        let (client, who, grant) = (target.client, target.who, target.grant);
+        let now_on = match read {
+            Some(u) => Some(u),
+            None => find_user(client, share, who).await?,
+        };
+        let Some(now_on) = now_on else {
             return Err(AppError::Internal(format!(
                 "{who} is not on the server after the share was written"
             )));
@@ -250,14 +266,8 @@ impl App {
         // A share applied for the first time is an invite the customer must hear about (and, on
         // Plex, accept). Keyed by revision, a replayed job tells nobody twice.
         if share.state == "pending" {
-            let told = async {
-                let notice = self
-                    .invited_notice(self.db.ex(), share.customer_id, share.server_id, who)
-                    .await?
-                    .once(format!("invited:{}:{}", share.id, share.revision));
-                self.notify_now(notice).await
-            };
-            if let Err(e) = told.await {
+            let key = format!("invited:{}:{}", share.id, share.revision);
+            if let Err(e) = self.tell_invited(target, key).await {
                 tracing::warn!(share_id = share.id, error = %e, "could not queue the invite notice");
             }
         }
@@ -265,6 +275,35 @@ impl App {
             state: state.to_string(),
             revision: share.revision,
         })
+    }
+}
+
+/// The server, the customer and what they are given there, as one apply sees them.
+struct Target<'a> {
+    client: &'a dyn MediaServer,
+    server: &'a ServerRow,
+    customer: &'a CustomerRow,
+    who: &'a str,
+    grant: &'a [String],
+}
+
+impl App {
+    /// A share applied for the first time is an invite the customer must hear about (and, on
+    /// Plex, accept). Keyed by revision, a replayed job tells nobody twice. Nothing is built
+    /// when the event reaches no one (e-mail and Discord off, or its templates switched off).
+    async fn tell_invited(&self, target: &Target<'_>, key: String) -> Result<(), AppError> {
+        let batch = self.notice_batch(self.db.ex(), "user_invited").await?;
+        if !batch.reaches_anyone() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        let notice = self
+            .invited_notice(tx.ex(), target.customer, target.server, target.who)
+            .await?
+            .once(key);
+        self.queue_notice(tx.ex(), &batch, notice).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
