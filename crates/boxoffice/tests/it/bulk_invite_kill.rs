@@ -79,6 +79,7 @@ async fn an_import_killed_at_random_points_applies_every_row_exactly_once() {
         m.t.advance_clock(time::Duration::seconds(120));
     }
     assert!(kills >= 3, "only {kills} kills: the test did not test much");
+    eprintln!("{rows} rows imported across {kills} kills");
 
     // The lease has run out: the runner takes the job (and the share jobs the invites queued).
     m.t.advance_clock(time::Duration::seconds(3600));
