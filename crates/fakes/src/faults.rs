@@ -172,6 +172,11 @@ impl Core {
         lock(&self.log).clone()
     }
 
+    /// How many requests the fake has logged, without copying the log.
+    pub fn request_count(&self) -> usize {
+        lock(&self.log).len()
+    }
+
     pub fn clear_requests(&self) {
         lock(&self.log).clear();
     }

@@ -140,6 +140,9 @@ macro_rules! mb_api {
             pub fn requests(&self) -> Vec<LoggedRequest> {
                 self.h.core.requests()
             }
+            pub fn request_count(&self) -> usize {
+                self.h.core.request_count()
+            }
         }
     };
 }
