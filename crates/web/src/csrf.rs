@@ -4,7 +4,7 @@
 
 use crate::session::CurrentSession;
 use crate::{WebState, cookies};
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
@@ -35,13 +35,18 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn query_field(req: &Request, name: &str) -> Option<String> {
-    req.uri()
-        .query()?
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+/// A text field of a `multipart/form-data` body (the file upload forms put the token first).
+async fn multipart_field(content_type: &str, body: &Bytes, name: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let body = body.clone();
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 pub async fn verify(State(state): State<WebState>, req: Request, next: Next) -> Response {
@@ -80,11 +85,12 @@ pub async fn verify(State(state): State<WebState>, req: Request, next: Next) -> 
         return refuse();
     };
     let (parts, body) = req.into_parts();
-    let is_urlencoded = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or("")
+        .to_string();
     let header_token = parts
         .headers
         .get("x-csrf-token")
@@ -104,15 +110,17 @@ pub async fn verify(State(state): State<WebState>, req: Request, next: Next) -> 
         }
     };
     let req = Request::from_parts(parts, Body::from(bytes.clone()));
-    let given = header_token
-        .or_else(|| {
-            if is_urlencoded {
-                form_field(&bytes, "csrf")
-            } else {
-                None
-            }
-        })
-        .or_else(|| query_field(&req, "csrf"));
+    // Never from the query string: a token in a URL ends up in logs and Referer headers.
+    let given = match header_token {
+        Some(t) => Some(t),
+        None if content_type.starts_with("application/x-www-form-urlencoded") => {
+            form_field(&bytes, "csrf")
+        }
+        None if content_type.starts_with("multipart/form-data") => {
+            multipart_field(&content_type, &bytes, "csrf").await
+        }
+        None => None,
+    };
     match given {
         Some(g) if boxoffice_app::crypto::constant_time_eq(g.as_bytes(), expected.as_bytes()) => {
             let mut req = req;

@@ -6,31 +6,44 @@ use crate::bulk_invite::{count, csv_for, fixture, jellyfin, jf_users};
 use crate::helpers::{csrf_from, location};
 use crate::servers::{MediaTest, media_test};
 
-/// Posts the upload form as a browser does: multipart, the token in the action's query string.
-async fn upload_form(m: &MediaTest, name: &str, bytes: &[u8], action: &str) -> reqwest::Response {
-    let page = m.t.get_html("/admin/users/bulk-invite").await;
-    let csrf = csrf_from(&page);
-    let marker = "/admin/users/bulk-invite?csrf=";
-    let in_action = page
-        .find(marker)
-        .map(|i| &page[i + marker.len()..])
-        .and_then(|s| s.split('"').next())
-        .unwrap_or("");
-    assert_eq!(
-        in_action, csrf,
-        "the form's action carries the page's token"
-    );
-    let b = "bulk-page-boundary";
+/// The multipart body a browser sends for the upload form: the token field first, as the form
+/// lists it, then the file and the button pressed.
+fn upload_body(
+    boundary: &str,
+    csrf: Option<&str>,
+    name: &str,
+    bytes: &[u8],
+    action: &str,
+) -> Vec<u8> {
+    let b = boundary;
     let mut body = Vec::new();
+    if let Some(t) = csrf {
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{t}\r\n")
+                .as_bytes(),
+        );
+    }
     body.extend_from_slice(format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
     body.extend_from_slice(bytes);
     body.extend_from_slice(
         format!("\r\n--{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n--{b}--\r\n").as_bytes(),
     );
+    body
+}
+
+/// Posts the upload form as a browser does: multipart, the page's token as a field of it.
+async fn upload_form(m: &MediaTest, name: &str, bytes: &[u8], action: &str) -> reqwest::Response {
+    let page = m.t.get_html("/admin/users/bulk-invite").await;
+    let csrf = csrf_from(&page);
+    assert!(
+        page.contains("action=\"/admin/users/bulk-invite\""),
+        "the form posts to a URL without the token"
+    );
+    let b = "bulk-page-boundary";
     m.t.client
-        .post(m.t.url(&format!("{marker}{csrf}")))
+        .post(m.t.url("/admin/users/bulk-invite"))
         .header("content-type", format!("multipart/form-data; boundary={b}"))
-        .body(body)
+        .body(upload_body(b, Some(&csrf), name, bytes, action))
         .send()
         .await
         .expect("upload")
@@ -61,15 +74,35 @@ async fn the_users_page_offers_bulk_invite_with_its_columns_template_and_plex_wa
 #[tokio::test]
 async fn an_upload_without_the_forms_token_is_refused() {
     let m = media_test().await;
-    let r =
-        m.t.client
-            .post(m.t.url("/admin/users/bulk-invite"))
-            .header("content-type", "multipart/form-data; boundary=x")
-            .body("--x--\r\n")
-            .send()
-            .await
-            .expect("post");
-    assert_eq!(r.status(), 403);
+    let server = jellyfin(&m).await;
+    let csv = csv_for(&server, &["nobody@example.com"]);
+    let page = m.t.get_html("/admin/users/bulk-invite").await;
+    let csrf = csrf_from(&page);
+    let b = "x";
+    // No token at all, a wrong one, and the right one in the URL instead of the form: each is
+    // refused and imports nothing (a token in a URL would end up in logs and Referer headers).
+    for (url, field) in [
+        ("/admin/users/bulk-invite".to_string(), None),
+        (
+            "/admin/users/bulk-invite".to_string(),
+            Some("0".repeat(csrf.len())),
+        ),
+        (format!("/admin/users/bulk-invite?csrf={csrf}"), None),
+    ] {
+        let r =
+            m.t.client
+                .post(m.t.url(&url))
+                .header("content-type", format!("multipart/form-data; boundary={b}"))
+                .body(upload_body(b, field.as_deref(), "a.csv", &csv, "import"))
+                .send()
+                .await
+                .expect("post");
+        assert_eq!(r.status(), 403, "{url} {field:?}");
+    }
+    assert_eq!(
+        count(&m.t.app.db, "SELECT COUNT(*) FROM bulk_invites").await,
+        0
+    );
 }
 
 #[tokio::test]

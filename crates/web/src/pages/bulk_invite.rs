@@ -3,8 +3,8 @@
 //! file, the dry run, and the progress page of a running import with its per-row outcomes, retry
 //! of the failed rows and the report.
 //!
-//! The upload is `multipart/form-data`, whose body the CSRF check does not parse: the form's
-//! action carries the token in its query string instead, which `csrf::verify` accepts.
+//! The upload is `multipart/form-data`; its first field is the CSRF token, which
+//! `csrf::verify` reads from the multipart body.
 
 use super::{app_error_page, render};
 use crate::WebState;
