@@ -315,7 +315,7 @@ impl App {
                 },
             )
             .await?;
-        if let Some(text) = out.no_capacity {
+        if let Some(text) = out.no_capacity.or(out.awaiting_plex_change) {
             return Err(AppError::Conflict(text));
         }
         let mut applied = None;

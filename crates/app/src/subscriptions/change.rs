@@ -107,7 +107,7 @@ impl App {
             .await?;
         let no_capacity = match self.provision(&mut tx, &customer, &new_plan, None).await? {
             Provisioned::Share(_) => None,
-            Provisioned::NoCapacity(text) => Some(text),
+            Provisioned::NoCapacity(text) | Provisioned::AwaitingPlexChange(text) => Some(text),
         };
         self.enqueue_request_app_sync(&mut tx, customer_id, &format!("payment:{}", payment.id))
             .await?;

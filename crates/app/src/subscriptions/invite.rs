@@ -48,6 +48,9 @@ pub struct InviteOutcome {
     pub server_id: Option<i64>,
     /// The reference's text when no server could take the plan; the customer is left without a share.
     pub no_capacity: Option<String>,
+    /// Why no share was written although a server was free: the customer is flagged and must
+    /// change their Plex account first (the change invites them).
+    pub awaiting_plex_change: Option<String>,
     /// True when this transaction had already been recorded: nothing new was written.
     pub replayed: bool,
 }
@@ -278,10 +281,11 @@ impl App {
         .await?;
         self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
             .await?;
-        let (share_id, server_id, no_capacity) =
+        let (share_id, server_id, no_capacity, awaiting_plex_change) =
             match self.provision(tx, customer, &plan, server).await? {
-                Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None),
-                Provisioned::NoCapacity(text) => (None, None, Some(text)),
+                Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None, None),
+                Provisioned::NoCapacity(text) => (None, None, Some(text), None),
+                Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
             };
         self.enqueue_request_app_sync(tx, customer.id, &format!("payment:{}", payment.id))
             .await?;
@@ -294,6 +298,7 @@ impl App {
             share_id,
             server_id,
             no_capacity,
+            awaiting_plex_change,
             replayed: false,
         })
     }
@@ -339,6 +344,7 @@ async fn replay(
         share_id: share.as_ref().map(|s| s.id),
         server_id: share.as_ref().map(|s| s.server_id),
         no_capacity: None,
+        awaiting_plex_change: None,
         replayed: true,
     }))
 }

@@ -319,7 +319,9 @@ impl App {
             let updated = customers::find(tx.ex(), customer.id).await?;
             match self.provision(&mut tx, &updated, &plan, None).await? {
                 Provisioned::Share(row) => out.provisioned_share_id = Some(row.id),
-                Provisioned::NoCapacity(text) => out.no_capacity = Some(text),
+                Provisioned::NoCapacity(text) | Provisioned::AwaitingPlexChange(text) => {
+                    out.no_capacity = Some(text)
+                }
             }
         }
         let message = format!("Plex account changed from {old} to {new}");

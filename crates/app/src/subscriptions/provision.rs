@@ -11,13 +11,19 @@ use boxoffice_domain::selection::{self, CandidateServer, DEFAULT_MAX_USERS, Subs
 use boxoffice_store::customers::CustomerRow;
 use boxoffice_store::payments::PaymentRow;
 use boxoffice_store::shares::{self, Desired, ShareRow};
-use boxoffice_store::{Ex, Tx, admin_events, provisioning, servers};
+use boxoffice_store::{Ex, Tx, admin_events, plex_account_change, provisioning, servers};
 use serde_json::json;
+
+/// Admin event: a flagged customer was paid for but not invited to a Plex server.
+pub const AWAITING_PLEX_CHANGE_EVENT: &str = "awaiting_plex_account_change";
 
 pub(crate) enum Provisioned {
     Share(Box<ShareRow>),
     /// No server can take the plan: the admin event's text.
     NoCapacity(String),
+    /// The customer must change their Plex account before being invited to a Plex server
+    /// (operations §4.3): the admin event's text. The account change provisions them.
+    AwaitingPlexChange(String),
 }
 
 pub(crate) fn platform(name: &str) -> Platform {
@@ -96,12 +102,7 @@ impl App {
         let now = self.now();
         let existing = shares::list_for_customer(tx.ex(), customer.id).await?;
         let server_id = match server {
-            Some(id) => {
-                servers::find(tx.ex(), id)
-                    .await
-                    .map_err(AppError::not_found_as("server"))?;
-                id
-            }
+            Some(id) => id,
             None => match self.select(tx, customer, plan, &existing).await? {
                 Ok(id) => id,
                 Err(text) => {
@@ -125,6 +126,33 @@ impl App {
                 }
             },
         };
+        // A customer flagged after a Plex ban is not placed on or re-invited to a Plex server
+        // until they give a new Plex account; a share still live there is kept up to date.
+        let target = servers::find(tx.ex(), server_id)
+            .await
+            .map_err(AppError::not_found_as("server"))?;
+        let live_here = existing.iter().any(|s| {
+            s.server_id == server_id && matches!(s.state.as_str(), "active" | "invited" | "grace")
+        });
+        if target.platform == "plex"
+            && !live_here
+            && plex_account_change::is_required(tx.ex(), customer.id).await?
+        {
+            let text = format!(
+                "{} was not invited to {}: they must change their Plex account first (Requires Plex account change).",
+                customer.email, target.name
+            );
+            admin_events::record(
+                tx.ex(),
+                now,
+                AWAITING_PLEX_CHANGE_EVENT,
+                Some(customer.id),
+                Some(server_id),
+                &text,
+            )
+            .await?;
+            return Ok(Provisioned::AwaitingPlexChange(text));
+        }
         // Moving to another server: the old share goes, through its own job.
         for old in existing
             .iter()

@@ -207,7 +207,9 @@ impl App {
             let plan = plan::load(tx.ex(), plan_id).await?;
             match self.provision(&mut tx, &c, &plan, None).await? {
                 Provisioned::Share(row) => out.share_ids.push(row.id),
-                Provisioned::NoCapacity(text) => out.no_capacity = Some(text),
+                Provisioned::NoCapacity(text) | Provisioned::AwaitingPlexChange(text) => {
+                    out.no_capacity = Some(text)
+                }
             }
         }
         let message = format!("re-invited themselves ({} share(s))", out.share_ids.len());

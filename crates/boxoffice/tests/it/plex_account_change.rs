@@ -643,3 +643,70 @@ async fn bulk_edit_flags_the_filtered_users_for_a_plex_account_change() {
     );
     assert!(confirm.contains("id=\"reinvite-flagged\""), "{confirm}");
 }
+
+#[tokio::test]
+async fn a_flagged_customer_is_paid_for_but_not_invited_to_plex_until_the_account_changes() {
+    let m = media_test().await;
+    basic_plan(&m.t.app.db).await;
+    let plex = add_plex(&m).await;
+    set(&m, "misc.plex_account_change_processing", "true").await;
+    let ann = invite(&m, "ann@example.com", plex).await;
+    flag(&m, ann).await;
+    // Her coverage runs out: expiry removes the share as for anyone.
+    m.t.advance_clock(time::Duration::days(31));
+    m.t.app.run_expiry().await.expect("expiry");
+    m.t.run_pending_jobs().await;
+    assert_eq!(plex_libraries(&m, "ann@example.com"), None);
+
+    // The owner records her renewal: the payment counts, but no invite goes to Plex.
+    m.t.login_admin().await;
+    let r =
+        m.t.post_form(
+            &format!("/admin/users/{ann}"),
+            &format!("/admin/users/{ann}/renew"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(&r),
+        format!("/admin/users/{ann}?done=renewed_awaiting_plex_change")
+    );
+    m.t.run_pending_jobs().await;
+    assert_eq!(plex_libraries(&m, "ann@example.com"), None);
+    assert_eq!(shares_named(&m, "ann@example.com"), 0);
+    let page = m.t.get_html(&location(&r)).await;
+    assert!(
+        page.contains("must change their Plex account first"),
+        "{page}"
+    );
+    let (_, c) = m.api(Method::GET, &format!("/customers/{ann}"), None).await;
+    assert_eq!(c["payments"].as_array().map(Vec::len), Some(2), "{c}");
+    assert!(
+        c["events"]
+            .to_string()
+            .contains("awaiting_plex_account_change"),
+        "{c}"
+    );
+
+    // Once she gives a new Plex account, that account is invited with the plan's libraries.
+    m.world.plex_tv.register_account(PlexAccountSeed {
+        username: "ann-fresh".into(),
+        email: "ann.fresh@example.com".into(),
+        id: None,
+        token: None,
+        home: false,
+    });
+    let customer = Customer::login(&m, "ann@example.com").await;
+    let r = customer
+        .post(
+            "/account",
+            "/account/plex-account",
+            &[("plex_email", "ann.fresh@example.com")],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    m.t.run_pending_jobs().await;
+    assert_eq!(plex_libraries(&m, "ann.fresh@example.com"), movies());
+    assert_eq!(plex_libraries(&m, "ann@example.com"), None);
+}

@@ -42,6 +42,9 @@ pub struct InviteOut {
     pub server_id: Option<i64>,
     /// "There are no servers with capacity that accomodate plan …" when nothing could take it.
     pub no_capacity: Option<String>,
+    /// Set when the customer is flagged for a Plex account change: paid for, not invited to
+    /// the Plex server until they give a new Plex account.
+    pub awaiting_plex_change: Option<String>,
     /// True when this transaction id had already been recorded for this customer.
     pub replayed: bool,
 }
@@ -144,6 +147,7 @@ pub async fn invite(
             share_id: o.share_id,
             server_id: o.server_id,
             no_capacity: o.no_capacity,
+            awaiting_plex_change: o.awaiting_plex_change,
             replayed: o.replayed,
         }),
     ))
@@ -273,6 +277,7 @@ pub async fn renew(
             share_id: o.share_id,
             server_id: o.server_id,
             no_capacity: o.no_capacity,
+            awaiting_plex_change: o.awaiting_plex_change,
             replayed: o.replayed,
         }),
     ))

@@ -143,6 +143,9 @@ fn done_message(d: Option<&str>) -> Option<String> {
         match d? {
             "saved" => "Saved. Identity changes are applied to the servers in the background.",
             "renewed" => "Payment recorded; the share is being applied in the background.",
+            "renewed_awaiting_plex_change" => {
+                "Payment recorded. Not invited to Plex: this customer must change their Plex account first, and is invited when they do."
+            }
             "cancelled" => "Cancelled: coverage ends now; the next expiry pass removes access.",
             "plex_flagged" => "Flagged: the user must give a new Plex account on My Account.",
             "plex_unflagged" => "The Plex account change is no longer required.",
@@ -432,8 +435,13 @@ async fn renew(
     }
     let r = async {
         let input = renew_input(&f)?;
-        st.app.renew(&s.actor(&ip), id, input).await?;
-        Ok(Redirect::to(&format!("/admin/users/{id}?done=renewed")).into_response())
+        let out = st.app.renew(&s.actor(&ip), id, input).await?;
+        let done = if out.awaiting_plex_change.is_some() {
+            "renewed_awaiting_plex_change"
+        } else {
+            "renewed"
+        };
+        Ok(Redirect::to(&format!("/admin/users/{id}?done={done}")).into_response())
     }
     .await;
     finish(&st, &staff, &csrf, id, r).await
