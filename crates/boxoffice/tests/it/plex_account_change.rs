@@ -219,6 +219,17 @@ impl Customer {
     }
 }
 
+/// The new plex.tv account Ann moves to after the ban.
+fn fresh_plex_account_for_ann(m: &MediaTest) {
+    m.world.plex_tv.register_account(PlexAccountSeed {
+        username: "ann-fresh".into(),
+        email: "ann.fresh@example.com".into(),
+        id: None,
+        token: None,
+        home: false,
+    });
+}
+
 async fn flag(m: &MediaTest, customer: i64) {
     let r =
         m.t.post_form(
@@ -243,13 +254,7 @@ async fn a_flagged_customer_switches_to_a_new_plex_account_and_only_it_keeps_the
     set(&m, "misc.plex_account_change_processing", "true").await;
     let ann = invite(&m, "ann@example.com", plex).await;
     assert_eq!(plex_libraries(&m, "ann@example.com"), movies());
-    m.world.plex_tv.register_account(PlexAccountSeed {
-        username: "ann-fresh".into(),
-        email: "ann.fresh@example.com".into(),
-        id: None,
-        token: None,
-        home: false,
-    });
+    fresh_plex_account_for_ann(&m);
     let customer = Customer::login(&m, "ann@example.com").await;
     assert!(
         !customer
@@ -690,13 +695,7 @@ async fn a_flagged_customer_is_paid_for_but_not_invited_to_plex_until_the_accoun
     );
 
     // Once she gives a new Plex account, that account is invited with the plan's libraries.
-    m.world.plex_tv.register_account(PlexAccountSeed {
-        username: "ann-fresh".into(),
-        email: "ann.fresh@example.com".into(),
-        id: None,
-        token: None,
-        home: false,
-    });
+    fresh_plex_account_for_ann(&m);
     let customer = Customer::login(&m, "ann@example.com").await;
     let r = customer
         .post(
