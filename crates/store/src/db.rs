@@ -190,7 +190,18 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Postgres(p) => {
+                // sqlx 0.9 leaves a pooled PostgreSQL connection inside a transaction when
+                // `begin()` is cancelled during BEGIN's round trip (a task aborted, a request
+                // dropped): the next borrower then runs inside it and holds its locks. Finishing
+                // BEGIN on a task of its own means a caller that goes away drops a complete
+                // transaction, which rolls back as any dropped transaction does.
+                let pool = p.clone();
+                let begun = tokio::spawn(async move { pool.begin().await })
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("starting a transaction: {e}")))?;
+                Tx::Postgres(begun?)
+            }
         })
     }
 
