@@ -79,6 +79,31 @@ impl App {
         actor: &Actor,
         input: InviteInput,
     ) -> Result<InviteOutcome, AppError> {
+        match self.invite_once(actor, &input).await {
+            // A unique index made this attempt wait for another writing the same transaction
+            // (a worker killed while its commit was in flight, a form sent twice at once) and
+            // then refused it: once that one has committed, this request is its replay.
+            Err(e @ (AppError::Conflict(_) | AppError::Store(StoreError::Conflict { .. })))
+                if input.transaction_id.is_some() =>
+            {
+                let Ok(email) = Email::parse(&input.email) else {
+                    return Err(e);
+                };
+                let mut tx = self.db.begin().await?;
+                match replay(&mut tx, &input.transaction_id, input.sequence, &email).await? {
+                    Some(done) => Ok(done),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn invite_once(
+        &self,
+        actor: &Actor,
+        input: &InviteInput,
+    ) -> Result<InviteOutcome, AppError> {
         let email =
             Email::parse(&input.email).map_err(|e| AppError::invalid("email", e.to_string()))?;
         let now = self.now();
