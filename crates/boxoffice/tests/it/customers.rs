@@ -567,3 +567,26 @@ async fn a_payment_form_submitted_twice_records_one_payment() {
         "the invite and one renewal: {c}"
     );
 }
+
+#[tokio::test]
+async fn an_invite_sent_twice_at_once_with_one_transaction_id_records_one_customer_and_payment() {
+    let m = media_test().await;
+    jellyfin(&m).await;
+    // Two callers (a retried API request, a form sent twice) race with the same transaction:
+    // whichever commits second answers as the replay of the first.
+    let body = json!({"email": "eve@example.com", "plan_id": 1, "transaction_id": "tx-eve-1"});
+    let (a, b) = tokio::join!(
+        m.api(Method::POST, "/invites", Some(body.clone())),
+        m.api(Method::POST, "/invites", Some(body.clone())),
+    );
+    for (s, v) in [&a, &b] {
+        assert!(*s == 201 || *s == 200, "{s} {v}");
+    }
+    assert_eq!(a.1["customer_id"], b.1["customer_id"]);
+    assert_eq!(a.1["payment_id"], b.1["payment_id"]);
+    let db = &m.t.app.db;
+    for table in ["customers", "payments"] {
+        let n = crate::bulk_invite::count(db, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(n, 1, "{table}");
+    }
+}
