@@ -1,7 +1,6 @@
 //! The subscription lifecycle on the fakes with the test clock: manual invite, the share job,
 //! hourly expiry, deletion after N days, renewal, plan change, failures and capacity.
 
-use crate::helpers::location;
 use crate::servers::{MediaTest, media_test};
 use boxoffice_app::audit::Actor;
 use boxoffice_app::subscriptions::RenewInput;
@@ -144,26 +143,8 @@ async fn a_new_customer_is_shared_exactly_the_plans_libraries_on_jellyfin() {
 #[tokio::test]
 async fn a_new_customer_is_invited_to_exactly_the_plans_libraries_on_plex() {
     let m = media_test().await;
-    let account = m.add_plex_account_via_page().await;
+    let server = m.add_plex_server_via_page().await;
     let alpha = &m.world.plex_servers[0];
-    let r =
-        m.t.post_form(
-            &format!("/admin/plex-accounts/{account}"),
-            &format!("/admin/plex-accounts/{account}/servers"),
-            &[
-                ("machine_id", alpha.machine_identifier()),
-                ("url", &alpha.url()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    let server: i64 = location(&r)
-        .trim_start_matches("/admin/servers/")
-        .split('?')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .expect("server id");
-    m.t.run_pending_jobs().await;
     open_server(
         &m.t.app.db,
         server,

@@ -2,7 +2,6 @@
 //! libraries, the source keeps nothing, refusals name every blocking reason, and a failing target
 //! leaves the source in place until a retry completes the move.
 
-use crate::helpers::location;
 use crate::servers::{MediaTest, media_test};
 use boxoffice_app::audit::Actor;
 use boxoffice_app::subscriptions::{CustomerEdit, MigrationInput};
@@ -234,37 +233,12 @@ async fn a_failing_target_leaves_the_source_and_a_retry_completes_the_move() {
     assert_eq!(folders(&other.jellyfin, "cy@example.com"), movies());
 }
 
-/// Adds the first fake Plex server through the pages; answers its id.
-async fn add_plex(m: &MediaTest) -> i64 {
-    let account = m.add_plex_account_via_page().await;
-    let alpha = &m.world.plex_servers[0];
-    let r =
-        m.t.post_form(
-            &format!("/admin/plex-accounts/{account}"),
-            &format!("/admin/plex-accounts/{account}/servers"),
-            &[
-                ("machine_id", alpha.machine_identifier()),
-                ("url", &alpha.url()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    let server: i64 = location(&r)
-        .trim_start_matches("/admin/servers/")
-        .split('?')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .expect("server id");
-    m.t.run_pending_jobs().await;
-    server
-}
-
 #[tokio::test]
 async fn plex_to_jellyfin_needs_the_jellyfin_username_and_then_moves() {
     let m = media_test().await;
     let db = &m.t.app.db;
     basic_plan(db).await;
-    let plex = add_plex(&m).await;
+    let plex = m.add_plex_server_via_page().await;
     open(db, plex, true).await;
     let jf = add_jellyfin(&m, &m.world.jellyfin).await;
     open(db, jf, true).await;

@@ -47,26 +47,7 @@ async fn open(db: &Db, server: i64) {
 }
 
 async fn add_plex(m: &MediaTest) -> i64 {
-    let account = m.add_plex_account_via_page().await;
-    let alpha = &m.world.plex_servers[0];
-    let r =
-        m.t.post_form(
-            &format!("/admin/plex-accounts/{account}"),
-            &format!("/admin/plex-accounts/{account}/servers"),
-            &[
-                ("machine_id", alpha.machine_identifier()),
-                ("url", &alpha.url()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    let server: i64 = location(&r)
-        .trim_start_matches("/admin/servers/")
-        .split('?')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .expect("server id");
-    m.t.run_pending_jobs().await;
+    let server = m.add_plex_server_via_page().await;
     open(&m.t.app.db, server).await;
     server
 }

@@ -112,6 +112,33 @@ impl MediaTest {
             .and_then(|id| id.parse().ok())
             .expect("account id in the redirect")
     }
+
+    /// Adds the Plex account, then its first fake server, through the admin pages, and runs the
+    /// library sync that follows; answers the server's id.
+    pub async fn add_plex_server_via_page(&self) -> i64 {
+        let account = self.add_plex_account_via_page().await;
+        let alpha = &self.world.plex_servers[0];
+        let r = self
+            .t
+            .post_form(
+                &format!("/admin/plex-accounts/{account}"),
+                &format!("/admin/plex-accounts/{account}/servers"),
+                &[
+                    ("machine_id", alpha.machine_identifier()),
+                    ("url", &alpha.url()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+        let server = location(&r)
+            .trim_start_matches("/admin/servers/")
+            .split('?')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("server id");
+        self.t.run_pending_jobs().await;
+        server
+    }
 }
 
 fn counts(libs: &[Value]) -> Vec<(String, i64)> {
