@@ -181,11 +181,7 @@ impl App {
             };
             match client.create_user(&new, &policy).await {
                 Ok(u) => {
-                    let recorded = ShareRow {
-                        remote_user_id: u.user_ref.user_id.clone(),
-                        remote_invite_id: u.user_ref.share_id.clone().unwrap_or_default(),
-                        ..share.clone()
-                    };
+                    let recorded = naming(share, &u.user_ref);
                     // Jellyfin/Emby answer a create with the user read back after its policy
                     // was written; a Plex invite's answer is only the request, so it is listed.
                     let read = Some(u).filter(|_| client.platform() != Platform::Plex);
@@ -209,11 +205,7 @@ impl App {
             }
         }
         let recorded = match &existing {
-            Some(u) => ShareRow {
-                remote_user_id: u.user_ref.user_id.clone(),
-                remote_invite_id: u.user_ref.share_id.clone().unwrap_or_default(),
-                ..share.clone()
-            },
+            Some(u) => naming(share, &u.user_ref),
             None => share.clone(),
         };
         self.read_back(&target, &recorded, None).await
@@ -304,6 +296,15 @@ impl App {
         self.queue_notice(tx.ex(), &batch, notice).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The share as it reads once the server's user is known: the read-back finds it by these ids.
+fn naming(share: &ShareRow, user: &UserRef) -> ShareRow {
+    ShareRow {
+        remote_user_id: user.user_id.clone(),
+        remote_invite_id: user.share_id.clone().unwrap_or_default(),
+        ..share.clone()
     }
 }
 
