@@ -5,7 +5,8 @@
 //! * `GET|POST|DELETE /faults`, `DELETE /faults/{id}` — [`crate::FaultRule`] JSON, e.g.
 //!   `{"path": "/api/v2/shared_servers", "method": "POST", "remaining": 1,
 //!     "action": {"type": "rate_limit", "retry_after": 30}}`; action types `status`,
-//!   `rate_limit`, `delay`, `hang`, `already_shared`, `empty_sections`.
+//!   `rate_limit`, `delay`, `hang`, `already_shared`, `empty_sections`. A rule that could
+//!   never fire is answered 422 with the reason.
 //! * `GET|DELETE /requests` — request log (method, path, query, headers, body, status, fault).
 //! * `GET /state` — full state plus an `access` summary (who reaches which libraries).
 //!
@@ -43,9 +44,12 @@ async fn list_faults(State(core): State<Arc<Core>>) -> Json<Vec<FaultRule>> {
     Json(core.faults())
 }
 
+/// A rule that could never fire is refused with 422 and the reason (see [`crate::faults`]).
 async fn add_fault(State(core): State<Arc<Core>>, Json(rule): Json<FaultRule>) -> Response {
-    let id = core.add_fault(rule);
-    (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
+    match core.try_add_fault(rule) {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
+        Err(e) => bad(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    }
 }
 
 async fn clear_faults(State(core): State<Arc<Core>>) -> StatusCode {
@@ -76,12 +80,16 @@ pub(crate) fn bad(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 /// Assemble a fake's app: provider routes behind the fault/log layer, control routes
-/// under [`PREFIX`] without it.
+/// under [`PREFIX`] without it. The layer wraps the provider router from outside, so it
+/// sees every request before routing and the router sees the normalised path.
 pub(crate) fn assemble(provider: Router, control: Router, core: Arc<Core>) -> Router {
-    let provider = provider.layer(axum::middleware::from_fn_with_state(
-        core.clone(),
-        crate::faults::layer,
-    ));
+    let provider =
+        Router::new()
+            .fallback_service(provider)
+            .layer(axum::middleware::from_fn_with_state(
+                core.clone(),
+                crate::faults::layer,
+            ));
     Router::new()
         .nest(PREFIX, control.merge(common(core)))
         .merge(provider)

@@ -3,16 +3,25 @@
 //! A fault rule matches the next N requests (or every request while `remaining` is
 //! `None`), optionally narrowed to a path prefix and a method. Rules are checked in
 //! insertion order; the first match fires and its counter is decremented.
+//!
+//! Rules and requests are compared after the fake's path normaliser
+//! ([`crate::routing::RouteTable::normalise`]), so a rule on `/Users/New` fires for
+//! `/emby/Users/New` and `/users/new/` alike. A rule that could never fire is refused when
+//! it is set: its path must be reachable through a route the fake serves, and an action
+//! that only makes sense on some routes (`already_shared`, `empty_sections`) must be able
+//! to reach one of them; it then fires on those routes only.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+
+use crate::routing::RouteTable;
 
 /// Which provider a fault answer must imitate (error bodies differ, ref §1.3/§2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,9 +57,48 @@ pub enum FaultAction {
     /// plex.tv only: the "already sharing" refusal (v2 422 JSON, v1 XML `Response`,
     /// ref §1.2 P11/P12, §1.4.5) even when no share exists yet.
     AlreadyShared,
-    /// plex.tv only: P9 answers an empty `librarySections` once (ref §1.2 P9, §1.4.9).
+    /// plex.tv only: the server's library list (v1 `Section`s, v2 `librarySections`) comes
+    /// back empty, the transient answer Wizarr guards against (ref §1.2 P8/P9, §1.4.9).
     EmptySections,
 }
+
+/// plex.tv routes that create a share (P11 v1, P12 v2): where `already_shared` applies.
+pub(crate) const SHARE_CREATE_ROUTES: [(&str, &str); 2] = [
+    ("POST", "/api/servers/{mid}/shared_servers"),
+    ("POST", "/api/v2/shared_servers"),
+];
+/// plex.tv routes that list a server's sections (P8 v1, P9 v2): where `empty_sections` applies.
+pub(crate) const SERVER_SECTIONS_ROUTES: [(&str, &str); 2] = [
+    ("GET", "/api/servers/{mid}"),
+    ("GET", "/api/v2/servers/{mid}"),
+];
+
+impl FaultAction {
+    fn name(&self) -> &'static str {
+        match self {
+            FaultAction::Status { .. } => "status",
+            FaultAction::RateLimit { .. } => "rate_limit",
+            FaultAction::Delay { .. } => "delay",
+            FaultAction::Hang => "hang",
+            FaultAction::AlreadyShared => "already_shared",
+            FaultAction::EmptySections => "empty_sections",
+        }
+    }
+
+    /// The routes (method, template) this action can answer on; `None` = every route.
+    fn only_on(&self) -> Option<&'static [(&'static str, &'static str)]> {
+        match self {
+            FaultAction::AlreadyShared => Some(&SHARE_CREATE_ROUTES),
+            FaultAction::EmptySections => Some(&SERVER_SECTIONS_ROUTES),
+            _ => None,
+        }
+    }
+}
+
+/// Why a fault rule was refused when it was set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FaultRefused(pub String);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FaultRule {
@@ -100,14 +148,33 @@ impl FaultRule {
         self.method = Some(m.to_string());
         self
     }
+}
 
-    fn matches(&self, method: &str, path: &str) -> bool {
-        self.path.as_deref().is_none_or(|p| path.starts_with(p))
+/// A rule as the fake keeps it: the path already normalised as requests are.
+#[derive(Debug, Clone)]
+struct Armed {
+    rule: FaultRule,
+    path: Option<String>,
+}
+
+impl Armed {
+    fn matches(&self, method: &str, path: &str, route: Option<&str>) -> bool {
+        let applies = match self.rule.action.only_on() {
+            None => true,
+            Some(routes) => route.is_some_and(|r| {
+                routes
+                    .iter()
+                    .any(|(m, t)| *t == r && m.eq_ignore_ascii_case(method))
+            }),
+        };
+        applies
+            && self.path.as_deref().is_none_or(|p| path.starts_with(p))
             && self
+                .rule
                 .method
                 .as_deref()
                 .is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && self.remaining != Some(0)
+            && self.rule.remaining != Some(0)
     }
 }
 
@@ -128,7 +195,9 @@ pub struct LoggedRequest {
 #[derive(Debug)]
 pub(crate) struct Core {
     pub flavor: Flavor,
-    faults: Mutex<(u64, Vec<FaultRule>)>,
+    /// The routes the fake serves and how it reads paths.
+    pub table: RouteTable,
+    faults: Mutex<(u64, Vec<Armed>)>,
     log: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -137,30 +206,98 @@ pub(crate) struct Core {
 pub(crate) struct EmptySectionsFlag;
 
 impl Core {
-    pub fn new(flavor: Flavor) -> Arc<Self> {
+    pub fn new(flavor: Flavor, table: RouteTable) -> Arc<Self> {
         Arc::new(Core {
             flavor,
+            table,
             faults: Mutex::new((0, Vec::new())),
             log: Mutex::new(Vec::new()),
         })
     }
 
-    pub fn add_fault(&self, mut rule: FaultRule) -> u64 {
+    /// Add a rule from Rust code (tests); a rule that could never fire is a bug in the
+    /// test, so it panics with the reason the control API would answer.
+    pub fn add_fault(&self, rule: FaultRule) -> u64 {
+        match self.try_add_fault(rule) {
+            Ok(id) => id,
+            Err(e) => panic!("fault rule refused: {e}"),
+        }
+    }
+
+    /// Add a rule unless it could never fire (see the module documentation).
+    pub fn try_add_fault(&self, mut rule: FaultRule) -> Result<u64, FaultRefused> {
+        let path = self.check(&rule)?;
         let mut g = lock(&self.faults);
         g.0 += 1;
         rule.id = g.0;
-        g.1.push(rule);
-        g.0
+        g.1.push(Armed { rule, path });
+        Ok(g.0)
+    }
+
+    /// The rule's normalised path, or why it could never fire.
+    fn check(&self, rule: &FaultRule) -> Result<Option<String>, FaultRefused> {
+        let refuse = |m: String| Err(FaultRefused(m));
+        if rule.remaining == Some(0) {
+            return refuse("`remaining` must be at least 1 (or null for every request)".into());
+        }
+        if let FaultAction::Status { status, .. } = &rule.action
+            && !(400..=599).contains(status)
+        {
+            return refuse(format!(
+                "`status` {status} is not an error status (400 to 599)"
+            ));
+        }
+        let method = match rule.method.as_deref() {
+            None => None,
+            Some(m) => match axum::http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+                Ok(m) => Some(m.to_string()),
+                Err(_) => return refuse(format!("`method` {m:?} is not an HTTP method")),
+            },
+        };
+        let path = rule.path.as_deref().map(|p| self.table.normalise(p));
+        let prefix = path.as_deref().unwrap_or("/");
+        let reachable = self.table.reachable(method.as_deref(), prefix);
+        let spelled = || {
+            let m = method.as_deref().unwrap_or("any method");
+            format!("{m} {}", rule.path.as_deref().unwrap_or("/"))
+        };
+        if reachable.is_empty() {
+            return refuse(format!(
+                "no route of this service matches {}: the rule would never fire",
+                spelled()
+            ));
+        }
+        if let Some(only) = rule.action.only_on() {
+            let hit = reachable.iter().any(|r| {
+                only.iter().any(|(m, t)| {
+                    *t == r.template && r.method.as_ref().is_none_or(|rm| rm.as_str() == *m)
+                })
+            });
+            if !hit {
+                let routes: Vec<String> = only.iter().map(|(m, t)| format!("{m} {t}")).collect();
+                return refuse(format!(
+                    "`{}` applies only to {} on plex.tv; {} reaches none of them",
+                    rule.action.name(),
+                    routes.join(" and "),
+                    spelled()
+                ));
+            }
+        }
+        Ok(path)
     }
 
     pub fn faults(&self) -> Vec<FaultRule> {
-        lock(&self.faults).1.clone()
+        lock(&self.faults)
+            .1
+            .iter()
+            .map(|a| a.rule.clone())
+            .collect()
     }
 
     pub fn remove_fault(&self, id: u64) -> bool {
         let mut g = lock(&self.faults);
         let before = g.1.len();
-        g.1.retain(|r| r.id != id);
+        g.1.retain(|r| r.rule.id != id);
         g.1.len() != before
     }
 
@@ -181,12 +318,12 @@ impl Core {
         lock(&self.log).clear();
     }
 
-    fn take_fault(&self, method: &str, path: &str) -> Option<FaultAction> {
+    fn take_fault(&self, method: &str, path: &str, route: Option<&str>) -> Option<FaultAction> {
         let mut g = lock(&self.faults);
         let rules = &mut g.1;
-        let i = rules.iter().position(|r| r.matches(method, path))?;
-        let action = rules[i].action.clone();
-        if let Some(n) = rules[i].remaining.as_mut() {
+        let i = rules.iter().position(|r| r.matches(method, path, route))?;
+        let action = rules[i].rule.action.clone();
+        if let Some(n) = rules[i].rule.remaining.as_mut() {
             *n -= 1;
             if *n == 0 {
                 rules.remove(i);
@@ -248,21 +385,33 @@ pub(crate) fn provider_error(
             )
                 .into_response()
         }
-        Flavor::Jellyfin | Flavor::Emby => {
-            // Unhandled exceptions answer text/plain "Error processing request." (ref §2.4).
+        // Jellyfin: a missing or refused token is 401/403 with an empty body (the
+        // authentication handler writes none, ref §2.1); unhandled exceptions answer text/plain
+        // "Error processing request." (ExceptionMiddleware, ref §2.4).
+        Flavor::Jellyfin if msg.is_empty() && matches!(code, 401 | 403) => status.into_response(),
+        Flavor::Jellyfin => {
             let msg = if msg.is_empty() {
                 "Error processing request."
             } else {
                 msg
             };
-            (
-                status,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                msg.to_string(),
-            )
-                .into_response()
+            plain(status, msg)
         }
+        // Emby answers errors as text/plain messages (chrisbenincasa/tunarr#1630 shows a 500
+        // "Unrecognized Guid format." and a 403 naming the missing feature); which message a
+        // given failure carries is not documented, so none is invented.
+        Flavor::Emby if msg.is_empty() => status.into_response(),
+        Flavor::Emby => plain(status, msg),
     }
+}
+
+fn plain(status: StatusCode, msg: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg.to_string(),
+    )
+        .into_response()
 }
 
 /// plex.tv v2 numeric error codes: 1001 = not authenticated, 1002 = not found (ref §1.3).
@@ -284,20 +433,27 @@ fn already_shared(path: &str) -> Response {
     provider_error(Flavor::PlexTv, path, StatusCode::UNPROCESSABLE_ENTITY, msg)
 }
 
-/// axum middleware: log the request, fire the first matching fault, record the status.
+/// axum middleware in front of a fake's router: read the path as the real server does (the
+/// router then sees the normalised path), log the request as sent, fire the first matching
+/// fault, record the status.
 pub(crate) async fn layer(State(core): State<Arc<Core>>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let bytes = to_bytes(body, 4 * 1024 * 1024).await.unwrap_or_default();
     let method = parts.method.to_string();
-    let path = parts.uri.path().to_string();
-    let fault = core.take_fault(&method, &path);
+    let raw_path = parts.uri.path().to_string();
+    let path = core.table.normalise(&raw_path);
+    let route = core
+        .table
+        .route_of(&method, &path)
+        .map(|r| r.template.clone());
+    let fault = core.take_fault(&method, &path, route.as_deref());
     let seq = {
         let mut log = lock(&core.log);
         let seq = log.len() as u64 + 1;
         log.push(LoggedRequest {
             seq,
             method: method.clone(),
-            path: path.clone(),
+            path: raw_path.clone(),
             query: parts.uri.query().map(str::to_string),
             headers: parts
                 .headers
@@ -315,6 +471,15 @@ pub(crate) async fn layer(State(core): State<Arc<Core>>, req: Request, next: Nex
         });
         seq
     };
+    if path != raw_path {
+        let pq = match parts.uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        if let Ok(uri) = pq.parse::<Uri>() {
+            parts.uri = uri;
+        }
+    }
     let mut req = Request::from_parts(parts, Body::from(bytes));
     let resp = match fault {
         None => next.run(req).await,

@@ -47,13 +47,15 @@ pub(crate) struct MbHandle {
 impl MbHandle {
     pub async fn start(kind: MbKind, name: &str) -> crate::Result<Self> {
         let state = Arc::new(Mutex::new(MbState::new(kind, name)));
-        let core = Core::new(if kind.is_emby() {
+        let (provider, table) = mediabrowser::routes(state.clone(), kind.is_emby());
+        let flavor = if kind.is_emby() {
             Flavor::Emby
         } else {
             Flavor::Jellyfin
-        });
+        };
+        let core = Core::new(flavor, table);
         let app = control::assemble(
-            mediabrowser::routes(state.clone(), kind.is_emby()),
+            provider,
             mediabrowser::control_routes(state.clone()),
             core.clone(),
         );

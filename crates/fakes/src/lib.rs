@@ -2,10 +2,12 @@
 //! plex.tv, the Plex Media Server (PMS), Jellyfin and Emby.
 //!
 //! Every fake is an axum server bound to `127.0.0.1:0`. Provider routes answer as the
-//! real service does according to `/work/shared/reference/media-server-apis.md`
-//! (cited below as "ref §N"). Each fake also serves a JSON control API under
-//! `/__control` (seed data, sessions, fault injection, state and request log); the same
-//! operations are available as Rust methods on the handles.
+//! real service does according to the media-server API reference (cited below as
+//! "ref §N"; its sources are public code and documents, listed per route in the fidelity
+//! table of docs/sandbox.md). Each fake also serves a JSON control API under `/__control`
+//! (seed data, sessions, fault injection, state and request log); the same operations are
+//! available as Rust methods on the handles. `contract/` checks the fakes with the
+//! providers' own client libraries.
 
 // Handlers return early with a ready axum `Response` as the error; boxing it would only
 // add noise on a test-only loopback server.
@@ -25,6 +27,7 @@ mod plex_server;
 mod plex_state;
 mod plex_tv;
 mod requests;
+mod routing;
 mod server;
 mod sessions;
 mod world;
@@ -36,7 +39,7 @@ pub use discord_state::{
     DiscordRoleChange,
 };
 pub use emby::{EmbyFake, EmbyOptions};
-pub use faults::{FaultAction, FaultRule, LoggedRequest};
+pub use faults::{FaultAction, FaultRefused, FaultRule, LoggedRequest};
 pub use jellyfin::{JellyfinFake, JellyfinVersion};
 pub use mb_state::{MbDevice, MbLibrary, MbUser};
 pub use mediabrowser::{MbDeviceSeed, MbLibrarySeed, MbUserSeed};

@@ -248,6 +248,11 @@ impl MbState {
     /// Jellyfin's; Emby shares the MediaBrowser ancestry for common fields). Note that
     /// downloads, all-folders, remote access and transcoding default **on**.
     pub fn default_policy(&self) -> Value {
+        Self::default_policy_for(self.kind)
+    }
+
+    /// [`MbState::default_policy`] of a server of this kind.
+    pub fn default_policy_for(kind: MbKind) -> Value {
         let mut p = json!({
             "IsAdministrator": false, "IsHidden": true, "IsDisabled": false,
             "BlockedTags": [], "EnableUserPreferenceAccess": true, "AccessSchedules": [],
@@ -262,7 +267,7 @@ impl MbState {
             "EnabledFolders": [], "EnableAllFolders": true, "InvalidLoginAttemptCount": 0,
             "EnablePublicSharing": true, "RemoteClientBitrateLimit": 0, "MaxParentalRating": null,
         });
-        let extra = if self.kind.is_emby() {
+        let extra = if kind.is_emby() {
             json!({
                 "IsHiddenRemotely": true, "IsHiddenFromUnusedDevices": false, "IsTagBlockingModeInclusive": false,
                 "IncludeTags": [], "ExcludedSubFolders": [], "AllowCameraUpload": true,

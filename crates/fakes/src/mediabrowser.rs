@@ -8,18 +8,16 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use crate::control;
 use crate::faults::lock;
-use crate::http_util::{
-    decode, header_str, json as json_resp, parse_json, q_get, query_all, query_map,
-};
+use crate::http_util::{decode, header_str, json as json_resp, q_get, query_all, query_map};
 use crate::ids;
 pub use crate::mb_state::{MbDeviceSeed, MbLibrarySeed, MbUserSeed};
 use crate::mb_state::{MbKind, MbMessage, MbState, merge_known};
+use crate::routing::{PathStyle, RouteTable, Routes};
 use crate::sessions::SessionSeed;
 
 pub(crate) type Shared = Arc<Mutex<MbState>>;
@@ -221,119 +219,195 @@ fn path_user(st: &MbState, raw: &str) -> Result<String, Response> {
     }
 }
 
+// Request and response bodies ----------------------------------------------------------------
+
+/// Property names of the request bodies the fakes read, in the servers' spelling.
+const REQUEST_NAMES: &[&str] = &[
+    "Name",
+    "Password",
+    "Username",
+    "Pw",
+    "NewPw",
+    "CurrentPw",
+    "CurrentPassword",
+    "ResetPassword",
+    "Id",
+    "CopyFromUserId",
+    "UserCopyOptions",
+    "Configuration",
+    "Policy",
+    "Header",
+    "Text",
+    "TimeoutMs",
+    "Arguments",
+    "Command",
+    "SeekPositionTicks",
+    "ControllingUserId",
+    "ServerName",
+    "EnableLegacyAuthorization",
+];
+
+/// Every property name a request body binds to: the request DTOs above, UserPolicy (both
+/// servers) and UserConfiguration.
+fn bound_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<String> = REQUEST_NAMES.iter().map(|n| n.to_string()).collect();
+        for v in [
+            MbState::default_policy_for(MbKind::Jellyfin(10, 11)),
+            MbState::default_policy_for(MbKind::Emby),
+            MbState::default_configuration(),
+            crate::mediabrowser::config::defaults(),
+        ] {
+            if let Value::Object(m) = v {
+                names.extend(m.keys().cloned());
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    })
+}
+
+/// Read a JSON request body as Jellyfin and Emby bind it: property names case-insensitively
+/// (ASP.NET Core's web defaults, which Jellyfin keeps; `Jellyfin.Server/Extensions/
+/// ApiServiceCollectionExtensions.cs` only overrides naming and converters), so `{"name":
+/// ...}` fills `Name`. `None` on malformed input; an empty body is an empty object.
+pub(crate) fn parse_json(body: &[u8]) -> Option<Value> {
+    crate::http_util::parse_json(body).map(bind)
+}
+
+fn bind(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let k = bound_names()
+                        .iter()
+                        .find(|n| n.eq_ignore_ascii_case(&k))
+                        .cloned()
+                        .unwrap_or(k);
+                    (k, bind(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(bind).collect()),
+        other => other,
+    }
+}
+
+/// Drop `null` properties at every depth (arrays keep their elements).
+fn omit_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, omit_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(omit_nulls).collect()),
+        other => other,
+    }
+}
+
+/// Every answer leaves through the server's own writer:
+/// * Jellyfin serialises with `DefaultIgnoreCondition = WhenWritingNull`
+///   (`src/Jellyfin.Extensions/Json/JsonDefaults.cs`): null properties are omitted.
+/// * Emby has no ProblemDetails: its errors are text/plain messages
+///   (chrisbenincasa/tunarr#1630), so a validation failure leaves as its first message.
+async fn write_as(kind: MbKind, resp: Response) -> Response {
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let problem_json = ctype.starts_with("application/problem+json");
+    let json = ctype.starts_with("application/json");
+    if !(kind.is_emby() && problem_json || !kind.is_emby() && json) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if kind.is_emby() {
+        let msg = v["errors"]
+            .as_object()
+            .and_then(|e| e.values().next())
+            .and_then(|m| m.get(0))
+            .and_then(Value::as_str)
+            .unwrap_or("Bad Request")
+            .to_string();
+        return text(parts.status, &msg);
+    }
+    Response::from_parts(parts, axum::body::Body::from(omit_nulls(v).to_string()))
+}
+
 // Routes -------------------------------------------------------------------------------
 
-pub(crate) fn routes(state: Shared, emby: bool) -> Router {
-    let mut r = Router::new()
-        .route("/System/Info/Public", get(info_public))
-        .route("/System/Info", get(info))
-        .route("/Users", get(list_users).post(update_user_query))
-        .route("/Users/New", post(new_user))
-        .route("/Users/AuthenticateByName", post(authenticate))
-        .route("/Users/Password", post(password_query))
-        .route(
-            "/Users/{id}",
-            get(get_user).delete(delete_user).post(update_user_legacy),
-        )
-        .route("/Users/{id}/Policy", post(set_policy))
-        .route("/Users/{id}/Password", post(password_legacy))
-        .route("/Library/MediaFolders", get(media_folders))
-        .route("/Library/VirtualFolders", get(virtual_folders))
-        .route("/Items/Counts", get(item_counts))
-        .route("/Items", get(items))
-        .route("/Sessions", get(sessions))
-        .route("/Sessions/{id}/Playing/{command}", post(playing_command))
-        .route("/Sessions/{id}/Message", post(message))
-        .route("/Sessions/{id}/Command/{command}", post(general_command))
-        .route("/Sessions/{id}/System/{command}", post(general_command))
-        .route("/Devices", get(devices).delete(delete_devices))
-        .route("/Auth/Keys", get(list_keys).post(create_key))
-        .route("/Auth/Keys/{key}", axum::routing::delete(revoke_key));
+pub(crate) fn routes(state: Shared, emby: bool) -> (Router, RouteTable) {
+    let kind = lock(&state).kind;
+    // Routing ignores case on both servers (ASP.NET Core, ServiceStack); Emby's documented
+    // root is `/emby` and clients also call the bare routes (ref §3.1).
+    let style = PathStyle {
+        optional_root: emby.then_some("/emby"),
+        case_insensitive: true,
+    };
+    let mut r = Routes::new(style)
+        .get("/System/Info/Public", info_public)
+        .get("/System/Info", info)
+        .get("/System/Configuration", config::get)
+        .post("/System/Configuration", config::update)
+        .get("/Users", list_users)
+        .post("/Users", update_user_query)
+        .post("/Users/New", new_user)
+        .post("/Users/AuthenticateByName", authenticate)
+        .post("/Users/Password", password_query)
+        .get("/Users/{id}", get_user)
+        .delete("/Users/{id}", delete_user)
+        .post("/Users/{id}", update_user_legacy)
+        .post("/Users/{id}/Policy", set_policy)
+        .post("/Users/{id}/Password", password_legacy)
+        .get("/Library/MediaFolders", media_folders)
+        .get("/Library/VirtualFolders", virtual_folders)
+        .get("/Items/Counts", item_counts)
+        .get("/Items", items)
+        .get("/Sessions", sessions)
+        .post("/Sessions/{id}/Playing/{command}", playing_command)
+        .post("/Sessions/{id}/Message", message)
+        .post("/Sessions/{id}/Command", general_command_body)
+        .post("/Sessions/{id}/Command/{command}", general_command)
+        .post("/Sessions/{id}/System/{command}", general_command)
+        .get("/Devices", devices)
+        .delete("/Devices", delete_devices)
+        .get("/Auth/Keys", list_keys)
+        .post("/Auth/Keys", create_key)
+        .delete("/Auth/Keys/{key}", revoke_key);
     if emby {
         // Emby-only routes and POST twins of DELETE routes (ref §3.1, §3.2).
         r = r
-            .route("/Users/Query", get(users_query))
-            .route("/Users/{id}/Delete", post(delete_user))
-            .route(
-                "/Users/{id}/Connect/Link",
-                post(connect_link).delete(connect_unlink),
-            )
-            .route("/Users/{id}/Connect/Link/Delete", post(connect_unlink))
-            .route("/Library/VirtualFolders/Query", get(virtual_folders_query))
-            .route("/Devices/Delete", post(delete_devices))
-            .route("/Auth/Keys/{key}/Delete", post(revoke_key))
-            .route("/Plugins/SecurityInfo", get(security_info));
+            .get("/Users/Query", users_query)
+            .post("/Users/{id}/Delete", delete_user)
+            .post("/Users/{id}/Connect/Link", connect_link)
+            .delete("/Users/{id}/Connect/Link", connect_unlink)
+            .post("/Users/{id}/Connect/Link/Delete", connect_unlink)
+            .get("/Library/VirtualFolders/Query", virtual_folders_query)
+            .post("/Devices/Delete", delete_devices)
+            .post("/Auth/Keys/{key}/Delete", revoke_key)
+            .get("/Plugins/SecurityInfo", security_info);
     }
-    let r = r
+    let (router, table) = r
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(St { state });
-    let r = if emby {
-        // Documented root is `/emby`; clients also call the bare routes (ref §3.1).
-        Router::new().nest("/emby", r.clone()).merge(r)
-    } else {
-        r
-    };
-    // ASP.NET (Jellyfin) and ServiceStack (Emby) match routes case-insensitively, so
-    // `/users/new` works like `/Users/New`: canonicalise before routing.
-    Router::new()
-        .fallback_service(r)
-        .layer(axum::middleware::map_request(canonical_case))
-}
-
-/// Static route segments in their canonical case.
-const SEGMENTS: &[&str] = &[
-    "emby",
-    "System",
-    "Info",
-    "Public",
-    "Users",
-    "New",
-    "AuthenticateByName",
-    "Password",
-    "Policy",
-    "Query",
-    "Delete",
-    "Connect",
-    "Link",
-    "Library",
-    "MediaFolders",
-    "VirtualFolders",
-    "Items",
-    "Counts",
-    "Sessions",
-    "Playing",
-    "Message",
-    "Command",
-    "Devices",
-    "Auth",
-    "Keys",
-    "Plugins",
-    "SecurityInfo",
-];
-
-async fn canonical_case(mut req: axum::extract::Request) -> axum::extract::Request {
-    let path = req.uri().path();
-    let canon: Vec<String> = path
-        .split('/')
-        .map(|seg| {
-            SEGMENTS
-                .iter()
-                .find(|c| c.eq_ignore_ascii_case(seg))
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| seg.to_string())
-        })
-        .collect();
-    let canon = canon.join("/");
-    if canon != path {
-        let pq = match req.uri().query() {
-            Some(q) => format!("{canon}?{q}"),
-            None => canon,
-        };
-        if let Ok(uri) = pq.parse::<Uri>() {
-            *req.uri_mut() = uri;
-        }
-    }
-    req
+    let router = router.layer(axum::middleware::map_response(move |resp: Response| {
+        write_as(kind, resp)
+    }));
+    (router, table)
 }
 
 async fn info_public(State(s): State<St>) -> Response {
@@ -368,6 +442,7 @@ async fn info(State(s): State<St>, h: HeaderMap, u: Uri) -> Response {
     Json(v).into_response()
 }
 
+mod config;
 mod control_api;
 mod library;
 mod sessions;

@@ -17,6 +17,7 @@ use crate::plex_state::{
     PlexLibrarySeed, PlexSection, PlexServerRec, PlexSession, PlexWorld, PmsPrincipal,
 };
 use crate::plex_tv::{PlexTvFake, Shared};
+use crate::routing::{PathStyle, RouteTable, Routes};
 use crate::server::{Running, serve};
 use crate::sessions::{SessionSeed, StoppedSession};
 use crate::xml::El;
@@ -65,12 +66,9 @@ impl PlexServerFake {
             world: world.clone(),
             mid: mid.clone(),
         };
-        let core = Core::new(Flavor::Pms);
-        let app = control::assemble(
-            provider_routes(st.clone()),
-            control_routes(st),
-            core.clone(),
-        );
+        let (provider, table) = provider_routes(st.clone());
+        let core = Core::new(Flavor::Pms, table);
+        let app = control::assemble(provider, control_routes(st), core.clone());
         let running = serve(app).await?;
         if let Some(s) = lock(&world).server_mut(&mid) {
             s.url = running.url();
@@ -174,13 +172,25 @@ fn start_session(w: &mut PlexWorld, mid: &str, seed: SessionSeed) -> Result<Stri
     let (section_key, section_title) = sec
         .map(|s| (s.key, s.title.clone()))
         .unwrap_or((1, "Movies".into()));
+    // The item playing is one of the library's items of the session's kind, so its
+    // `ratingKey` resolves under `/library/metadata/` like any other.
+    let item_type = match seed.kind.as_str() {
+        "episode" => 4,
+        "track" => 10,
+        _ => 1,
+    };
+    let count = sec
+        .and_then(|s| s.counts.get(&item_type).copied())
+        .unwrap_or(1)
+        .max(1);
+    let rating_key = rating_key(section_key, item_type, session_key as u64 % count + 1);
     let session_id = ids::plex_session_id();
     srv.sessions.push(PlexSession {
         session_id: session_id.clone(),
         session_key,
         user_id,
         user_title,
-        rating_key: section_key * 100_000 + session_key,
+        rating_key,
         section_key,
         section_title,
         started_at: ids::now_secs(),
@@ -253,17 +263,22 @@ fn paging(headers: &HeaderMap, uri: &Uri) -> (u64, Option<u64>) {
     )
 }
 
-fn provider_routes(st: St) -> Router {
-    Router::new()
-        .route("/identity", get(identity))
-        .route("/", get(root))
-        .route("/library/sections", get(sections))
-        .route("/library/sections/{key}", get(section))
-        .route("/library/sections/{key}/all", get(section_all))
-        .route("/status/sessions", get(sessions))
-        .route("/status/sessions/terminate", get(terminate).post(terminate))
-        .route("/transcode/sessions", get(transcode_sessions))
-        .route("/accounts", get(accounts))
+fn provider_routes(st: St) -> (Router, RouteTable) {
+    Routes::new(PathStyle::default())
+        .get("/identity", identity)
+        .get("/", root)
+        .get("/library", library)
+        .get("/library/sections", sections)
+        .get("/library/sections/{key}", section)
+        .get("/library/sections/{key}/all", section_all)
+        .get("/library/metadata/{rating_key}", metadata)
+        .get("/status/sessions", sessions)
+        .get("/status/sessions/terminate", terminate)
+        .post("/status/sessions/terminate", terminate)
+        .get("/transcode/sessions", transcode_sessions)
+        .get("/accounts", accounts)
+        .get("/myplex/account", myplex_account)
+        .get("/clients", clients)
         .fallback(|| async { err(StatusCode::NOT_FOUND) })
         .with_state(st)
 }
@@ -474,23 +489,7 @@ async fn section_all(
         .unwrap_or(total)
         .min(total);
     let name = plex_type_name(t);
-    let elem = match t {
-        1 | 4 => "Video",
-        10 => "Track",
-        13 => "Photo",
-        _ => "Directory",
-    };
-    let items = (start.min(end)..end).map(|i| {
-        let rk = sec.key as u64 * 100_000 + i + 1;
-        El::new(elem)
-            .a("ratingKey", rk.to_string())
-            .a("key", format!("/library/metadata/{rk}"))
-            .a("guid", format!("plex://{name}/{:024x}", rk))
-            .a("type", name)
-            .a("title", format!("{} {}", sec.title, i + 1))
-            .a("librarySectionID", sec.key)
-            .a("addedAt", sec.created_at + i as i64 * 3600)
-    });
+    let items = (start.min(end)..end).map(|i| item_el(&sec, t, i + 1));
     let items: Vec<El> = items.collect();
     let el = El::new("MediaContainer")
         .a("size", items.len())
@@ -503,6 +502,185 @@ async fn section_all(
         .a("viewGroup", name)
         .kids(items);
     reply(&headers, el, true)
+}
+
+/// `ratingKey` of the `index`-th (1-based) item of Plex type `t` in section `key`: unique
+/// across types, so a show, its seasons and its episodes never share one.
+fn rating_key(key: i64, t: u32, index: u64) -> i64 {
+    key * 1_000_000_000 + i64::from(t) * 10_000_000 + index as i64
+}
+
+/// The inverse of [`rating_key`]: (section key, type, index).
+fn parse_rating_key(rk: &str) -> Option<(i64, u32, u64)> {
+    let rk: i64 = rk.parse().ok()?;
+    let t = u32::try_from((rk % 1_000_000_000) / 10_000_000).ok()?;
+    let index = u64::try_from(rk % 10_000_000).ok()?;
+    Some((rk / 1_000_000_000, t, index))
+}
+
+/// The `i`-th (0-based) of `n` parts of `total` spread as evenly as possible.
+fn share_of(total: u64, n: u64, i: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    total / n + u64::from(i < total % n)
+}
+
+/// One library item as PMS lists it: `Video` for movies and episodes, `Directory` for
+/// shows, seasons, artists and albums, `Track`, `Photo`. Parents carry `childCount` and
+/// `leafCount` (python-plexapi `Show`, `Season`, `Artist`, `Album`).
+fn item_el(sec: &PlexSection, t: u32, index: u64) -> El {
+    let rk = rating_key(sec.key, t, index);
+    let name = plex_type_name(t);
+    let elem = match t {
+        1 | 4 => "Video",
+        10 => "Track",
+        13 => "Photo",
+        _ => "Directory",
+    };
+    let count = |x: u32| sec.counts.get(&x).copied().unwrap_or(0);
+    let mut el = El::new(elem)
+        .a("ratingKey", rk.to_string())
+        .a("key", format!("/library/metadata/{rk}"))
+        .a("guid", format!("plex://{name}/{rk:024x}"))
+        .a("type", name)
+        .a("title", format!("{} {index}", sec.title))
+        .a("librarySectionID", sec.key)
+        .a(
+            "librarySectionKey",
+            format!("/library/sections/{}", sec.key),
+        )
+        .a("librarySectionTitle", &sec.title)
+        .a("index", index)
+        .a("addedAt", sec.created_at + index as i64 * 3600)
+        .a("updatedAt", sec.created_at + index as i64 * 3600);
+    let i0 = index - 1;
+    let parents = match t {
+        2 => Some((count(2), count(3), count(4))),
+        8 => Some((count(8), count(9), count(10))),
+        _ => None,
+    };
+    if let Some((n, children, leaves)) = parents {
+        el = el
+            .a("childCount", share_of(children, n, i0))
+            .a("leafCount", share_of(leaves, n, i0))
+            .a("viewedLeafCount", 0i64);
+    }
+    match t {
+        3 => {
+            el = el
+                .a("leafCount", share_of(count(4), count(3), i0))
+                .a("viewedLeafCount", 0i64)
+        }
+        9 => {
+            el = el
+                .a("leafCount", share_of(count(10), count(9), i0))
+                .a("viewedLeafCount", 0i64)
+        }
+        1 | 4 => el = el.a("duration", 7_200_000i64),
+        _ => {}
+    }
+    el
+}
+
+/// `GET /library`: the library root (python-plexapi `Library`, key `/library`). Only the
+/// owner may read it; plexapi falls back to `/library/sections/` for shared users.
+async fn library(State(st): State<St>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(r) = owner_only(&st, &headers, &uri) {
+        return r;
+    }
+    let dirs = [
+        ("sections", "Library Sections"),
+        ("recentlyAdded", "Recently Added Content"),
+        ("onDeck", "On Deck Content"),
+    ];
+    let el = El::new("MediaContainer")
+        .a("size", dirs.len())
+        .a("allowSync", false)
+        .a("art", "/:/resources/library-art.png")
+        .a("content", "")
+        .a("identifier", "com.plexapp.plugins.library")
+        .a("mediaTagPrefix", "/system/bundle/media/flags/")
+        .a("mediaTagVersion", ids::now_secs())
+        .a("title1", "Plex Library")
+        .a("title2", "")
+        .kids(
+            dirs.iter()
+                .map(|(k, t)| El::new("Directory").a("key", *k).a("title", *t)),
+        );
+    reply(&headers, el, false)
+}
+
+/// `GET /library/metadata/{ratingKey}`: one item (python-plexapi `fetchItem`, `reload`).
+async fn metadata(
+    State(st): State<St>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(rk): Path<String>,
+) -> Response {
+    let Some(p) = principal(&st, &headers, &uri) else {
+        return err(StatusCode::UNAUTHORIZED);
+    };
+    let Some((key, t, index)) = parse_rating_key(&rk) else {
+        return err(StatusCode::NOT_FOUND);
+    };
+    let Some(sec) = find_visible(&st, &p, &key.to_string()) else {
+        return err(StatusCode::NOT_FOUND);
+    };
+    let total = sec.counts.get(&t).copied().unwrap_or(0);
+    if index == 0 || index > total {
+        return err(StatusCode::NOT_FOUND);
+    }
+    let el = El::new("MediaContainer")
+        .a("size", 1i64)
+        .a("allowSync", true)
+        .a("identifier", "com.plexapp.plugins.library")
+        .a("librarySectionID", sec.key)
+        .a("librarySectionTitle", &sec.title)
+        .a("librarySectionUUID", &sec.uuid)
+        .child(item_el(&sec, t, index));
+    reply(&headers, el, true)
+}
+
+/// `GET /myplex/account`: how the server is signed in to plex.tv (python-plexapi
+/// `Account`, key `/myplex/account`). Owner only.
+async fn myplex_account(State(st): State<St>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(r) = owner_only(&st, &headers, &uri) {
+        return r;
+    }
+    let w = lock(&st.world);
+    let pp = w.owner.plex_pass;
+    let el = El::new("MyPlex")
+        .a("authToken", &w.owner.token)
+        .a("username", &w.owner.email)
+        .a("mappingState", "mapped")
+        .a("mappingError", "")
+        .a("signInState", "ok")
+        .a("publicAddress", "203.0.113.1")
+        .a("publicPort", 32400i64)
+        .a("privateAddress", "127.0.0.1")
+        .a("privatePort", 32400i64)
+        .a(
+            "subscriptionFeatures",
+            if pp {
+                "sync,session_kick,camera_upload"
+            } else {
+                ""
+            },
+        )
+        .a("subscriptionActive", pp)
+        .a("subscriptionState", if pp { "Active" } else { "Unknown" });
+    drop(w);
+    reply(&headers, el, false)
+}
+
+/// `GET /clients`: players the server can remote-control (python-plexapi `clients()`). The
+/// fake's players do not advertise themselves for remote control, so the list is empty.
+async fn clients(State(st): State<St>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(r) = owner_only(&st, &headers, &uri) {
+        return r;
+    }
+    reply(&headers, El::new("MediaContainer").a("size", 0i64), false)
 }
 
 /// Owner-only routes answer 403 to shared users (PMS ≥ 1.41.7, ref §1.2 P26, §1.4.7).

@@ -9,13 +9,13 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::control;
 use crate::faults::{
-    Core, EmptySectionsFlag, FaultRule, Flavor, LoggedRequest, lock, provider_error,
+    Core, EmptySectionsFlag, FaultRule, Flavor, LoggedRequest, SERVER_SECTIONS_ROUTES,
+    SHARE_CREATE_ROUTES, lock, provider_error,
 };
 use crate::http_util::{
     header_str, json as json_resp, loose_bool, loose_i64, parse_json, query_map, wants_json, xml,
@@ -25,6 +25,7 @@ use crate::plex_state::{
     PlexAccount, PlexAccountSeed, PlexFriendSeed, PlexServerRec, PlexShare, PlexShareSettings,
     PlexWorld,
 };
+use crate::routing::{PathStyle, RouteTable, Routes};
 use crate::server::{Running, serve};
 use crate::xml::{El, json_to_xml_el};
 
@@ -51,12 +52,9 @@ impl PlexTvFake {
 
     pub async fn start_with_plex_pass(plex_pass: bool) -> crate::Result<Self> {
         let world: Shared = Arc::new(Mutex::new(PlexWorld::new(plex_pass)));
-        let core = Core::new(Flavor::PlexTv);
-        let app = control::assemble(
-            provider_routes(world.clone()),
-            control_routes(world.clone()),
-            core.clone(),
-        );
+        let (provider, table) = provider_routes(world.clone());
+        let core = Core::new(Flavor::PlexTv, table);
+        let app = control::assemble(provider, control_routes(world.clone()), core.clone());
         let running = serve(app).await?;
         Ok(PlexTvFake {
             running,
@@ -199,60 +197,49 @@ fn container(w: &PlexWorld) -> El {
 // ---------------------------------------------------------------------------------
 // Routes.
 
-fn provider_routes(world: Shared) -> Router {
-    Router::new()
-        .route("/api/v2/user", get(v2_user))
-        .route("/users/account", get(v1_account))
-        .route("/users/account.json", get(v1_account_json))
-        .route("/api/v2/ping", get(ping))
-        .route("/api/v2/resources", get(v2_resources))
-        .route("/api/resources", get(v1_resources))
-        .route("/pms/servers.xml", get(v1_servers_xml))
-        .route("/pms/servers", get(v1_servers_xml))
-        .route("/api/servers/{mid}", get(v1_server))
-        .route("/api/v2/servers/{mid}", get(v2_server))
-        .route(
-            "/api/servers/{mid}/shared_servers",
-            get(v1_list_shares).post(v1_create_share),
-        )
-        .route(
-            "/api/servers/{mid}/shared_servers/{sid}",
-            put(v1_update_share).delete(v1_delete_share),
-        )
-        .route("/api/v2/shared_servers", post(v2_create_share))
-        .route("/api/v2/shared_servers/owned/accepted", get(v2_accepted))
-        .route(
-            "/api/v2/shared_servers/invites/owned/pending",
-            get(v2_pending),
-        )
-        .route(
+fn provider_routes(world: Shared) -> (Router, RouteTable) {
+    let [(_, v1_share_create), (_, v2_share_create)] = SHARE_CREATE_ROUTES;
+    let [(_, v1_server), (_, v2_server_route)] = SERVER_SECTIONS_ROUTES;
+    Routes::new(PathStyle::default())
+        .get("/api/v2/user", v2_user)
+        .get("/users/account", v1_account)
+        .get("/users/account.json", v1_account_json)
+        .get("/api/v2/ping", ping)
+        .get("/api/v2/resources", v2_resources)
+        .get("/api/resources", v1_resources)
+        .get("/pms/servers.xml", v1_servers_xml)
+        .get("/pms/servers", v1_servers_xml)
+        .get("/devices.xml", devices_xml)
+        .get(v1_server, self::v1_server)
+        .get(v2_server_route, v2_server)
+        .get("/api/servers/{mid}/shared_servers", v1_list_shares)
+        .post(v1_share_create, v1_create_share)
+        .put("/api/servers/{mid}/shared_servers/{sid}", v1_update_share)
+        .delete("/api/servers/{mid}/shared_servers/{sid}", v1_delete_share)
+        .post(v2_share_create, v2_create_share)
+        .get("/api/v2/shared_servers/owned/accepted", v2_accepted)
+        .get("/api/v2/shared_servers/invites/owned/pending", v2_pending)
+        .get(
             "/api/v2/shared_servers/invites/received/pending",
-            get(v2_received_pending),
+            v2_received_pending,
         )
-        .route(
-            "/api/v2/shared_servers/{sid}",
-            post(v2_update_share).delete(v2_delete_share),
-        )
-        .route("/api/v2/shared_servers/{sid}/accept", post(v2_accept))
-        .route(
-            "/api/v2/sharings/{uid}",
-            put(v2_update_friend).delete(v2_remove_friend),
-        )
-        .route("/api/users", get(v1_users))
-        .route("/api/users/validate", get(v1_validate_user))
-        .route("/api/users/", get(v1_users))
-        .route("/pms/friends/all", get(v1_users))
-        .route("/api/home/users", get(v1_home_users).post(v1_home_add))
-        .route(
-            "/api/home/users/{id}",
-            axum::routing::delete(v1_home_remove),
-        )
+        .post("/api/v2/shared_servers/{sid}", v2_update_share)
+        .delete("/api/v2/shared_servers/{sid}", v2_delete_share)
+        .post("/api/v2/shared_servers/{sid}/accept", v2_accept)
+        .put("/api/v2/sharings/{uid}", v2_update_friend)
+        .delete("/api/v2/sharings/{uid}", v2_remove_friend)
+        .get("/api/users", v1_users)
+        .get("/api/users/validate", v1_validate_user)
+        .get("/pms/friends/all", v1_users)
+        .get("/api/home/users", v1_home_users)
+        .post("/api/home/users", v1_home_add)
+        .delete("/api/home/users/{id}", v1_home_remove)
         // Removed by Plex: 410 with the XML Response body (ref §1.2 P16/P17/P22/P25).
-        .route("/api/friends/{id}", any(gone))
-        .route("/api/invites/requested", any(gone))
-        .route("/api/invites/requested/{id}", any(gone))
-        .route("/api/invites/requests", any(gone))
-        .route("/api/invites/requests/{id}", any(gone))
+        .any("/api/friends/{id}", gone)
+        .any("/api/invites/requested", gone)
+        .any("/api/invites/requested/{id}", gone)
+        .any("/api/invites/requests", gone)
+        .any("/api/invites/requests/{id}", gone)
         .fallback(not_found)
         .with_state(St { world })
 }
@@ -502,15 +489,107 @@ async fn v1_servers_xml(State(st): State<St>, a: Authed) -> Response {
     )
 }
 
+/// `GET /devices.xml`: the devices signed in to the account (python-plexapi
+/// `MyPlexDevice`, key `https://plex.tv/devices.xml`). The fake's account has its servers
+/// and, once they have played something, the players seen in their sessions.
+async fn devices_xml(State(st): State<St>, a: Authed) -> Response {
+    let w = lock(&st.world);
+    let mut devices: Vec<El> = resources_for(&w, &a.account)
+        .iter()
+        .map(|(s, t, _)| {
+            let (host, _) = hostport(&s.url);
+            El::new("Device")
+                .a("name", &s.name)
+                .a("publicAddress", &host)
+                .a("product", "Plex Media Server")
+                .a("productVersion", &s.version)
+                .a("platform", "Linux")
+                .a("platformVersion", "6.1")
+                .a("device", "PC")
+                .a("model", "x86_64")
+                .a("vendor", "Debian")
+                .a("provides", "server")
+                .a("clientIdentifier", &s.machine_id)
+                .a("version", &s.version)
+                .a("id", s.server_id)
+                .a("token", t)
+                .a("createdAt", s.created_at)
+                .a("lastSeenAt", ids::now_secs())
+                .a("screenResolution", "")
+                .a("screenDensity", "")
+                .child(El::new("Connection").a("uri", &s.url))
+        })
+        .collect();
+    if a.is_owner(&w) {
+        let mut seen: Vec<String> = Vec::new();
+        for sess in w.servers.iter().flat_map(|s| &s.sessions) {
+            let id = sess
+                .seed
+                .device_id
+                .clone()
+                .unwrap_or_else(|| format!("{:x}", sess.rating_key * 7919));
+            if seen.contains(&id) {
+                continue;
+            }
+            devices.push(
+                El::new("Device")
+                    .a("name", &sess.seed.device)
+                    .a("publicAddress", &sess.seed.ip)
+                    .a(
+                        "product",
+                        sess.seed.product.as_deref().unwrap_or("Plex Web"),
+                    )
+                    .a("productVersion", "4.145.1")
+                    .a(
+                        "platform",
+                        sess.seed.platform.as_deref().unwrap_or("Chrome"),
+                    )
+                    .a("platformVersion", "1.0")
+                    .a("device", &sess.seed.device)
+                    .a("model", "")
+                    .a("vendor", "")
+                    .a("provides", "client,player,pubsub-player")
+                    .a("clientIdentifier", &id)
+                    .a("version", "4.145.1")
+                    .a("id", sess.session_key)
+                    .a("token", "")
+                    .a("createdAt", sess.started_at)
+                    .a("lastSeenAt", ids::now_secs())
+                    .a("screenResolution", "1920x1080")
+                    .a("screenDensity", "1"),
+            );
+            seen.push(id);
+        }
+    }
+    let body = El::new("MediaContainer")
+        .a("publicAddress", "127.0.0.1")
+        .a("size", devices.len())
+        .kids(devices)
+        .to_xml();
+    drop(w);
+    xml(StatusCode::OK, body)
+}
+
 // P8/P9 ----------------------------------------------------------------------------
 
-async fn v1_server(State(st): State<St>, a: Authed, Path(mid): Path<String>) -> Response {
+async fn v1_server(
+    State(st): State<St>,
+    a: Authed,
+    Path(mid): Path<String>,
+    empty: Option<axum::Extension<EmptySectionsFlag>>,
+) -> Response {
     let w = lock(&st.world);
     match w.server(&mid).filter(|_| a.is_owner(&w)) {
         // 404 when the account does not own the machine (ref §1.2 P8, status UNCERTAIN).
         None => v1_err(a.uri.path(), StatusCode::NOT_FOUND, "Not Found"),
         Some(s) => {
-            let secs = s.sections.iter().map(|sec| {
+            // Injected fault: the transient empty list (ref §1.2 P9), here on the v1 route.
+            let listed = if empty.is_some() {
+                &[][..]
+            } else {
+                &s.sections[..]
+            };
+            let secs = listed.iter().map(|sec| {
                 El::new("Section")
                     .a("id", sec.global_id)
                     .a("key", sec.key)

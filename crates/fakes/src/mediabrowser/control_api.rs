@@ -1,6 +1,7 @@
 //! Jellyfin/Emby control API: seed users/libraries/devices/sessions, settings, state.
 
 use super::*;
+use axum::routing::{get, post};
 
 // Control API (shared by both fakes) ---------------------------------------------------------
 

@@ -70,6 +70,49 @@ pub(super) async fn general_command(
     void(&st)
 }
 
+/// J18 `POST /Sessions/{id}/Command` with a GeneralCommand body `{Name, Arguments}`
+/// (jellyfin-apiclient-python `command()`); `DisplayMessage` carries `Header`, `Text` and
+/// `TimeoutMs` in `Arguments` and is recorded as a message.
+pub(super) async fn general_command_body(
+    State(s): State<St>,
+    h: HeaderMap,
+    u: Uri,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut st = lock(&s.state);
+    guard!(st, h, u, false);
+    let Some(i) = session_idx(&st, &id) else {
+        return text(StatusCode::NOT_FOUND, "Session not found");
+    };
+    let Some(name) = parse_json(&body)
+        .as_ref()
+        .and_then(|v| v.get("Name").and_then(Value::as_str).map(str::to_string))
+    else {
+        return problem(json!({"Name": ["The Name field is required."]}));
+    };
+    if name.eq_ignore_ascii_case("DisplayMessage") {
+        let args = parse_json(&body)
+            .and_then(|v| v.get("Arguments").cloned())
+            .unwrap_or(Value::Null);
+        let arg = |k: &str| {
+            args.as_object()
+                .and_then(|m| m.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_string)
+        };
+        if let Some(text) = arg("Text") {
+            st.sessions[i].messages.push(MbMessage {
+                header: arg("Header"),
+                text,
+                timeout_ms: arg("TimeoutMs").and_then(|t| t.parse().ok()),
+            });
+        }
+    }
+    st.sessions[i].commands.push(name);
+    void(&st)
+}
+
 /// J17: Jellyfin reads a JSON body; E12: Emby reads query parameters (ref §3.2 E12).
 pub(super) async fn message(
     State(s): State<St>,

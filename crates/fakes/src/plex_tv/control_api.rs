@@ -1,6 +1,7 @@
 //! plex.tv control API: seed accounts/friends, accept invites, read state.
 
 use super::*;
+use axum::routing::{get, post, put};
 
 // Control API --------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -17,6 +17,7 @@ use super::{next_secret, request_fake_api};
 use crate::control;
 use crate::faults::{Core, Flavor, lock};
 use crate::http_util::{self, header_str};
+use crate::routing::{PathStyle, RouteTable, Routes};
 use crate::server::{Running, serve};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -75,12 +76,9 @@ impl OmbiFake {
                 password: String::new(),
             });
         }
-        let core = Core::new(Flavor::Ombi);
-        let app = control::assemble(
-            routes(state.clone()),
-            control_routes(state.clone()),
-            core.clone(),
-        );
+        let (provider, table) = routes(state.clone());
+        let core = Core::new(Flavor::Ombi, table);
+        let app = control::assemble(provider, control_routes(state.clone()), core.clone());
         Ok(OmbiFake {
             running: serve(app).await?,
             core,
@@ -152,11 +150,12 @@ fn auth(st: &OmbiState, h: &HeaderMap, uri: &Uri) -> Result<(), Response> {
     }
 }
 
-fn routes(state: Shared) -> Router {
-    Router::new()
-        .route("/api/v1/Identity/Users", get(list))
-        .route("/api/v1/Identity", post(create).put(update))
-        .route("/api/v1/Identity/{id}", delete(remove))
+fn routes(state: Shared) -> (Router, RouteTable) {
+    Routes::new(PathStyle::default())
+        .get("/api/v1/Identity/Users", list)
+        .post("/api/v1/Identity", create)
+        .put("/api/v1/Identity", update)
+        .delete("/api/v1/Identity/{id}", remove)
         .with_state(state)
 }
 

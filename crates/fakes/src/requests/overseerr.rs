@@ -17,6 +17,7 @@ use super::{next_secret, now_iso, request_fake_api};
 use crate::control;
 use crate::faults::{Core, Flavor, lock};
 use crate::http_util::{self, header_str};
+use crate::routing::{PathStyle, RouteTable, Routes};
 use crate::server::{Running, serve};
 
 /// Permission bit of the owner (`ADMIN`).
@@ -110,12 +111,9 @@ impl OverseerrFake {
             created_at: now_iso(),
         });
         let state = Arc::new(Mutex::new(st));
-        let core = Core::new(Flavor::Overseerr);
-        let app = control::assemble(
-            routes(state.clone()),
-            control_routes(state.clone()),
-            core.clone(),
-        );
+        let (provider, table) = routes(state.clone());
+        let core = Core::new(Flavor::Overseerr, table);
+        let app = control::assemble(provider, control_routes(state.clone()), core.clone());
         Ok(OverseerrFake {
             running: serve(app).await?,
             core,
@@ -211,16 +209,17 @@ fn auth(st: &OvState, h: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-fn routes(state: Shared) -> Router {
-    Router::new()
-        .route("/api/v1/user", get(list).post(create))
-        .route("/api/v1/user/import-from-plex", post(import_plex))
-        .route("/api/v1/user/import-from-jellyfin", post(import_jellyfin))
-        .route("/api/v1/user/{id}", get(read).put(update).delete(remove))
-        .route(
-            "/api/v1/user/{id}/settings/main",
-            get(read_settings).post(write_settings),
-        )
+fn routes(state: Shared) -> (Router, RouteTable) {
+    Routes::new(PathStyle::default())
+        .get("/api/v1/user", list)
+        .post("/api/v1/user", create)
+        .post("/api/v1/user/import-from-plex", import_plex)
+        .post("/api/v1/user/import-from-jellyfin", import_jellyfin)
+        .get("/api/v1/user/{id}", read)
+        .put("/api/v1/user/{id}", update)
+        .delete("/api/v1/user/{id}", remove)
+        .get("/api/v1/user/{id}/settings/main", read_settings)
+        .post("/api/v1/user/{id}/settings/main", write_settings)
         .with_state(state)
 }
 

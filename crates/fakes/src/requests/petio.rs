@@ -17,6 +17,7 @@ use super::{next_secret, request_fake_api};
 use crate::control;
 use crate::faults::{Core, Flavor, lock};
 use crate::http_util::{self, header_str};
+use crate::routing::{PathStyle, RouteTable, Routes};
 use crate::server::{Running, serve};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -100,12 +101,9 @@ impl PetioFake {
             default: true,
         });
         let state = Arc::new(Mutex::new(st));
-        let core = Core::new(Flavor::Petio);
-        let app = control::assemble(
-            routes(state.clone()),
-            control_routes(state.clone()),
-            core.clone(),
-        );
+        let (provider, table) = routes(state.clone());
+        let core = Core::new(Flavor::Petio, table);
+        let app = control::assemble(provider, control_routes(state.clone()), core.clone());
         Ok(PetioFake {
             running: serve(app).await?,
             core,
@@ -189,14 +187,14 @@ fn admin(st: &PetioState, h: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-fn routes(state: Shared) -> Router {
-    Router::new()
-        .route("/api/login", post(login))
-        .route("/api/user/all", get(all))
-        .route("/api/profile/all", get(profiles))
-        .route("/api/user/create_custom", post(create))
-        .route("/api/user/edit", post(edit))
-        .route("/api/user/delete_user", post(remove))
+fn routes(state: Shared) -> (Router, RouteTable) {
+    Routes::new(PathStyle::default())
+        .post("/api/login", login)
+        .get("/api/user/all", all)
+        .get("/api/profile/all", profiles)
+        .post("/api/user/create_custom", create)
+        .post("/api/user/edit", edit)
+        .post("/api/user/delete_user", remove)
         .with_state(state)
 }
 
