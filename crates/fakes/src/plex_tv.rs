@@ -229,7 +229,11 @@ fn provider_routes(world: Shared) -> (Router, RouteTable) {
         .put("/api/v2/sharings/{uid}", v2_update_friend)
         .delete("/api/v2/sharings/{uid}", v2_remove_friend)
         .get("/api/users", v1_users)
-        .get("/api/users/validate", v1_validate_user)
+        .post("/api/users/validate", v1_validate_user)
+        // GET was never observed answering: every client that reads the answer sends POST
+        // (go-plex-client `CheckUsernameOrEmail`), so GET is answered as an unknown route and
+        // no client can come to depend on it.
+        .get("/api/users/validate", not_found)
         .get("/pms/friends/all", v1_users)
         .get("/api/home/users", v1_home_users)
         .post("/api/home/users", v1_home_add)
@@ -244,8 +248,9 @@ fn provider_routes(world: Shared) -> (Router, RouteTable) {
         .with_state(St { world })
 }
 
-/// Whether a Plex account exists for an e-mail or username: 200 `<Response code="0"
-/// status="Valid user"/>`, else 400 `Invalid user` (v1 XML body, ref §1.3).
+/// `POST /api/users/validate?invited_email=`: whether a Plex account exists for an e-mail or
+/// username. 200 `<Response code="0" status="Valid user"/>`, else 400 with a non-zero `code`
+/// and `Invalid user`; clients read `code` (go-plex-client `CheckUsernameOrEmail`, ref §1.2 P30).
 async fn v1_validate_user(State(st): State<St>, _a: Authed, uri: Uri) -> Response {
     let q = query_map(&uri);
     let who = q.get("invited_email").map(|s| s.trim()).unwrap_or("");

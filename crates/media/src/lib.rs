@@ -169,7 +169,7 @@ pub trait PlexAccount: Send + Sync + std::fmt::Debug {
     /// Friends and Home users filling `machine_id` (operations §5.4).
     async fn headcount(&self, machine_id: &str) -> Result<PlexHeadcount>;
 
-    /// Whether a Plex account exists for `who` (e-mail or username): `GET /api/users/validate`.
+    /// Whether a Plex account exists for `who` (e-mail or username): `POST /api/users/validate`.
     /// Inviting cannot tell, since plex.tv accepts an invite to any e-mail (ref §1.2 P11).
     async fn user_exists(&self, who: &str) -> Result<bool>;
 }

@@ -459,12 +459,21 @@ impl PlexAccount for PlexTvClient {
 
     async fn user_exists(&self, who: &str) -> Result<bool> {
         let op = "look up a Plex account";
-        let req = Req::get("/api/users/validate").q("invited_email", who.trim());
+        // POST, as every public client that reads the answer sends it (go-plex-client
+        // `CheckUsernameOrEmail`, ref §1.2 P30); GET is not known to be served.
+        let req = Req::post("/api/users/validate").q("invited_email", who.trim());
         let resp = self.http.send(op, req).await?;
-        // 200 "Valid user"; 400 "Invalid user" is the answer "no such account", not a failure.
+        // 200 `<Response code="0" status="Valid user"/>`; 400 with a non-zero code is the
+        // answer "no such account", not a failure. The code decides; the status only when
+        // the body carries none.
         match resp.status {
-            200..=299 => Ok(true),
-            400 | 404 => Ok(false),
+            200 | 400 => {
+                let code = xml::parse(&resp.body)
+                    .ok()
+                    .filter(|r| r.name == "Response")
+                    .and_then(|r| r.int("code"));
+                Ok(code.map_or(resp.status == 200, |c| c == 0))
+            }
             _ => Err(self.fail(op, &resp, "account")),
         }
     }

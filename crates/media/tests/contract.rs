@@ -616,6 +616,23 @@ async fn plex_friend_removal_and_headcount() {
 }
 
 #[tokio::test]
+async fn plex_account_lookup_posts_to_validate_and_reads_the_code() {
+    let p = plex().await;
+    let email = customer(&p, "erin");
+    assert!(must(p.account.user_exists(&email).await, "known e-mail"));
+    assert!(must(p.account.user_exists("erin").await, "known username"));
+    assert!(!must(
+        p.account.user_exists("nobody@example.com").await,
+        "unknown e-mail"
+    ));
+    let log = p.tv.requests();
+    // Public clients send POST (go-plex-client `CheckUsernameOrEmail`); the fake answers GET
+    // as an unknown route, so a client that sent GET would read every account as missing.
+    assert_eq!(hits(&log, "POST", "/api/users/validate"), 3);
+    assert_eq!(hits(&log, "GET", "/api/users/validate"), 0);
+}
+
+#[tokio::test]
 async fn plex_sessions_and_stopping_them() {
     let p = plex().await;
     let email = customer(&p, "erin");
