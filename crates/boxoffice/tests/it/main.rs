@@ -14,6 +14,7 @@ mod bulk_invite;
 mod bulk_invite_kill;
 mod bulk_invite_page;
 mod cli;
+mod control_api_faults;
 mod customers;
 mod demo;
 mod discord;
