@@ -361,5 +361,5 @@ def run(binary, log_path, only=None, report=None):
         for r in failed:
             print(f"  - {r['step']} ({r['service']}: {r['call']})")
         return 1
-    print(f"{passed} steps passed")
+    print(f"{passed} step{'s' if passed != 1 else ''} passed")
     return 0
