@@ -1578,3 +1578,232 @@ async fn control_api_over_http_and_extras() -> R {
     );
     Ok(())
 }
+
+// ---------------------------------------------------------------- fault rules and paths
+
+async fn post_fault(
+    c: &Client,
+    control: &str,
+    rule: Value,
+) -> Result<(u16, Value), reqwest::Error> {
+    let r = c
+        .post(format!("{control}/faults"))
+        .json(&rule)
+        .send()
+        .await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(Value::Null)))
+}
+
+#[tokio::test]
+async fn a_fault_rule_that_could_never_fire_is_refused_with_the_reason() -> R {
+    let (tv, _pms) = plex_pair().await;
+    let emby = EmbyFake::start().await?;
+    let c = client();
+    for (control, rule, why) in [
+        (
+            emby.control_url(),
+            json!({"path": "/Userz/New", "action": {"type": "status", "status": 503}}),
+            "no route",
+        ),
+        (
+            emby.control_url(),
+            json!({"path": "/System/Info", "method": "DELETE", "action": {"type": "status", "status": 503}}),
+            "no route",
+        ),
+        (
+            emby.control_url(),
+            json!({"action": {"type": "already_shared"}}),
+            "applies only to",
+        ),
+        (
+            tv.control_url(),
+            json!({"path": "/api/v2/user", "action": {"type": "empty_sections"}}),
+            "applies only to",
+        ),
+        (
+            tv.control_url(),
+            json!({"remaining": 0, "action": {"type": "hang"}}),
+            "remaining",
+        ),
+        (
+            tv.control_url(),
+            json!({"action": {"type": "status", "status": 200}}),
+            "not an error status",
+        ),
+    ] {
+        let (status, v) = post_fault(&c, &control, rule.clone()).await?;
+        assert_eq!(status, 422, "{rule} → {v}");
+        let msg = v["error"].as_str().unwrap_or_default();
+        assert!(msg.contains(why), "{rule} → {msg}");
+    }
+    let faults: Value = c
+        .get(format!("{}/faults", emby.control_url()))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(faults, json!([]), "nothing was added");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_emby_rule_matches_its_route_under_either_root_in_any_case() -> R {
+    let emby = EmbyFake::start().await?;
+    let c = client();
+    for (rule_path, request_path) in [
+        ("/Users/New", "/emby/Users/New"),
+        ("/emby/Users/New", "/Users/New"),
+        ("/users/new/", "/EMBY/users/NEW"),
+    ] {
+        let (status, _) = post_fault(
+            &c,
+            &emby.control_url(),
+            json!({"path": rule_path, "method": "POST", "remaining": 1,
+                   "action": {"type": "status", "status": 503}}),
+        )
+        .await?;
+        assert_eq!(status, 201);
+        let r = c
+            .post(format!("{}{request_path}", emby.url()))
+            .header("X-Emby-Token", emby.api_key())
+            .json(&json!({"Name": format!("u{}", rule_path.len())}))
+            .send()
+            .await?;
+        assert_eq!(r.status().as_u16(), 503, "{rule_path} on {request_path}");
+    }
+    let log = emby.requests();
+    assert_eq!(
+        log[0].path, "/emby/Users/New",
+        "the log keeps the path as sent"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn empty_sections_fires_on_the_v1_server_route_and_waits_for_a_server_route() -> R {
+    let (tv, pms) = plex_pair().await;
+    let c = client();
+    let v1 = format!("{}/api/servers/{}", tv.url(), pms.machine_identifier());
+    let sections = |body: &str| body.matches("<Section ").count();
+    tv.add_fault(FaultRule::next(1, FaultAction::EmptySections));
+    // Another route first: the rule does not fire there and is not used up.
+    let r = c
+        .get(format!("{}/api/v2/user", tv.url()))
+        .header("X-Plex-Token", tv.token())
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let get = || c.get(&v1).header("X-Plex-Token", tv.token()).send();
+    assert_eq!(sections(&get().await?.text().await?), 0);
+    assert_eq!(sections(&get().await?.text().await?), 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn jellyfin_reads_json_names_in_any_case_and_writes_no_nulls() -> R {
+    let jf = JellyfinFake::start().await?;
+    let c = client();
+    let r = c
+        .post(format!("{}/users/new/", jf.url()))
+        .header("Authorization", mb(&jf.api_key()))
+        .json(&json!({"name": "kim", "password": "pw"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await?;
+    assert_eq!(
+        (v["Name"].as_str(), v["HasPassword"].as_bool()),
+        (Some("kim"), Some(true))
+    );
+    assert!(
+        v.get("LastLoginDate").is_none(),
+        "null properties are left out: {v}"
+    );
+    assert!(v["Policy"].get("MaxParentalRating").is_none(), "{v}");
+    // An injected 401 has no body, like Jellyfin's own.
+    jf.add_fault(
+        FaultRule::path(
+            "/Users",
+            FaultAction::Status {
+                status: 401,
+                body: None,
+            },
+        )
+        .times(1),
+    );
+    let r = c
+        .get(format!("{}/Users", jf.url()))
+        .header("Authorization", mb(&jf.api_key()))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.text().await?, "");
+    Ok(())
+}
+
+#[tokio::test]
+async fn pms_serves_the_library_root_and_every_item_by_its_own_rating_key() -> R {
+    let (_tv, pms) = plex_pair().await;
+    let c = client();
+    let get = |path: String| {
+        c.get(format!("{}{path}", pms.url()))
+            .header("X-Plex-Token", pms.token())
+            .header("Accept", "application/json")
+            .send()
+    };
+    let root: Value = get("/library".into()).await?.json().await?;
+    assert_eq!(root["MediaContainer"]["title1"], "Plex Library");
+    let shows = pms
+        .libraries()
+        .iter()
+        .find(|l| l.kind == "show")
+        .map(|l| l.key)
+        .expect("shows");
+    let page = |t: u32| {
+        get(format!(
+            "/library/sections/{shows}/all?type={t}&X-Plex-Container-Size=5"
+        ))
+    };
+    let shows_page: Value = page(2).await?.json().await?;
+    let eps_page: Value = page(4).await?.json().await?;
+    let keys = |v: &Value| -> Vec<String> {
+        v["MediaContainer"]["Metadata"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m["ratingKey"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (show_keys, ep_keys) = (keys(&shows_page), keys(&eps_page));
+    assert!(!show_keys.is_empty() && show_keys.iter().all(|k| !ep_keys.contains(k)));
+    let first = &shows_page["MediaContainer"]["Metadata"][0];
+    assert!(
+        first["childCount"].as_u64() > Some(0) && first["leafCount"].as_u64() > Some(0),
+        "{first}"
+    );
+    let item: Value = get(format!("/library/metadata/{}", show_keys[0]))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        item["MediaContainer"]["Metadata"][0]["ratingKey"].as_str(),
+        Some(show_keys[0].as_str())
+    );
+    assert_eq!(
+        get("/library/metadata/1".into()).await?.status(),
+        StatusCode::NOT_FOUND
+    );
+    let sections_slash = get("/library/sections/".into()).await?;
+    assert_eq!(
+        sections_slash.status(),
+        StatusCode::OK,
+        "one trailing slash is accepted"
+    );
+    for path in ["/myplex/account", "/clients"] {
+        assert_eq!(get(path.into()).await?.status(), StatusCode::OK, "{path}");
+    }
+    Ok(())
+}
