@@ -9,6 +9,7 @@ mod detail;
 mod edit;
 mod expiry;
 mod invite;
+mod media_password;
 mod migrate;
 mod plan;
 mod plex_change;
@@ -22,6 +23,10 @@ pub use detail::{CustomerDetail, CustomerStatus};
 pub use edit::{CustomerEdit, CustomerEdited};
 pub use expiry::ExpiryReport;
 pub use invite::{InviteInput, InviteOutcome, RenewInput};
+pub use media_password::{
+    LINK_VALID_DAYS, LinkState, MEDIA_PASSWORD_JOB, MediaPasswordView, NEW_LINK_WAIT_SECS,
+    spent_message,
+};
 pub use migrate::{
     MIGRATION_DONE_EVENT, MIGRATION_JOB, MigrationInput, MigrationPreview, MigrationReport,
     MigrationView, PLEX_BAN_WARNING_FROM,

@@ -20,6 +20,7 @@ mod discord;
 mod health;
 mod jobs;
 mod lifecycle;
+mod media_password;
 mod migration;
 mod multi_instance;
 mod notification_pages;

@@ -8,6 +8,7 @@ mod contact;
 mod drift;
 mod form;
 mod library_groups;
+mod media_password;
 mod migrations;
 mod notifications;
 mod plan_request_apps;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<WebState> {
         .merge(user_detail::routes())
         .merge(notifications::routes())
         .merge(contact::routes())
+        .merge(media_password::routes())
         .merge(admin::routes())
 }
 
