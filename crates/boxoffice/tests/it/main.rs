@@ -35,4 +35,5 @@ mod servers;
 mod servers_upkeep;
 mod settings;
 mod smtp;
+mod smtp_catcher;
 mod users_page;
