@@ -11,6 +11,7 @@ mod expiry;
 mod invite;
 mod media_password;
 mod migrate;
+mod new_customer;
 mod plan;
 mod plex_change;
 mod provision;
@@ -31,6 +32,7 @@ pub use migrate::{
     MIGRATION_DONE_EVENT, MIGRATION_JOB, MigrationInput, MigrationPreview, MigrationReport,
     MigrationView, PLEX_BAN_WARNING_FROM,
 };
+pub use new_customer::{FieldError, NewCustomerError, NewCustomerForm};
 pub use plex_change::{
     PLEX_CHANGE_REQUIRED_EVENT, PLEX_CHANGE_SETTING, PLEX_CHANGED_EVENT, PlexAccountChanged,
 };

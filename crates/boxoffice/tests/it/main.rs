@@ -23,6 +23,7 @@ mod lifecycle;
 mod media_password;
 mod migration;
 mod multi_instance;
+mod new_customer;
 mod notification_pages;
 mod notifications;
 mod plans;

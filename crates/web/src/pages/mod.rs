@@ -10,6 +10,7 @@ mod form;
 mod library_groups;
 mod media_password;
 mod migrations;
+mod new_customer;
 mod notifications;
 mod plan_request_apps;
 mod plans;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<WebState> {
         .merge(library_groups::routes())
         .merge(selftest::routes())
         .merge(drift::routes())
+        .merge(new_customer::routes())
         .merge(users::routes())
         .merge(plex_change::routes())
         .merge(bulk_invite::routes())

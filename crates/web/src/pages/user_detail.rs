@@ -160,6 +160,10 @@ fn done_message(d: Option<&str>) -> Option<String> {
             "request_apps" => {
                 "Request-app sync queued: the accounts are brought in line in the background."
             }
+            "created" => "Customer created; the invite is sent to the server in the background.",
+            "created_no_capacity" => {
+                "Customer created and the payment recorded, but no server has room for the plan: add capacity, then use Invite / renew."
+            }
             "invite_resent" => {
                 "The invite is on its way again; on Jellyfin and Emby it carries a new password link, and older links stop working."
             }
