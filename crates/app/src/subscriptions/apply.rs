@@ -175,8 +175,9 @@ impl App {
         if existing.is_none() {
             let new = NewUser {
                 name: who.clone(),
-                // Jellyfin/Emby refuse logins without one (operations §5.8); the customer
-                // resets it through the server. Plex ignores it.
+                // Jellyfin/Emby refuse logins without one (operations §5.8). Nobody knows this
+                // one: the customer chooses theirs through the invite's password link. Plex
+                // ignores it.
                 password: Some(crate::crypto::random_token()?),
             };
             match client.create_user(&new, &policy).await {
