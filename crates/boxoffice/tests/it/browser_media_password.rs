@@ -34,10 +34,16 @@ async fn a_jellyfin_customer_sets_their_password_from_the_invite_email_and_logs_
     b.click(&format!("#nc-server option[value='{jf}']")).await;
     // The form follows the server's platform: the Plex field is hidden, the user name shown.
     assert_eq!(b.attr("#nc-plex", "name").await, "plex_identity");
-    let plex_hidden = b
-        .script("return document.querySelector('label[data-platforms=plex]').hidden;")
+    let plex_shown = b
+        .script(
+            "return document.querySelector('label[data-platforms=plex]').offsetParent !== null;",
+        )
         .await;
-    assert_eq!(plex_hidden, Value::Bool(true));
+    assert_eq!(
+        plex_shown,
+        Value::Bool(false),
+        "the Plex field is out of sight"
+    );
     assert_eq!(b.attr("#nc-amount", "placeholder").await, "10.00");
     b.fill("#nc-username", "quinn").await;
     b.screenshot("new-customer-form").await;
