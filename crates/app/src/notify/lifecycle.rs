@@ -74,7 +74,7 @@ impl App {
             Platform::Jellyfin | Platform::Emby => {
                 let link = self.issue_password_link(ex, customer.id, share_id).await?;
                 notice
-                    .with("server_url", server.url.clone())
+                    .with("server_url", self.customer_facing_url(server).await?)
                     .with("set_password_url", link.url)
                     .with("set_password_expires", date(link.expires_at))
             }

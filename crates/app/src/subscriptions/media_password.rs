@@ -120,11 +120,12 @@ impl App {
             "failed" => LinkState::Failed,
             _ => LinkState::Replaced,
         };
+        let server_url = self.customer_facing_url(&server).await?;
         Ok(MediaPasswordView {
             state,
             platform: platform_of(&server.platform)?,
             server_name: server.name,
-            server_url: server.url,
+            server_url,
             username: identity(&customer, &server.platform),
             expires_at: link.expires_at,
             error: link.error.clone(),

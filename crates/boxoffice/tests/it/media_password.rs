@@ -468,3 +468,44 @@ async fn a_server_refusing_the_password_shows_on_the_link_and_nothing_is_kept() 
     .expect("links");
     assert!(left.is_empty());
 }
+
+#[tokio::test]
+async fn the_invite_and_its_page_name_the_address_customers_use_when_one_is_set() {
+    let m = media_test().await;
+    let jf = jellyfin(&m).await;
+    email_to_catcher(&m).await;
+    let page_url = format!("/admin/servers/{jf}/public-url");
+    assert!(
+        m.t.get_html(&format!("/admin/servers/{jf}"))
+            .await
+            .contains(&page_url)
+    );
+    let r =
+        m.t.post_form(
+            &page_url,
+            &page_url,
+            &[("public_url", "jellyfin.example.com")],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "an address needs its scheme");
+    let r =
+        m.t.post_form(
+            &page_url,
+            &page_url,
+            &[("public_url", "https://watch.example.com/")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    invite_to(&m, "hal@example.com", jf).await;
+    let text = message(&m, "hal@example.com", "You're invited")
+        .text
+        .expect("text");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_end() == "Server: https://watch.example.com"),
+        "{text}"
+    );
+    assert!(!text.contains(&m.world.jellyfin.url()), "{text}");
+    let (_, body) = page(&client(), &link_in(&text)).await;
+    assert!(body.contains("https://watch.example.com"), "{body}");
+}

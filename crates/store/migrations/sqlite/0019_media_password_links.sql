@@ -22,3 +22,6 @@ CREATE TABLE media_password_links (
 );
 CREATE INDEX media_password_links_share ON media_password_links (share_id, state);
 CREATE INDEX media_password_links_customer ON media_password_links (customer_id, created_at);
+-- The address customers use for a Jellyfin or Emby server, named in invites, when it is not the
+-- one boxoffice reaches it at (a LAN or container address); empty means the same.
+ALTER TABLE servers ADD COLUMN public_url TEXT NOT NULL DEFAULT '';

@@ -17,6 +17,7 @@ mod plans;
 mod plex_accounts;
 mod plex_change;
 mod selftest;
+mod server_public_url;
 mod servers;
 mod user_detail;
 mod users;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<WebState> {
         .route("/security/totp/confirm", post(account::totp_confirm))
         .route("/security/totp/disable", post(account::totp_disable))
         .merge(servers::routes())
+        .merge(server_public_url::routes())
         .merge(migrations::routes())
         .merge(plex_accounts::routes())
         .merge(plans::routes())
