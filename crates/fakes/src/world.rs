@@ -27,6 +27,8 @@ pub struct World {
     pub emby: EmbyFake,
     pub discord: DiscordFake,
     pub request_apps: RequestApps,
+    /// Every e-mail sent to it is kept and readable through its control API.
+    pub smtp: crate::SmtpCatcher,
 }
 
 /// The request managers of the sandbox (ref §4), empty but for their administrators.
@@ -132,6 +134,7 @@ impl World {
             ombi: crate::OmbiFake::start().await?,
             petio: crate::PetioFake::start().await?,
         };
+        let smtp = crate::SmtpCatcher::start().await?;
         Ok(World {
             plex_tv,
             plex_servers: vec![alpha, beta],
@@ -139,6 +142,7 @@ impl World {
             emby,
             discord,
             request_apps,
+            smtp,
         })
     }
 
@@ -289,6 +293,7 @@ impl World {
             "emby": mb(self.emby.server_name(), self.emby.url(), self.emby.control_url(),
                        self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
             "request_apps": self.request_apps.describe(),
+            "smtp": self.smtp.describe(),
         })
     }
 }
