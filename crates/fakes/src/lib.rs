@@ -2,8 +2,8 @@
 //! plex.tv, the Plex Media Server (PMS), Jellyfin and Emby.
 //!
 //! Every fake is an axum server bound to `127.0.0.1:0`. Provider routes answer as the
-//! real service does according to `/work/shared/reference/media-server-apis.md`
-//! (cited below as "ref §N"). Each fake also serves a JSON control API under
+//! real service does according to the facts recorded in `docs/providers.md` (cited below as
+//! "ref §N", a section of that page). Each fake also serves a JSON control API under
 //! `/__control` (seed data, sessions, fault injection, state and request log); the same
 //! operations are available as Rust methods on the handles.
 

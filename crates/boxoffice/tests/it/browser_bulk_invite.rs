@@ -24,7 +24,10 @@ async fn a_bulk_invite_uploaded_through_the_dialog_runs_to_its_report() {
     let server = jellyfin(&m).await;
     let base = m.t.base.clone();
     let dir = temp_dir();
-    let bad = "/work/shared/fixtures/bulk-invite/invalid-rows.csv";
+    let bad = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/bulk-invite/invalid-rows.csv"
+    );
     let good = dir.join("people.csv");
     let emails = ["ann@example.com", "ben@example.com", "cat@example.com"];
     std::fs::write(&good, csv_for(&server, &emails)).expect("write");
