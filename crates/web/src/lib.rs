@@ -26,22 +26,31 @@ use std::time::Duration;
 pub struct WebOptions {
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
+    /// Send `Strict-Transport-Security`: users reach the site at an `https://` public URL.
+    pub hsts: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     /// Every page says it is a demo.
     pub demo: bool,
+    /// `/metrics` answers only `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
+    /// Whether `/metrics` is on this router (not when it has an address of its own).
+    pub metrics_on_main: bool,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
         Self {
             secure_cookies: false,
+            hsts: false,
             trust_forwarded_for: false,
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 10 << 20,
             demo: false,
+            metrics_token: None,
+            metrics_on_main: true,
         }
     }
 }
@@ -66,7 +75,7 @@ pub fn router(app: App, opts: WebOptions) -> Router {
     Router::new()
         .merge(pages)
         .nest("/api/v1", api::routes())
-        .merge(health::routes())
+        .merge(health::routes(state.opts.metrics_on_main))
         .merge(static_files::routes())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -85,5 +94,13 @@ pub fn router(app: App, opts: WebOptions) -> Router {
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             observe::RandomRequestId,
         ))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for its own listen address (`metrics.listen`).
+pub fn metrics_router(app: App, opts: WebOptions) -> Router {
+    let state = WebState { app, opts };
+    Router::new()
+        .merge(health::metrics_only())
         .with_state(state)
 }
