@@ -53,7 +53,7 @@ pub async fn open_database(cfg: &Config) -> Result<Db, StartError> {
     let url = cfg.effective_database_url();
     if url.starts_with("sqlite:") {
         // The default database lives in the data directory, which may not exist yet.
-        let _ = std::fs::create_dir_all(&cfg.data_dir);
+        let _ = crate::data_dir::create_private(&cfg.data_dir);
     }
     let opts = ConnectOptions {
         max_connections: cfg.database.max_connections,
