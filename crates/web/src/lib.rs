@@ -9,12 +9,15 @@ mod api;
 mod cookies;
 mod csrf;
 mod error;
+mod headers;
 mod health;
 mod layout;
 mod observe;
 mod pages;
+mod rejections;
 mod session;
 mod static_files;
+mod upload;
 
 pub use error::ApiError;
 
@@ -66,6 +69,10 @@ pub fn router(app: App, opts: WebOptions) -> Router {
     let pages = pages::routes()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            pages::form::require_utf8,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             csrf::verify,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -78,6 +85,10 @@ pub fn router(app: App, opts: WebOptions) -> Router {
         .merge(health::routes(state.opts.metrics_on_main))
         .merge(static_files::routes())
         .fallback(pages::not_found)
+        // What Json, Form and Multipart read, unless a route sets its own (a CSV upload).
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.opts.max_body_bytes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::record,
@@ -88,6 +99,14 @@ pub fn router(app: App, opts: WebOptions) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             state.opts.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rejections::answer_in_kind,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.opts.clone(),
+            headers::secure,
         ))
         .layer(observe::trace_layer())
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
@@ -102,5 +121,9 @@ pub fn metrics_router(app: App, opts: WebOptions) -> Router {
     let state = WebState { app, opts };
     Router::new()
         .merge(health::metrics_only())
+        .layer(axum::middleware::from_fn_with_state(
+            state.opts.clone(),
+            headers::secure,
+        ))
         .with_state(state)
 }

@@ -1,4 +1,4 @@
-use super::{Principal, parse_permissions};
+use super::Principal;
 use crate::audit::Actor;
 use crate::crypto::{random_token, token_hash};
 use crate::{App, AppError};
@@ -252,7 +252,9 @@ impl App {
             email: login.email,
             csrf_token: s.csrf_token,
             mfa_pending: s.mfa_pending,
-            permissions: parse_permissions(&s.permissions),
+            // The role as it is now, not as it was at login: a role changed or taken away
+            // applies to sessions already open, at their next request.
+            permissions: role.permissions,
             role: role.kind,
         }))
     }

@@ -6,7 +6,7 @@ mod auth;
 mod bulk_invite;
 mod contact;
 mod drift;
-mod form;
+pub mod form;
 mod library_groups;
 mod migrations;
 mod notifications;
@@ -16,6 +16,7 @@ mod plex_accounts;
 mod plex_change;
 mod selftest;
 mod servers;
+mod site_logins;
 mod user_detail;
 mod users;
 
@@ -58,6 +59,7 @@ pub fn routes() -> Router<WebState> {
         .merge(plex_change::routes())
         .merge(bulk_invite::routes())
         .merge(user_detail::routes())
+        .merge(site_logins::routes())
         .merge(notifications::routes())
         .merge(contact::routes())
         .merge(admin::routes())
