@@ -19,6 +19,9 @@ pub enum AppError {
     Unauthorized(String),
     #[error("too many attempts: try again in {retry_after} seconds")]
     Throttled { retry_after: i64 },
+    /// Too much of a bounded resource (password checks) is in use: try again shortly.
+    #[error("the server is busy: try again in {retry_after} seconds")]
+    Busy { retry_after: i64 },
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]

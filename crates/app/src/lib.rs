@@ -40,6 +40,8 @@ pub struct App {
     pub discord: Arc<discord::DiscordConnector>,
     /// Argon2 cost; tests lower it to keep suites fast, never below OWASP's minimum for argon2id.
     pub password_params: passwords::Params,
+    /// How many password hashes run at once, and how many may wait (`passwords.*` config).
+    pub password_gate: Arc<passwords::Gate>,
 }
 
 impl App {
@@ -59,6 +61,7 @@ impl App {
             metrics,
             media,
             password_params: passwords::Params::default(),
+            password_gate: Arc::new(passwords::Gate::for_this_machine()),
         }
     }
 

@@ -61,7 +61,7 @@ pub fn new_data_dir() -> std::io::Result<PathBuf> {
             .take(10)
             .collect::<String>()
     ));
-    std::fs::create_dir_all(&dir)?;
+    crate::data_dir::create_private(&dir)?;
     Ok(dir)
 }
 
@@ -86,7 +86,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
     })
     .await?;
     let sandbox = world.describe();
-    std::fs::create_dir_all(&cfg.data_dir)?;
+    crate::data_dir::create_private(&cfg.data_dir)?;
     std::fs::write(cfg.data_dir.join(MARKER), sandbox.to_string())?;
 
     let mut cfg = cfg.clone();

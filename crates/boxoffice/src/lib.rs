@@ -4,6 +4,7 @@
 
 pub mod cli;
 mod cli_bulk_invite;
+pub mod data_dir;
 pub mod demo;
 pub mod sandbox;
 pub mod secret_key;

@@ -38,7 +38,7 @@ pub fn load_or_create(data_dir: &Path, given: Option<[u8; 32]>) -> Result<Secret
             reason: e.to_string(),
         });
     }
-    std::fs::create_dir_all(data_dir).map_err(|source| KeyError::DataDir {
+    crate::data_dir::create_private(data_dir).map_err(|source| KeyError::DataDir {
         path: data_dir.display().to_string(),
         source,
     })?;

@@ -53,7 +53,7 @@ pub async fn open_database(cfg: &Config) -> Result<Db, StartError> {
     let url = cfg.effective_database_url();
     if url.starts_with("sqlite:") {
         // The default database lives in the data directory, which may not exist yet.
-        let _ = std::fs::create_dir_all(&cfg.data_dir);
+        let _ = crate::data_dir::create_private(&cfg.data_dir);
     }
     let opts = ConnectOptions {
         max_connections: cfg.database.max_connections,
@@ -75,7 +75,8 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, Start
         .map_err(|e| StartError::SecretKey(e.to_string()))?;
     let secrets = secret_key::load_or_create(&cfg.data_dir, given)?;
     let db = open_database(cfg).await?;
-    let app = App::new(db, clock, secrets);
+    let mut app = App::new(db, clock, secrets);
+    app.password_gate = Arc::new(password_gate(cfg));
     // A `boxoffice demo` data directory: plex.tv is the demo's fake, for every command.
     if let Some(url) = crate::demo::plex_tv_of(&cfg.data_dir) {
         app.media.set_plex_tv_url(&url);
@@ -83,10 +84,24 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, Start
     Ok(app)
 }
 
+/// `passwords.concurrency` slots (default: one per CPU) and `passwords.queue` waiting places
+/// (default: four per slot).
+fn password_gate(cfg: &Config) -> boxoffice_app::passwords::Gate {
+    use boxoffice_app::passwords::Gate;
+    let slots = match cfg.passwords.concurrency {
+        Some(n) => n as usize,
+        None => Gate::for_this_machine().slots(),
+    };
+    let queue = cfg.passwords.queue.map_or(slots * 4, |n| n as usize);
+    Gate::new(slots, queue)
+}
+
 pub struct Application {
     pub app: App,
     pub registry: Arc<Registry>,
     listener: TcpListener,
+    /// `/metrics` on an address of its own (`metrics.listen`).
+    metrics_listener: Option<TcpListener>,
     web: WebOptions,
     runner: RunnerOptions,
     workers: u32,
@@ -106,12 +121,26 @@ impl Application {
                 addr: cfg.listen,
                 source,
             })?;
+        let metrics_listener = match cfg.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let web = WebOptions {
             secure_cookies: cfg.secure_cookies(),
+            hsts: cfg
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
             trust_forwarded_for: cfg.web.trust_forwarded_for,
             request_timeout: Duration::from_secs(cfg.web.request_timeout_secs),
             max_body_bytes: cfg.web.max_body_bytes as usize,
             demo,
+            metrics_token: cfg.metrics.token.as_ref().map(|t| t.expose().to_owned()),
+            metrics_on_main: cfg.metrics.listen.is_none(),
         };
         let runner = RunnerOptions {
             lease_secs: cfg.jobs.lease_secs as i64,
@@ -123,6 +152,7 @@ impl Application {
             app,
             registry: Arc::new(registry_with_builtins()),
             listener,
+            metrics_listener,
             web,
             runner,
             workers: cfg.jobs.workers,
@@ -134,6 +164,13 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// A runner on this application's queue, for tests and one-off commands.
@@ -159,6 +196,17 @@ impl Application {
                 workers.push(tokio::spawn(r.run_forever(stop_rx.clone())));
             }
         }
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = boxoffice_web::metrics_router(self.app.clone(), self.web.clone());
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await
+            })
+        });
         let router = boxoffice_web::router(self.app.clone(), self.web.clone());
         let result = axum::serve(
             self.listener,
@@ -170,6 +218,9 @@ impl Application {
             tracing::error!(error = %e, "the web server stopped with an error");
         }
         let _ = stop_tx.send(true);
+        if let Some(m) = metrics_server {
+            let _ = m.await;
+        }
         for w in workers {
             if let Err(e) = tokio::time::timeout(Duration::from_secs(30), w).await {
                 tracing::warn!(error = %e, "a job worker did not stop within 30 s");

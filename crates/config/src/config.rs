@@ -17,6 +17,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub jobs: JobsConfig,
     pub web: WebConfig,
+    pub passwords: PasswordsConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +67,20 @@ pub struct WebConfig {
     pub max_body_bytes: u64,
 }
 
+/// Bounds on password hashing (argon2id, 19 MiB per hash), which logins reach unauthenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PasswordsConfig {
+    pub concurrency: Option<u32>,
+    pub queue: Option<u32>,
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsConfig {
+    pub token: Option<Secret>,
+    pub listen: Option<SocketAddr>,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -77,6 +93,8 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             jobs: JobsConfig::default(),
             web: WebConfig::default(),
+            passwords: PasswordsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -96,6 +96,10 @@ declare_keys! {
     web.trust_forwarded_for: "Take the client address from `X-Forwarded-For`; only behind a proxy you control.",
     web.request_timeout_secs: "Seconds before a request is aborted.",
     web.max_body_bytes: "Largest accepted request body, in bytes.",
+    passwords.concurrency: "Password hashes (argon2id, 19 MiB each) computed at once, at least 1. Unset: the number of CPUs.",
+    passwords.queue: "Password checks that may wait for a free slot; beyond them a login is answered 503 with `Retry-After`. Unset: 4 per slot.",
+    metrics.token: "Bearer token `/metrics` requires (`Authorization: Bearer …`). Unset: no token is asked for.",
+    metrics.listen: "Serve `/metrics` on this separate IP address and port only, not on `listen`. Unset: on `listen`.",
 }
 
 pub(crate) fn find(path: &str) -> Option<&'static Key> {

@@ -22,7 +22,10 @@ mod sources;
 mod suggest;
 mod validate;
 
-pub use config::{Config, DatabaseConfig, JobsConfig, LogConfig, LogFormat, WebConfig};
+pub use config::{
+    Config, DatabaseConfig, JobsConfig, LogConfig, LogFormat, MetricsConfig, PasswordsConfig,
+    WebConfig,
+};
 pub use error::{ConfigError, Problem};
 pub use keys::{CONFIG_ENV_VAR, ENV_PREFIX, RESERVED_ENV_VARS, known_env_vars};
 pub use load::{DEFAULT_FILE, Loaded, load};

@@ -69,6 +69,26 @@ pub(crate) fn check(config: &mut Config, origins: &Origins) -> Result<(), Config
             "must not be empty; use a level such as info".to_owned(),
         );
     }
+    if config.passwords.concurrency == Some(0) {
+        fail("passwords.concurrency", "must be at least 1".to_owned());
+    }
+    if config
+        .metrics
+        .token
+        .as_ref()
+        .is_some_and(|t| t.expose().trim().is_empty())
+    {
+        fail(
+            "metrics.token",
+            "must not be empty; leave it unset to ask for no token".to_owned(),
+        );
+    }
+    if config.metrics.listen.is_some() && config.metrics.listen == Some(config.listen) {
+        fail(
+            "metrics.listen",
+            "must differ from listen; leave it unset to serve /metrics there".to_owned(),
+        );
+    }
     if config.database.max_connections == Some(0) {
         fail("database.max_connections", "must be at least 1".to_owned());
     }

@@ -1,4 +1,4 @@
-//! The calls boxoffice makes (ref §6.2) and the parts of Discord's objects it reads.
+//! The calls boxoffice makes (ref §10.2) and the parts of Discord's objects it reads.
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};

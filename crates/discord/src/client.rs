@@ -14,7 +14,7 @@ use crate::limits::{Limits, Observed};
 use crate::sleep::{Sleeper, TokioSleeper};
 
 pub const DEFAULT_API_URL: &str = "https://discord.com/api/v10";
-/// Discord blocks requests without a `DiscordBot (url, version)` agent (ref §6.1).
+/// Discord blocks requests without a `DiscordBot (url, version)` agent (ref §10.1).
 pub const USER_AGENT: &str = concat!(
     "DiscordBot (https://github.com/boxoffice-media/boxoffice, ",
     env!("CARGO_PKG_VERSION"),
@@ -207,7 +207,7 @@ impl DiscordClient {
         if let Some(j) = &c.json {
             b = b.json(j);
         } else if matches!(c.method, Method::POST | Method::PUT) {
-            // Discord wants an explicit zero length on bodiless PUTs (ref §6.2).
+            // Discord wants an explicit zero length on bodiless PUTs (ref §10.2).
             b = b.header(CONTENT_LENGTH, "0");
         }
         if let Some(r) = c.reason {
@@ -324,7 +324,7 @@ fn header_f64(h: &HeaderMap, name: &str) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-/// `X-Audit-Log-Reason` is URL-encoded text (ref §6.2).
+/// `X-Audit-Log-Reason` is URL-encoded text (ref §10.2).
 fn encode_reason(r: &str) -> String {
     let mut out = String::new();
     for b in r.bytes().take(512) {

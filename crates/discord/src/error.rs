@@ -1,5 +1,5 @@
 //! What a Discord call answers when it does not succeed: one case per thing the owner can act
-//! on, each message saying what to do. Discord's JSON error codes (ref §6.1) pick the case.
+//! on, each message saying what to do. Discord's JSON error codes (ref §10.1) pick the case.
 
 use std::time::Duration;
 

@@ -4,7 +4,8 @@
 //! Every call sends `Authorization: Bot <token>` and the `DiscordBot (url, version)` user agent
 //! Discord requires, keeps per-route rate-limit state from the `X-RateLimit-*` headers so normal
 //! operation never meets a 429, and on a 429 waits the answer's `retry_after` once before giving
-//! up with [`DiscordError::RateLimited`] (see `/work/shared/reference`, "ref §6").
+//! up with [`DiscordError::RateLimited`]. "ref §10.N" cites section 10.N of `docs/providers.md`,
+//! which records the Discord facts this crate relies on.
 
 mod api;
 mod client;

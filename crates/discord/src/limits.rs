@@ -1,4 +1,4 @@
-//! Rate-limit state kept from Discord's headers (ref §6.3): per bucket and top-level resource,
+//! Rate-limit state kept from Discord's headers (ref §10.3): per bucket and top-level resource,
 //! `Remaining` and `Reset-After`; plus the global limit when a 429 says so. Before a call we wait
 //! out an exhausted bucket instead of earning a 429; limits are never hard-coded.
 

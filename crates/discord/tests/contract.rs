@@ -1,5 +1,5 @@
 //! Contract tests: every client operation against the in-process Discord fake, the happy paths
-//! and each documented error (ref §6), and the rate limits waited out on a test clock.
+//! and each documented error (ref §10), and the rate limits waited out on a test clock.
 
 use std::sync::Arc;
 use std::time::Duration;

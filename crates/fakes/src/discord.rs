@@ -1,4 +1,4 @@
-//! Fake of the Discord REST API v10 (ref §6): the bot token check, DMs, guild text channels,
+//! Fake of the Discord REST API v10 (ref §10): the bot token check, DMs, guild text channels,
 //! roles and members, role add/remove and kicks, with Discord's error bodies
 //! (`{"message","code"}`), its rate-limit headers and 429 answers (`retry_after` as a float).
 //! Served under `/api/v10`; the control API is under `/__control`:
@@ -236,7 +236,7 @@ fn add_fault_to(inner: &Inner, mut rule: DiscordFault) -> u64 {
     t.next_fault
 }
 
-/// Discord's error body (ref §6.1).
+/// Discord's error body (ref §10.1).
 fn derr(status: StatusCode, code: i64, message: &str) -> Response {
     (status, Json(json!({ "message": message, "code": code }))).into_response()
 }
@@ -264,7 +264,7 @@ fn set(h: &mut HeaderMap, name: &'static str, v: &str) {
 }
 
 /// Rate-limit bucket of a request: method + path with ids masked, except the top-level
-/// resource (guild or channel id), as Discord keys its limits (ref §6.3).
+/// resource (guild or channel id), as Discord keys its limits (ref §10.3).
 fn bucket_of(method: &str, path: &str) -> (String, String) {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let mut major = String::new();

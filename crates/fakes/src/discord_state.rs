@@ -1,6 +1,6 @@
 //! In-memory Discord: one bot, guilds with roles (positions) and members, users (with a
 //! "DMs closed" flag), DM and text channels, and the logs tests read: messages sent and role
-//! changes/kicks made (ref §6.4).
+//! changes/kicks made (ref §10.4).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,7 +97,7 @@ pub struct DiscordRoleChange {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Channel {
     pub id: String,
-    /// 0 = guild text, 1 = DM (ref §6.2).
+    /// 0 = guild text, 1 = DM (ref §10.2).
     pub kind: u8,
     pub guild_id: Option<String>,
     pub recipient_id: Option<String>,
@@ -111,7 +111,7 @@ pub(crate) struct User {
     pub dm_closed: bool,
 }
 
-/// Per-bucket request limit the fake enforces, with the headers it emits (ref §6.3).
+/// Per-bucket request limit the fake enforces, with the headers it emits (ref §10.3).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct DiscordRateLimit {
     pub limit: u32,

@@ -2,12 +2,12 @@
 //! plex.tv, the Plex Media Server (PMS), Jellyfin and Emby.
 //!
 //! Every fake is an axum server bound to `127.0.0.1:0`. Provider routes answer as the
-//! real service does according to the media-server API reference (cited below as
-//! "ref §N"; its sources are public code and documents, listed per route in the fidelity
-//! table of docs/sandbox.md). Each fake also serves a JSON control API under `/__control`
-//! (seed data, sessions, fault injection, state and request log); the same operations are
-//! available as Rust methods on the handles. `contract/` checks the fakes with the
-//! providers' own client libraries.
+//! real service does according to the facts recorded in `docs/providers.md` (cited below as
+//! "ref §N", a section of that page; the public sources behind each route are listed in the
+//! fidelity table of docs/sandbox.md). Each fake also serves a JSON control API under
+//! `/__control` (seed data, sessions, fault injection, state and request log); the same
+//! operations are available as Rust methods on the handles. `contract/` checks the fakes with
+//! the providers' own client libraries.
 
 // Handlers return early with a ready axum `Response` as the error; boxing it would only
 // add noise on a test-only loopback server.

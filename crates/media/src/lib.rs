@@ -2,8 +2,8 @@
 //! service + Plex Media Server), Jellyfin and Emby, behind one [`MediaServer`] trait,
 //! plus [`PlexAccount`] for what only plex.tv does.
 //!
-//! Provider facts are cited from `shared/reference/media-server-apis.md` as "ref §N"
-//! and the operator docs as "operations §N" / "product §N".
+//! Provider facts are cited as "ref §N", a section of `docs/providers.md`, and the operator
+//! docs as "operations §N" / "product §N".
 //!
 //! Knows no database and no web framework: the app wires [`CallObserver`] to its
 //! metrics and maps [`MediaError`] into its event log.

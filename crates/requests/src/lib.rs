@@ -1,7 +1,7 @@
 //! Clients for the request managers boxoffice gives paying customers access to:
 //! Overseerr (and its Jellyseerr/Seerr fork), Ombi and Petio, behind one [`RequestApp`] trait.
 //!
-//! Provider facts are cited from `shared/reference/media-server-apis.md` as "ref §4.N".
+//! Provider facts are cited as "ref §4.N", a section of `docs/providers.md`.
 //! Knows no database: the app stores which account belongs to which customer.
 
 mod error;

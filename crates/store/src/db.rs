@@ -105,8 +105,14 @@ impl Default for ConnectOptions {
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`). Nothing is migrated here.
 pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Db> {
     if url.starts_with("sqlite:") {
-        let o = SqliteConnectOptions::from_str(url)
-            .map_err(StoreError::Unavailable)?
+        let o = SqliteConnectOptions::from_str(url).map_err(StoreError::Unavailable)?;
+        let on_disk = ![":memory:", "mode=memory", "mode=ro"]
+            .iter()
+            .any(|m| url.contains(m));
+        if on_disk {
+            create_private_file(o.get_filename()).map_err(|e| StoreError::Unavailable(e.into()))?;
+        }
+        let o = o
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -140,6 +146,27 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Db> {
             )
             .into(),
         )))
+    }
+}
+
+/// Creates a missing database file readable by its owner only (0600 on Unix) before SQLite opens
+/// it; SQLite gives its `-wal` and `-shm` files the same mode. An existing file is left as it is.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.exists() {
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        // Another process made it first: theirs is the one to use.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -125,3 +125,42 @@ pub async fn list(ex: Ex<'_>, limit: i64) -> Result<Vec<Login>> {
     .await)
     .map_err(StoreError::from)
 }
+
+/// One row of the Site logins list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginSummary {
+    pub id: i64,
+    pub email: String,
+    pub role_name: String,
+    pub role_kind: String,
+    pub disabled: bool,
+    pub last_login_at: Option<i64>,
+    /// Sessions not yet ended (some may have run out and wait for the purge).
+    pub sessions: i64,
+}
+
+/// Logins whose e-mail contains `search` (all when empty), staff first, then by e-mail.
+pub async fn summaries(ex: Ex<'_>, search: &str, limit: i64) -> Result<Vec<LoginSummary>> {
+    let pattern = format!(
+        "%{}%",
+        search
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    run!(ex, |e| sqlx::query_as(
+        "SELECT l.id, l.email, r.name AS role_name, r.kind AS role_kind, l.disabled, l.last_login_at,
+                (SELECT COUNT(*) FROM login_sessions s WHERE s.login_id = l.id) AS sessions
+         FROM logins l JOIN roles r ON r.id = l.role_id
+         WHERE l.email_key LIKE $1 ESCAPE '\\'
+         ORDER BY CASE WHEN r.kind = 'user' THEN 1 ELSE 0 END, l.email_key
+         LIMIT $2"
+    )
+    .bind(&pattern)
+    .bind(limit)
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}

@@ -8,7 +8,8 @@ pub struct Session {
     pub login_id: i64,
     pub csrf_token: String,
     pub mfa_pending: bool,
-    /// The permissions captured at login (a role change applies at the next login).
+    /// The role's permissions when the session began, kept for the record; each request reads
+    /// the role itself, so a change applies at once.
     pub permissions: String,
     pub created_at: i64,
     pub last_seen_at: i64,

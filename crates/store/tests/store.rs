@@ -368,6 +368,43 @@ async fn settings_and_throttle_counters_round_trip() {
 }
 
 #[tokio::test]
+async fn concurrent_takes_of_a_throttle_counter_are_counted_one_after_another() {
+    each_backend(|db| async move {
+        // Locks from the third attempt on: the first two pass, every later one finds the lock.
+        let lock = |n: i64| if n >= 2 { 60 } else { 0 };
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            let db = db.clone();
+            set.spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                let t = throttle::take(tx.ex(), "ip:9", 1000, 900, lock)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                t
+            });
+        }
+        let mut counted = 0;
+        while let Some(t) = set.join_next().await {
+            match t.unwrap() {
+                throttle::Take::Counted(_) => counted += 1,
+                throttle::Take::Locked { until } => assert_eq!(until, 1060),
+            }
+        }
+        assert_eq!(counted, 2, "only the attempts before the lock are counted");
+        let c = throttle::get(db.ex(), "ip:9").await.unwrap().unwrap();
+        assert_eq!((c.failures, c.locked_until), (2, 1060));
+        // Giving one back lowers the count and the lock with it.
+        let mut tx = db.begin().await.unwrap();
+        throttle::give_back(tx.ex(), "ip:9", lock).await.unwrap();
+        tx.commit().await.unwrap();
+        let c = throttle::get(db.ex(), "ip:9").await.unwrap().unwrap();
+        assert_eq!((c.failures, c.locked_until), (1, 1000));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_transaction_rolls_back_when_dropped() {
     each_backend(|db| async move {
         {

@@ -59,6 +59,7 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        AppError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
         // The media server's failure, not ours: its message says what to do, so it is shown.
         AppError::Media(_) => (StatusCode::BAD_GATEWAY, "media_server"),
         // Likewise the SMTP server's or Discord's answer.
@@ -70,6 +71,14 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
     }
 }
 
+/// The seconds a caller should wait before trying again, for the failures that have one.
+pub fn retry_after_of(e: &AppError) -> Option<i64> {
+    match e {
+        AppError::Throttled { retry_after } | AppError::Busy { retry_after } => Some(*retry_after),
+        _ => None,
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let (status, code) = classify(&e);
@@ -77,11 +86,11 @@ impl From<AppError> for ApiError {
             AppError::Invalid { field, .. } => Some(*field),
             _ => None,
         };
-        let retry_after = match &e {
-            AppError::Throttled { retry_after } => Some(*retry_after),
-            _ => None,
-        };
-        let message = if matches!(e, AppError::Media(_) | AppError::Delivery { .. }) {
+        let retry_after = retry_after_of(&e);
+        let message = if matches!(
+            e,
+            AppError::Media(_) | AppError::Delivery { .. } | AppError::Busy { .. }
+        ) {
             e.to_string()
         } else if status.is_server_error() {
             tracing::error!(error = ?e, "request failed");

@@ -1,16 +1,37 @@
 use crate::WebState;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use std::fmt::Write;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+pub fn routes(with_metrics: bool) -> Router<WebState> {
+    let r = Router::new().route("/healthz", get(healthz));
+    if with_metrics {
+        r.merge(metrics_only())
+    } else {
+        r
+    }
+}
+
+pub fn metrics_only() -> Router<WebState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+/// Whether the request carries the configured `metrics.token` (compared in constant time).
+fn metrics_allowed(opts: &crate::WebOptions, headers: &HeaderMap) -> bool {
+    let Some(expected) = &opts.metrics_token else {
+        return true;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    boxoffice_app::crypto::constant_time_eq(given.as_bytes(), expected.as_bytes())
 }
 
 async fn healthz(State(s): State<WebState>) -> Response {
@@ -31,7 +52,15 @@ async fn healthz(State(s): State<WebState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<WebState>) -> Response {
+async fn metrics(State(s): State<WebState>, headers: HeaderMap) -> Response {
+    if !metrics_allowed(&s.opts, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "Send the metrics token as `Authorization: Bearer …` (metrics.token).\n",
+        )
+            .into_response();
+    }
     let mut out = String::new();
     let _ = writeln!(out, "# TYPE boxoffice_up gauge\nboxoffice_up 1");
     match s.app.job_counts().await {

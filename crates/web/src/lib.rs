@@ -9,12 +9,15 @@ mod api;
 mod cookies;
 mod csrf;
 mod error;
+mod headers;
 mod health;
 mod layout;
 mod observe;
 mod pages;
+mod rejections;
 mod session;
 mod static_files;
+mod upload;
 
 pub use error::ApiError;
 
@@ -26,22 +29,31 @@ use std::time::Duration;
 pub struct WebOptions {
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
+    /// Send `Strict-Transport-Security`: users reach the site at an `https://` public URL.
+    pub hsts: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     /// Every page says it is a demo.
     pub demo: bool,
+    /// `/metrics` answers only `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
+    /// Whether `/metrics` is on this router (not when it has an address of its own).
+    pub metrics_on_main: bool,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
         Self {
             secure_cookies: false,
+            hsts: false,
             trust_forwarded_for: false,
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 10 << 20,
             demo: false,
+            metrics_token: None,
+            metrics_on_main: true,
         }
     }
 }
@@ -57,6 +69,10 @@ pub fn router(app: App, opts: WebOptions) -> Router {
     let pages = pages::routes()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            pages::form::require_utf8,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             csrf::verify,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -66,9 +82,13 @@ pub fn router(app: App, opts: WebOptions) -> Router {
     Router::new()
         .merge(pages)
         .nest("/api/v1", api::routes())
-        .merge(health::routes())
+        .merge(health::routes(state.opts.metrics_on_main))
         .merge(static_files::routes())
         .fallback(pages::not_found)
+        // What Json, Form and Multipart read, unless a route sets its own (a CSV upload).
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.opts.max_body_bytes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::record,
@@ -80,10 +100,30 @@ pub fn router(app: App, opts: WebOptions) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             state.opts.request_timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rejections::answer_in_kind,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.opts.clone(),
+            headers::secure,
+        ))
         .layer(observe::trace_layer())
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             observe::RandomRequestId,
+        ))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for its own listen address (`metrics.listen`).
+pub fn metrics_router(app: App, opts: WebOptions) -> Router {
+    let state = WebState { app, opts };
+    Router::new()
+        .merge(health::metrics_only())
+        .layer(axum::middleware::from_fn_with_state(
+            state.opts.clone(),
+            headers::secure,
         ))
         .with_state(state)
 }

@@ -1,5 +1,5 @@
 use crate::audit::Actor;
-use crate::{App, AppError, passwords};
+use crate::{App, AppError};
 use boxoffice_domain::{Email, RoleKind, password};
 use boxoffice_store::logins::{self, Login, NewLogin};
 use boxoffice_store::{roles, sessions};
@@ -25,7 +25,7 @@ impl App {
     ) -> Result<Login, AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
         password::check(password).map_err(|e| AppError::invalid("password", e.to_string()))?;
-        let hash = passwords::hash(password, self.password_params).await?;
+        let hash = self.hash_password(password).await?;
         let mut tx = self.db.begin().await?;
         let role = roles::find_builtin(tx.ex(), kind).await?;
         let login = logins::insert(
@@ -68,7 +68,7 @@ impl App {
     ) -> Result<Login, AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
         password::check(password).map_err(|e| AppError::invalid("password", e.to_string()))?;
-        let hash = passwords::hash(password, self.password_params).await?;
+        let hash = self.hash_password(password).await?;
         let mut tx = self.db.begin().await?;
         let login = logins::find_by_email_key(tx.ex(), &email.normalized())
             .await

@@ -1,9 +1,10 @@
-use super::{Principal, parse_permissions};
+use super::Principal;
 use crate::audit::Actor;
 use crate::crypto::{random_token, token_hash};
-use crate::{App, AppError, passwords};
+use crate::{App, AppError};
 use boxoffice_domain::{Email, Permission, RoleKind, permission::format_list};
 use boxoffice_store::sessions::{self, NewSession};
+use boxoffice_store::throttle::Take;
 use boxoffice_store::{StoreError, logins, roles, throttle, totp};
 
 /// Failures within this window count towards the delay; a quiet spell resets them.
@@ -96,47 +97,63 @@ impl App {
         let acct_key = format!("acct:{email_key}");
         let ip_key = format!("ip:{ip}");
 
+        // The attempt is counted before the password is checked, so any number arriving at once
+        // meet the limit one after another instead of all passing a check made before any of
+        // them failed.
+        let limits = [
+            (acct_key.as_str(), threshold),
+            (ip_key.as_str(), threshold * IP_FACTOR),
+        ];
+        let mut tx = self.db.begin().await?;
         let mut wait = 0;
-        for key in [&acct_key, &ip_key] {
-            if let Some(c) = throttle::get(self.db.ex(), key).await? {
-                wait = wait.max(c.locked_until - now);
+        for (key, limit) in limits {
+            if let Take::Locked { until } =
+                throttle::take(tx.ex(), key, now, FAILURE_MEMORY_SECS, |n| {
+                    delay_for(n, limit)
+                })
+                .await?
+            {
+                wait = wait.max(until - now);
             }
         }
         if wait > 0 {
+            // Nothing is counted for a refused attempt.
+            drop(tx);
             return Ok(LoginOutcome::Throttled { retry_after: wait });
         }
+        tx.commit().await?;
 
         let login = match logins::find_by_email_key(self.db.ex(), &email_key).await {
             Ok(l) => Some(l),
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let ok = passwords::verify(
-            password,
-            login.as_ref().map(|l| l.password_hash.as_str()),
-            self.password_params,
-        )
-        .await;
+        let ok = match self
+            .verify_password(password, login.as_ref().map(|l| l.password_hash.as_str()))
+            .await
+        {
+            Ok(ok) => ok,
+            Err(busy @ AppError::Busy { .. }) => {
+                // Never checked, so it must not count against the person trying again.
+                let mut tx = self.db.begin().await?;
+                for (key, limit) in limits {
+                    throttle::give_back(tx.ex(), key, |n| delay_for(n, limit)).await?;
+                }
+                tx.commit().await?;
+                return Err(busy);
+            }
+            Err(e) => return Err(e),
+        };
         let login = match login {
             Some(l) if ok && !l.disabled => l,
             _ => {
-                let mut tx = self.db.begin().await?;
-                throttle::record_failure(tx.ex(), &acct_key, now, FAILURE_MEMORY_SECS, |n| {
-                    delay_for(n, threshold)
-                })
-                .await?;
-                throttle::record_failure(tx.ex(), &ip_key, now, FAILURE_MEMORY_SECS, |n| {
-                    delay_for(n, threshold * IP_FACTOR)
-                })
-                .await?;
                 let actor = Actor {
                     login_id: None,
                     label: email_key.clone(),
                     ip: ip.to_string(),
                 };
-                self.audit(tx.ex(), &actor, "login.failed", &email_key, "")
+                self.audit(self.db.ex(), &actor, "login.failed", &email_key, "")
                     .await?;
-                tx.commit().await?;
                 return Ok(LoginOutcome::Invalid);
             }
         };
@@ -156,6 +173,8 @@ impl App {
         let max_days = settings.int("security.session_max_days");
         let mut tx = self.db.begin().await?;
         throttle::clear(tx.ex(), &acct_key).await?;
+        // A success does not count towards the address's limit (many people may share it).
+        throttle::give_back(tx.ex(), &ip_key, |n| delay_for(n, threshold * IP_FACTOR)).await?;
         sessions::insert(
             tx.ex(),
             NewSession {
@@ -233,7 +252,9 @@ impl App {
             email: login.email,
             csrf_token: s.csrf_token,
             mfa_pending: s.mfa_pending,
-            permissions: parse_permissions(&s.permissions),
+            // The role as it is now, not as it was at login: a role changed or taken away
+            // applies to sessions already open, at their next request.
+            permissions: role.permissions,
             role: role.kind,
         }))
     }

@@ -3,17 +3,18 @@
 mod accounts;
 mod email_code;
 mod login;
+mod site_logins;
 mod tokens;
 mod two_factor;
 
 pub use login::{LoginOutcome, NewSessionToken, SessionCtx};
+pub use site_logins::LIST_LIMIT as SITE_LOGINS_LIMIT;
 pub use tokens::{ApiCtx, CreatedToken};
 pub use two_factor::Enrolment;
 
 use boxoffice_domain::Permission;
-use boxoffice_domain::permission::parse_list;
 
-/// Who is calling, with the permissions captured when they logged in.
+/// Who is calling, with the permissions their role grants at this request.
 pub trait Principal {
     fn login_id(&self) -> i64;
     fn permissions(&self) -> &[Permission];
@@ -29,13 +30,4 @@ pub trait Principal {
             Err(crate::AppError::Forbidden(p.label().to_lowercase()))
         }
     }
-}
-
-pub(crate) fn parse_permissions(s: &str) -> Vec<Permission> {
-    // Names removed in a later version are dropped rather than locking the login out.
-    parse_list(s).unwrap_or_else(|_| {
-        s.split(',')
-            .filter_map(|p| Permission::from_name(p.trim()))
-            .collect()
-    })
 }

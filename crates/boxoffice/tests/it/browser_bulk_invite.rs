@@ -24,7 +24,13 @@ async fn a_bulk_invite_uploaded_through_the_dialog_runs_to_its_report() {
     let server = jellyfin(&m).await;
     let base = m.t.base.clone();
     let dir = temp_dir();
-    let bad = "/work/shared/fixtures/bulk-invite/invalid-rows.csv";
+    // The browser takes only a canonical path.
+    let bad = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/bulk-invite/invalid-rows.csv")
+        .canonicalize()
+        .expect("the sample file")
+        .display()
+        .to_string();
     let good = dir.join("people.csv");
     let emails = ["ann@example.com", "ben@example.com", "cat@example.com"];
     std::fs::write(&good, csv_for(&server, &emails)).expect("write");
@@ -40,7 +46,7 @@ async fn a_bulk_invite_uploaded_through_the_dialog_runs_to_its_report() {
         "{dialog}"
     );
     b.screenshot("bulk-invite-dialog").await;
-    b.send_keys("#bulk-invite-dialog input[type=file]", bad)
+    b.send_keys("#bulk-invite-dialog input[type=file]", &bad)
         .await;
     b.click("#bulk-invite-dialog #bulk-upload").await;
     b.on_page("bulk-invite").await;

@@ -1,4 +1,4 @@
-//! Bulk invite (operations §6.17) through the API and the CLI: every shared fixture against the
+//! Bulk invite (operations §6.17) through the API and the CLI: every sample file in `fixtures/bulk-invite/` against the
 //! catalogue of its README, a real import on the Jellyfin fake, a refused row retried, a job
 //! "killed" mid-run that resumes and applies every row once, and `boxoffice users bulk-invite`.
 
@@ -13,7 +13,7 @@ const STANDARD: i64 = 2;
 const PREMIUM: i64 = 3;
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let dir = PathBuf::from("/work/shared/fixtures/bulk-invite");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bulk-invite");
     std::fs::read(dir.join(name)).expect("fixture")
 }
 

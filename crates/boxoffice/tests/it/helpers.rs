@@ -20,6 +20,8 @@ pub struct TestApp {
     pub runner: Runner,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
+    /// `http://…` of `/metrics`'s own listener, when `metrics.listen` is set.
+    pub metrics_base: Option<String>,
     _db: TestDb,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -86,13 +88,24 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(db: TestDb) -> TestApp {
+    spawn_app_configured(db, |_| {}).await
+}
+
+/// Like [`spawn_app`], with configuration of the test's own on top of the test defaults.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_configured(test_db().await, configure).await
+}
+
+async fn spawn_app_configured(db: TestDb, configure: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = temp_dir();
-    let cfg = test_config(&db.url, &data_dir);
+    let mut cfg = test_config(&db.url, &data_dir);
+    configure(&mut cfg);
     let clock = TestClock::starting_now();
     let application = Application::build(&cfg, Arc::new(clock.clone()), false)
         .await
         .expect("application starts");
     let base = format!("http://{}", application.local_addr());
+    let metrics_base = application.metrics_addr().map(|a| format!("http://{a}"));
     let app = application.app.clone();
     let runner = application.runner();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -106,6 +119,7 @@ pub async fn spawn_app_on(db: TestDb) -> TestApp {
         runner,
         client: client(),
         data_dir,
+        metrics_base,
         _db: db,
         _shutdown: tx,
     }

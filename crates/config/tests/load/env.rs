@@ -175,6 +175,11 @@ fn known_env_vars_cover_every_key_and_form() {
         "BOXOFFICE_WEB__TRUST_FORWARDED_FOR",
         "BOXOFFICE_WEB__REQUEST_TIMEOUT_SECS",
         "BOXOFFICE_WEB__MAX_BODY_BYTES",
+        "BOXOFFICE_PASSWORDS__CONCURRENCY",
+        "BOXOFFICE_PASSWORDS__QUEUE",
+        "BOXOFFICE_METRICS__TOKEN",
+        "BOXOFFICE_METRICS__TOKEN_FILE",
+        "BOXOFFICE_METRICS__LISTEN",
         "BOXOFFICE_CONFIG",
     ] {
         assert!(
@@ -182,5 +187,5 @@ fn known_env_vars_cover_every_key_and_form() {
             "{name} missing from {known:?}"
         );
     }
-    assert_eq!(known.len(), 22);
+    assert_eq!(known.len(), 27);
 }

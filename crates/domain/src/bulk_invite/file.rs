@@ -120,11 +120,7 @@ const NOT_CSV: &str = "this is not a CSV file: save the spreadsheet as \"CSV UTF
 
 pub(super) fn parse(bytes: &[u8]) -> Result<ParsedFile, Vec<RowError>> {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(vec![file_error(format!(
-            "the file is {} bytes; the limit is {} (5 MiB): split it into several files",
-            bytes.len(),
-            MAX_FILE_BYTES
-        ))]);
+        return Err(vec![super::file_too_large()]);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // A NUL never occurs in text a spreadsheet exports; it marks a binary file (xlsx, image).

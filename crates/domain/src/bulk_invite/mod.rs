@@ -179,6 +179,14 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The refusal of a file over [`MAX_FILE_BYTES`]. An upload is read no further than the limit,
+/// so the message does not claim to know the file's size.
+pub fn file_too_large() -> RowError {
+    file_error(format!(
+        "the file is larger than {MAX_FILE_BYTES} bytes (5 MiB), the most one upload may hold: split it into several files"
+    ))
+}
+
 fn file_error(message: impl Into<String>) -> RowError {
     RowError {
         row: 0,

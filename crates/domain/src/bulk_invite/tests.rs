@@ -43,7 +43,7 @@ fn plan(id: i64, name: &str, minor: i64, days: u32, groups: &[i64]) -> Catalogue
     }
 }
 
-/// The catalogue of /work/shared/fixtures/bulk-invite/README.md.
+/// The catalogue of `fixtures/bulk-invite/README.md` at the repository root.
 fn catalogue() -> Catalogue {
     Catalogue {
         servers: vec![
@@ -126,7 +126,7 @@ fn one_error(extra_header: &str, row: &str) -> RowError {
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/../../../shared/fixtures/bulk-invite/{name}",
+        "{}/../../fixtures/bulk-invite/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -176,7 +176,7 @@ fn fixture_valid_all_columns() {
         datetime!(2026-11-01 00:00 UTC).unix_timestamp()
     );
     assert_eq!(dave.payment_method, "PayPal");
-    assert_eq!(dave.notes, "Paid for three months, in advance");
+    assert_eq!(dave.notes, "Three months, paid ahead");
     assert_eq!(dave.username, None);
     let erin = &f.rows[1];
     assert_eq!(
@@ -193,10 +193,10 @@ fn fixture_valid_all_columns() {
         (EMBY, Some("frank_e"))
     );
     assert_eq!(frank.amount, usd(1000), "default: 2 × 5.00");
-    assert_eq!(frank.notes, "Family friend; \"VIP\"");
+    assert_eq!(frank.notes, "Neighbour; asked for \"the usual\"");
     let grace = &f.rows[3];
     assert!(grace.permanent && grace.transaction_id_generated);
-    assert_eq!(grace.notes, "Permanent member");
+    assert_eq!(grace.notes, "Lifetime access");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Bulk invite over the JSON API: upload a CSV (validated as a whole; a valid file is stored and
 //! processed by a background job), follow its progress, download the results, retry failed rows.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
+use crate::upload::Capped;
 use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
@@ -9,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use boxoffice_app::bulk_invite::BulkInviteStart;
 use boxoffice_domain::Permission;
-use boxoffice_domain::bulk_invite::MAX_FILE_BYTES;
+use boxoffice_domain::bulk_invite::{MAX_FILE_BYTES, file_too_large};
 use serde::Serialize;
 
 /// Room for the largest file plus the multipart envelope.
@@ -65,25 +66,36 @@ fn bad_request(message: &str) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/bulk-invites", responses((status = 202, body = BulkInviteCreated), (status = 200, body = BulkInviteDryRun), (status = 422, body = BulkInviteErrors)))]
 pub async fn create(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersWrite>,
     mut form: Multipart,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::UsersWrite)?;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut dry_run = false;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| bad_request(&format!("the upload could not be read: {e}")))?
-    {
+    let mut too_large = false;
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            // Over the route's body limit before the file's field was reached.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                too_large = true;
+                break;
+            }
+            Err(e) => return Err(bad_request(&format!("the upload could not be read: {e}"))),
+        };
         match field.name().unwrap_or("") {
             "file" => {
                 let name = field.file_name().unwrap_or("upload.csv").to_string();
-                let bytes = field
-                    .bytes()
+                match crate::upload::read_capped(&mut field, MAX_FILE_BYTES)
                     .await
-                    .map_err(|e| bad_request(&format!("the file could not be read: {e}")))?;
-                file = Some((name, bytes.to_vec()));
+                    .map_err(|e| bad_request(&format!("the file could not be read: {e}")))?
+                {
+                    Capped::Within(bytes) => file = Some((name, bytes)),
+                    Capped::TooLarge => {
+                        too_large = true;
+                        break;
+                    }
+                }
             }
             "dry_run" => {
                 let v = field.text().await.unwrap_or_default();
@@ -92,13 +104,17 @@ pub async fn create(
             _ => {}
         }
     }
-    let Some((name, bytes)) = file else {
-        return Err(bad_request("send the CSV as the multipart field \"file\""));
+    let out = match file {
+        _ if too_large => BulkInviteStart::Invalid {
+            errors: vec![file_too_large()],
+        },
+        Some((name, bytes)) => {
+            st.app
+                .start_bulk_invite(&caller.actor(), &name, &bytes, dry_run)
+                .await?
+        }
+        None => return Err(bad_request("send the CSV as the multipart field \"file\"")),
     };
-    let out = st
-        .app
-        .start_bulk_invite(&caller.actor(), &name, &bytes, dry_run)
-        .await?;
     Ok(match out {
         BulkInviteStart::Invalid { errors } => (
             StatusCode::UNPROCESSABLE_ENTITY,

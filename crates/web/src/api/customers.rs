@@ -2,13 +2,15 @@
 //! payment and share at once and queues the media work, so it answers 201 before any server is
 //! called; the share's state and last error show on the customer.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use boxoffice_app::auth::Principal;
 use boxoffice_app::subscriptions::{CustomerEdit, CustomerStatus, InviteInput, RenewInput};
 use boxoffice_domain::Permission;
+use boxoffice_store::payments::PaymentRow;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -97,7 +99,9 @@ pub struct CustomerOut {
     pub covered_until: Option<i64>,
     /// permanent, active or expired: derived from payments, never stored.
     pub status: String,
-    pub payments: Vec<PaymentOut>,
+    /// Only for a caller with `payments.read`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Vec<PaymentOut>>,
     pub shares: Vec<ShareOut>,
     pub events: Vec<EventOut>,
 }
@@ -107,11 +111,9 @@ pub struct CustomerOut {
 #[utoipa::path(post, path = "/api/v1/invites", request_body = InviteIn, responses((status = 201, body = InviteOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn invite(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersAndPaymentsWrite>,
     Json(b): Json<InviteIn>,
 ) -> Result<(StatusCode, Json<InviteOut>), ApiError> {
-    caller.require(Permission::UsersWrite)?;
-    caller.require(Permission::PaymentsWrite)?;
     let o = st
         .app
         .invite(
@@ -160,10 +162,38 @@ pub async fn get_one(
     Path(id): Path<i64>,
 ) -> Result<Json<CustomerOut>, ApiError> {
     caller.require(Permission::UsersRead)?;
-    customer_out(&st, id).await.map(Json)
+    customer_out(&st, &caller, id).await.map(Json)
 }
 
-async fn customer_out(st: &WebState, id: i64) -> Result<CustomerOut, ApiError> {
+/// A customer's payments, newest coverage last; needs `payments.read`.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/payments", params(("id" = i64, Path, description = "Customer id")), responses((status = 200, body = [PaymentOut]), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn payments(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<PaymentOut>>, ApiError> {
+    caller.require(Permission::UsersRead)?;
+    caller.require(Permission::PaymentsRead)?;
+    let d = st.app.customer_detail(id).await?;
+    Ok(Json(d.payments.into_iter().map(payment_out).collect()))
+}
+
+fn payment_out(p: PaymentRow) -> PaymentOut {
+    PaymentOut {
+        id: p.id,
+        plan_id: p.plan_id,
+        amount_minor: p.amount_minor,
+        currency: p.currency,
+        period_from: p.period_from,
+        period_to: p.period_to,
+        method: p.method,
+        transaction_id: p.transaction_id,
+        sequence: p.sequence,
+        notes: p.notes,
+    }
+}
+
+async fn customer_out(st: &WebState, caller: &ApiCaller, id: i64) -> Result<CustomerOut, ApiError> {
     let d = st.app.customer_detail(id).await?;
     let status = match d.status {
         CustomerStatus::Permanent => "permanent",
@@ -177,22 +207,10 @@ async fn customer_out(st: &WebState, id: i64) -> Result<CustomerOut, ApiError> {
         plan_id: d.customer.plan_id,
         covered_until: d.customer.covered_until,
         status: status.into(),
-        payments: d
-            .payments
-            .into_iter()
-            .map(|p| PaymentOut {
-                id: p.id,
-                plan_id: p.plan_id,
-                amount_minor: p.amount_minor,
-                currency: p.currency,
-                period_from: p.period_from,
-                period_to: p.period_to,
-                method: p.method,
-                transaction_id: p.transaction_id,
-                sequence: p.sequence,
-                notes: p.notes,
-            })
-            .collect(),
+        payments: caller
+            .0
+            .can(Permission::PaymentsRead)
+            .then(|| d.payments.into_iter().map(payment_out).collect()),
         shares: d
             .shares
             .into_iter()
@@ -240,12 +258,10 @@ pub struct RenewIn {
 #[utoipa::path(post, path = "/api/v1/customers/{id}/payments", params(("id" = i64, Path, description = "Customer id")), request_body = RenewIn, responses((status = 201, body = InviteOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn renew(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersAndPaymentsWrite>,
     Path(id): Path<i64>,
     Json(b): Json<RenewIn>,
 ) -> Result<(StatusCode, Json<InviteOut>), ApiError> {
-    caller.require(Permission::UsersWrite)?;
-    caller.require(Permission::PaymentsWrite)?;
     let o = st
         .app
         .renew(
@@ -303,12 +319,10 @@ pub struct PlanChangeOut {
 #[utoipa::path(post, path = "/api/v1/customers/{id}/plan", params(("id" = i64, Path, description = "Customer id")), request_body = PlanChangeIn, responses((status = 200, body = PlanChangeOut), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn change_plan(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersAndPaymentsWrite>,
     Path(id): Path<i64>,
     Json(b): Json<PlanChangeIn>,
 ) -> Result<Json<PlanChangeOut>, ApiError> {
-    caller.require(Permission::UsersWrite)?;
-    caller.require(Permission::PaymentsWrite)?;
     let o = st.app.change_plan(&caller.actor(), id, b.plan_id).await?;
     Ok(Json(PlanChangeOut {
         payment_id: o.payment_id,
@@ -364,11 +378,10 @@ pub struct CustomerPatch {
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", params(("id" = i64, Path, description = "Customer id")), request_body = CustomerPatch, responses((status = 200, body = CustomerOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersWrite>,
     Path(id): Path<i64>,
     Json(b): Json<CustomerPatch>,
 ) -> Result<Json<CustomerOut>, ApiError> {
-    caller.require(Permission::UsersWrite)?;
     st.app
         .edit_customer(
             &caller.actor(),
@@ -386,5 +399,5 @@ pub async fn update(
             },
         )
         .await?;
-    customer_out(&st, id).await.map(Json)
+    customer_out(&st, &caller, id).await.map(Json)
 }

@@ -1,6 +1,6 @@
 //! Reconciliation findings and their repair.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::State;
@@ -70,10 +70,9 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/drift/repair", request_body = RepairIn, responses((status = 200, body = RepairOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn repair(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersWrite>,
     Json(body): Json<RepairIn>,
 ) -> Result<Json<RepairOut>, ApiError> {
-    caller.require(Permission::UsersWrite)?;
     let queued = match body.id {
         Some(id) => usize::from(st.app.repair_drift(&caller.actor(), id).await?),
         None => st.app.repair_all_drift(&caller.actor()).await?,

@@ -1,6 +1,6 @@
 //! Server migrations (operations §4.1): start one, follow its progress, retry its failures.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -80,11 +80,9 @@ impl From<MigrationView> for MigrationOut {
 #[utoipa::path(post, path = "/api/v1/migrations", request_body = MigrationIn, responses((status = 202, body = MigrationOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersAndServersWrite>,
     Json(body): Json<MigrationIn>,
 ) -> Result<(StatusCode, Json<MigrationOut>), ApiError> {
-    caller.require(Permission::UsersWrite)?;
-    caller.require(Permission::ServersWrite)?;
     let row = st
         .app
         .start_migration(

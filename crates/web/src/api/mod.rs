@@ -6,6 +6,7 @@ mod bulk_invites;
 mod customers;
 mod drift;
 mod jobs;
+mod logins;
 mod me;
 mod migrations;
 mod notifications;
@@ -24,7 +25,7 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "boxoffice API", version = "1", description = "Manage a boxoffice site. Every call needs `Authorization: Bearer <token>`; create tokens with `boxoffice admin token create`. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}."),
-    paths(me::me, customers::invite, customers::get_one, customers::renew, customers::change_plan, customers::cancel, customers::delete, customers::update, jobs::list, jobs::retry, settings::list, settings::update,
+    paths(me::me, customers::invite, customers::get_one, customers::payments, customers::renew, customers::change_plan, customers::cancel, customers::delete, customers::update, jobs::list, jobs::retry, settings::list, settings::update,
         servers::list, servers::get_one, servers::create, servers::update, servers::sync, servers::test,
         servers::libraries, servers::plex_accounts, servers::add_plex_account, servers::test_plex_account,
         servers::discover, servers::locations, servers::add_location, servers::self_test, servers::run_self_test,
@@ -34,7 +35,8 @@ use utoipa::OpenApi;
         users::list, drift::list, drift::repair,
         bulk_invites::create, bulk_invites::get_one, bulk_invites::report, bulk_invites::retry_failed,
         migrations::create, migrations::get_one, migrations::retry,
-        notifications::templates, notifications::put_template, notifications::log),
+        notifications::templates, notifications::put_template, notifications::log,
+        logins::list, logins::end_sessions),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail,
         customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, customers::RenewIn, customers::PlanChangeIn, customers::PlanChangeOut, customers::CustomerPatch, me::Me, jobs::JobOut, settings::SettingOut,
         servers::ServerOut, servers::NewServerIn, servers::ServerSettingsIn, servers::Queued, servers::IdentityOut,
@@ -46,7 +48,8 @@ use utoipa::OpenApi;
         bulk_invites::BulkInviteCreated, bulk_invites::BulkInviteErrors, bulk_invites::BulkInviteErrorOut,
         bulk_invites::BulkInviteDryRun, bulk_invites::BulkInviteStatusOut, bulk_invites::RetryOut,
         migrations::MigrationIn, migrations::MigrationOut, migrations::MigrationItemOut,
-        notifications::TemplateOut, notifications::TemplateIn, notifications::NotificationOut, notifications::NotificationLogOut)),
+        notifications::TemplateOut, notifications::TemplateIn, notifications::NotificationOut, notifications::NotificationLogOut,
+        logins::LoginOut, logins::EndedOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -81,10 +84,18 @@ pub fn routes() -> Router<WebState> {
                 .patch(customers::update)
                 .delete(customers::delete),
         )
-        .route("/customers/{id}/payments", post(customers::renew))
+        .route(
+            "/customers/{id}/payments",
+            get(customers::payments).post(customers::renew),
+        )
         .route("/customers/{id}/plan", post(customers::change_plan))
         .route("/customers/{id}/cancel", post(customers::cancel))
         .route("/users", get(users::list))
+        .route("/logins", get(logins::list))
+        .route(
+            "/logins/{id}/sessions",
+            axum::routing::delete(logins::end_sessions),
+        )
         .route(
             "/bulk-invites",
             post(bulk_invites::create).layer(axum::extract::DefaultBodyLimit::max(

@@ -1,4 +1,4 @@
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -104,11 +104,10 @@ pub async fn templates(
     responses((status = 200, body = TemplateOut), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn put_template(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::SettingsWrite>,
     Path((event, ch)): Path<(String, String)>,
     Json(body): Json<TemplateIn>,
 ) -> Result<Json<TemplateOut>, ApiError> {
-    caller.require(Permission::SettingsWrite)?;
     let ch = channel(&ch)?;
     let current = st
         .app

@@ -1,7 +1,7 @@
 //! Plans and library groups over the JSON API. A plan save is checked against the whole set of
 //! plans; a refusal is 422 with field `plan` and a message naming every broken rule.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -165,10 +165,9 @@ pub async fn get_one(
 #[utoipa::path(post, path = "/api/v1/plans", request_body = PlanIn, responses((status = 201, body = PlanOut), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::PlansWrite>,
     Json(body): Json<PlanIn>,
 ) -> Result<(StatusCode, Json<PlanOut>), ApiError> {
-    caller.require(Permission::PlansWrite)?;
     let id = st
         .app
         .save_plan(&caller.actor(), None, &body.into())
@@ -180,11 +179,10 @@ pub async fn create(
 #[utoipa::path(put, path = "/api/v1/plans/{id}", params(("id" = i64, Path, description = "Plan id")), request_body = PlanIn, responses((status = 200, body = PlanOut), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::PlansWrite>,
     Path(id): Path<i64>,
     Json(body): Json<PlanIn>,
 ) -> Result<Json<PlanOut>, ApiError> {
-    caller.require(Permission::PlansWrite)?;
     st.app
         .save_plan(&caller.actor(), Some(id), &body.into())
         .await?;
@@ -255,10 +253,9 @@ pub async fn groups(
 #[utoipa::path(post, path = "/api/v1/library-groups", request_body = LibraryGroupIn, responses((status = 201, body = LibraryGroupOut), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn add_group(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::LibraryGroupsWrite>,
     Json(b): Json<LibraryGroupIn>,
 ) -> Result<(StatusCode, Json<LibraryGroupOut>), ApiError> {
-    caller.require(Permission::LibraryGroupsWrite)?;
     let g = st
         .app
         .add_library_group(&caller.actor(), &b.name, &b.description)
@@ -270,11 +267,10 @@ pub async fn add_group(
 #[utoipa::path(put, path = "/api/v1/library-groups/{id}", params(("id" = i64, Path, description = "Library group id")), request_body = LibraryGroupIn, responses((status = 200, body = LibraryGroupOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn rename_group(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::LibraryGroupsWrite>,
     Path(id): Path<i64>,
     Json(b): Json<LibraryGroupIn>,
 ) -> Result<Json<LibraryGroupOut>, ApiError> {
-    caller.require(Permission::LibraryGroupsWrite)?;
     st.app
         .rename_library_group(&caller.actor(), id, &b.name, &b.description)
         .await?;
@@ -298,11 +294,10 @@ pub async fn delete_group(
 #[utoipa::path(put, path = "/api/v1/libraries/{id}/group", params(("id" = i64, Path, description = "Library id")), request_body = LibraryGroupAssignIn, responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn assign_group(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::LibrariesWrite>,
     Path(id): Path<i64>,
     Json(b): Json<LibraryGroupAssignIn>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Permission::LibrariesWrite)?;
     st.app
         .assign_library_group(&caller.actor(), id, b.library_group_id)
         .await?;

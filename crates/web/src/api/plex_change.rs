@@ -2,7 +2,7 @@
 //! and the customer's own calls (give a new Plex e-mail, re-invite yourself). Documented in its
 //! own OpenAPI fragment, merged into the served document.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::{ApiError, WebState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -80,11 +80,10 @@ impl From<PlexAccountChanged> for PlexAccountOut {
 #[utoipa::path(post, path = "/api/v1/customers/{id}/plex-account-change", params(("id" = i64, Path, description = "Customer id")), request_body = RequireChangeIn, responses((status = 200, body = ChangedOut), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn require_change(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UsersWrite>,
     Path(id): Path<i64>,
     Json(b): Json<RequireChangeIn>,
 ) -> Result<Json<ChangedOut>, ApiError> {
-    caller.require(Permission::UsersWrite)?;
     let changed = st
         .app
         .require_plex_account_change(&caller.actor(), &[id], b.required)

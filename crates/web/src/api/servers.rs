@@ -2,7 +2,7 @@
 //! accepted, never returned. Adding or testing calls the media server at once (the explicit
 //! "test" exception); syncs and self-tests are queued and answer 202 with the job id.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::{ApiError, WebState};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -132,10 +132,9 @@ pub async fn get_one(
 #[utoipa::path(post, path = "/api/v1/servers", request_body = NewServerIn, responses((status = 201, body = ServerOut), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 502, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::ServersWrite>,
     Json(body): Json<NewServerIn>,
 ) -> Result<(StatusCode, Json<ServerOut>), ApiError> {
-    caller.require(Permission::ServersWrite)?;
     let row = if body.platform == "plex" {
         let Some(account) = body.plex_account_id else {
             return Err(ApiError {
@@ -176,11 +175,10 @@ pub async fn create(
 #[utoipa::path(patch, path = "/api/v1/servers/{id}", params(("id" = i64, Path, description = "Server id")), request_body = ServerSettingsIn, responses((status = 200, body = ServerOut), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::ServersWrite>,
     Path(id): Path<i64>,
     Json(b): Json<ServerSettingsIn>,
 ) -> Result<Json<ServerOut>, ApiError> {
-    caller.require(Permission::ServersWrite)?;
     let cur = st.app.server(id).await?;
     let settings = ServerSettings {
         url: b.url.unwrap_or(cur.url),
@@ -364,10 +362,9 @@ pub async fn plex_accounts(
 #[utoipa::path(post, path = "/api/v1/plex-accounts", request_body = NewPlexAccountIn, responses((status = 201, body = PlexAccountOut), (status = 502, body = crate::error::ErrorBody)))]
 pub async fn add_plex_account(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::PlexAccountsWrite>,
     Json(b): Json<NewPlexAccountIn>,
 ) -> Result<(StatusCode, Json<PlexAccountOut>), ApiError> {
-    caller.require(Permission::PlexAccountsWrite)?;
     let row = st
         .app
         .add_plex_account(
@@ -477,10 +474,9 @@ pub async fn locations(
 #[utoipa::path(post, path = "/api/v1/server-locations", request_body = LocationOut, responses((status = 201, body = LocationOut), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn add_location(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::ServerLocationsWrite>,
     Json(b): Json<LocationOut>,
 ) -> Result<(StatusCode, Json<LocationOut>), ApiError> {
-    caller.require(Permission::ServerLocationsWrite)?;
     let l = st
         .app
         .add_server_location(&caller.actor(), &b.name, &b.description, b.sort_order)

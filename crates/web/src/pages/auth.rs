@@ -143,6 +143,14 @@ pub async fn login_submit(
             )
             .await
         }
+        Err(AppError::Busy { retry_after }) => {
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Many logins are being checked right now. Try again in a moment.".into(),
+                Some(retry_after),
+            )
+            .await
+        }
         Err(e) => app_error_page(&st, e),
     }
 }

@@ -180,23 +180,36 @@ fn preview_view(r: DryRunRow, server_names: &[(i64, String)]) -> PreviewView {
 }
 
 /// The file and the button pressed, read from the multipart body.
-async fn read_upload(form: &mut Multipart) -> Result<(String, Vec<u8>, bool), String> {
+enum Upload {
+    /// The file's name, its bytes, and whether the dry-run button was pressed.
+    File(String, Vec<u8>, bool),
+    /// Larger than a file may be; its name.
+    TooLarge(String),
+}
+
+async fn read_upload(form: &mut Multipart) -> Result<Upload, String> {
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut dry_run = false;
     loop {
-        let field = match form.next_field().await {
+        let mut field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
+            // Over the route's body limit before the file's field was reached.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Ok(Upload::TooLarge(String::new()));
+            }
             Err(e) => return Err(format!("The upload could not be read: {e}")),
         };
         match field.name().unwrap_or("") {
             "file" => {
                 let name = field.file_name().unwrap_or("").to_string();
-                let bytes = field
-                    .bytes()
+                match crate::upload::read_capped(&mut field, MAX_FILE_BYTES)
                     .await
-                    .map_err(|e| format!("The file could not be read: {e}"))?;
-                file = Some((name, bytes.to_vec()));
+                    .map_err(|e| format!("The file could not be read: {e}"))?
+                {
+                    crate::upload::Capped::Within(bytes) => file = Some((name, bytes)),
+                    crate::upload::Capped::TooLarge => return Ok(Upload::TooLarge(name)),
+                }
             }
             "action" => {
                 dry_run = field.text().await.unwrap_or_default().trim() == "dry_run";
@@ -211,7 +224,7 @@ async fn read_upload(form: &mut Multipart) -> Result<(String, Vec<u8>, bool), St
             } else {
                 name
             };
-            Ok((name, bytes, dry_run))
+            Ok(Upload::File(name, bytes, dry_run))
         }
         _ => Err("Choose a CSV file to upload.".into()),
     }
@@ -229,7 +242,12 @@ async fn upload(
         Err(r) => return r,
     };
     let (name, bytes, dry_run) = match read_upload(&mut form).await {
-        Ok(x) => x,
+        Ok(Upload::File(name, bytes, dry_run)) => (name, bytes, dry_run),
+        Ok(Upload::TooLarge(name)) => {
+            let errors = vec![boxoffice_domain::bulk_invite::file_too_large()];
+            let r = page(&st, &staff, &csrf, name, None, errors, vec![]).await;
+            return super::form::with_status(r, StatusCode::UNPROCESSABLE_ENTITY);
+        }
         Err(m) => {
             let r = page(&st, &staff, &csrf, String::new(), Some(m), vec![], vec![]).await;
             return super::form::with_status(r, StatusCode::UNPROCESSABLE_ENTITY);

@@ -6,7 +6,7 @@ mod auth;
 mod bulk_invite;
 mod contact;
 mod drift;
-mod form;
+pub mod form;
 mod library_groups;
 mod media_password;
 mod migrations;
@@ -19,6 +19,7 @@ mod plex_change;
 mod selftest;
 mod server_public_url;
 mod servers;
+mod site_logins;
 mod user_detail;
 mod users;
 
@@ -63,6 +64,7 @@ pub fn routes() -> Router<WebState> {
         .merge(plex_change::routes())
         .merge(bulk_invite::routes())
         .merge(user_detail::routes())
+        .merge(site_logins::routes())
         .merge(notifications::routes())
         .merge(contact::routes())
         .merge(media_password::routes())
@@ -112,16 +114,34 @@ pub fn render<T: Template>(t: &T) -> Response {
 /// An unexpected failure as a page: 503 when the database is down, 500 otherwise.
 pub fn app_error_page(_state: &WebState, e: AppError) -> Response {
     let (status, _) = crate::error::classify(&e);
-    if status.is_server_error() && !matches!(e, AppError::Media(_) | AppError::Delivery { .. }) {
+    if status.is_server_error()
+        && !matches!(
+            e,
+            AppError::Media(_) | AppError::Delivery { .. } | AppError::Busy { .. }
+        )
+    {
         tracing::error!(error = ?e, "page failed");
     }
+    let retry_after = crate::error::retry_after_of(&e);
     let message = match status {
-        _ if matches!(e, AppError::Media(_) | AppError::Delivery { .. }) => e.to_string(),
+        _ if matches!(
+            e,
+            AppError::Media(_) | AppError::Delivery { .. } | AppError::Busy { .. }
+        ) =>
+        {
+            e.to_string()
+        }
         StatusCode::SERVICE_UNAVAILABLE => "The database is unavailable right now. Try again in a moment.".to_string(),
         s if s.is_server_error() => "Something went wrong on our side. The error is in the server log with this request's id.".to_string(),
         _ => e.to_string(),
     };
-    (status, Html(simple_page("Something went wrong", &message))).into_response()
+    let mut r = (status, Html(simple_page("Something went wrong", &message))).into_response();
+    if let Some(s) = retry_after
+        && let Ok(v) = axum::http::HeaderValue::from_str(&s.max(1).to_string())
+    {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    r
 }
 
 pub async fn not_found() -> Response {

@@ -114,7 +114,9 @@ struct DetailPage {
     deleting: bool,
     /// Flagged: must give a new Plex account before being invited again (operations §4.3).
     requires_plex_change: bool,
+    /// Empty, with the section left out, for a role without `payments.read`.
     payments: Vec<PaymentLine>,
+    can_see_payments: bool,
     shares: Vec<ShareLine>,
     events: Vec<EventLine>,
     discord: DiscordLine,
@@ -241,9 +243,11 @@ async fn view(
         plan: c.plan_id.map(plan_name).unwrap_or_default(),
         deleting: c.deleting_at.is_some(),
         requires_plex_change: st.app.requires_plex_account_change(c.id).await?,
+        can_see_payments: staff.0.can(Permission::PaymentsRead),
         payments: d
             .payments
             .iter()
+            .filter(|_| staff.0.can(Permission::PaymentsRead))
             .map(|p| PaymentLine {
                 from: time(p.period_from),
                 to: time(p.period_to),
