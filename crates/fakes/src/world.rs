@@ -27,6 +27,8 @@ pub struct World {
     pub emby: EmbyFake,
     pub discord: DiscordFake,
     pub request_apps: RequestApps,
+    /// Stripe, PayPal and Plisio.
+    pub payments: crate::PaymentFakes,
 }
 
 /// The request managers of the sandbox (ref §4), empty but for their administrators.
@@ -132,6 +134,7 @@ impl World {
             ombi: crate::OmbiFake::start().await?,
             petio: crate::PetioFake::start().await?,
         };
+        let payments = crate::PaymentFakes::start().await?;
         Ok(World {
             plex_tv,
             plex_servers: vec![alpha, beta],
@@ -139,6 +142,7 @@ impl World {
             emby,
             discord,
             request_apps,
+            payments,
         })
     }
 
@@ -229,6 +233,7 @@ impl World {
             emby.seed_user(s);
         }
         self.seed_discord()?;
+        self.payments.seed();
         Ok(())
     }
 
@@ -277,7 +282,7 @@ impl World {
                 }).collect::<Vec<_>>(),
             })
         };
-        json!({
+        let mut line = json!({
             "plex_tv": {
                 "url": self.plex_tv.url(), "control": self.plex_tv.control_url(), "token": owner.token,
                 "account_id": owner.id, "username": owner.username, "email": owner.email, "plex_pass": owner.plex_pass,
@@ -289,7 +294,9 @@ impl World {
             "emby": mb(self.emby.server_name(), self.emby.url(), self.emby.control_url(),
                        self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
             "request_apps": self.request_apps.describe(),
-        })
+        });
+        self.payments.describe_into(&mut line);
+        line
     }
 }
 
