@@ -1,5 +1,5 @@
 //! `boxoffice sandbox`: every fake media service (plex.tv, two Plex Media Servers, Jellyfin,
-//! Emby) on loopback ports, seeded with a realistic world, described on the first line of
+//! Emby) and payment gateway (Stripe, PayPal, Plisio) on loopback ports, seeded with a realistic world, described on the first line of
 //! standard output as one JSON object, served until Ctrl-C or SIGTERM.
 //!
 //! This module is the only place in the binary that uses `boxoffice-fakes`; the application
@@ -92,6 +92,7 @@ pub async fn run(args: &SandboxArgs) -> Result<(), SandboxError> {
         emby = %world.emby.url(),
         discord = %world.discord.url(),
         overseerr = %world.request_apps.overseerr.url(),
+        stripe = %world.payments.stripe.url(),
         "sandbox ready; stop it with Ctrl-C or SIGTERM"
     );
     stop.wait().await;
