@@ -11,8 +11,6 @@
 //! Signatures follow docs/payments.md, which also lists the test vectors every verifier here
 //! is checked against.
 
-// Clients parse loosely typed provider JSON; naming every field in a struct would hide which
-// ones the mapping actually reads.
 pub mod amounts;
 mod crc32;
 mod error;
