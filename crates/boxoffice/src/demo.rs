@@ -107,6 +107,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
         app.reset_password(&Actor::cli(), email, &password).await?;
     }
     let url = format!("http://{}", application.local_addr());
+    notifications_to_fakes(&app, &world, &url, email).await?;
     let line = json!({
         "url": url,
         "data_dir": cfg.data_dir.display().to_string(),
@@ -122,6 +123,50 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
     eprintln!("demo running at {url}; stop it with Ctrl-C or SIGTERM");
     application.run_until(startup::shutdown_signal()).await?;
     drop(world);
+    Ok(())
+}
+
+/// Points every notification at the fakes, so it can be read there: e-mail to the SMTP catcher
+/// (plain SMTP), Discord to the fake Discord (administrator messages in its `admin` channel),
+/// links in messages to this demo's own address. Set on every start, since the fakes' ports
+/// change with each run; the application itself knows nothing of the demo.
+pub async fn notifications_to_fakes(
+    app: &App,
+    world: &World,
+    site_url: &str,
+    admin_email: &str,
+) -> Result<(), DemoError> {
+    app.discord.set_api_url(&world.discord.url());
+    let guild = world.discord.guilds().into_iter().next();
+    let admin_channel = guild
+        .as_ref()
+        .and_then(|g| {
+            world
+                .discord
+                .channels_of(&g.id)
+                .into_iter()
+                .find(|c| c["name"] == "admin")
+        })
+        .and_then(|c| c["id"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let changes: Vec<(String, String)> = [
+        ("general.site_uri", site_url.to_string()),
+        ("general.admin_email", admin_email.to_string()),
+        ("email.enabled", "true".into()),
+        ("email.smtp_host", world.smtp.host()),
+        ("email.smtp_port", world.smtp.port().to_string()),
+        ("email.smtp_security", "none".into()),
+        ("email.smtp_username", String::new()),
+        ("email.from_address", "noreply@demo.example".into()),
+        ("discord.enabled", "true".into()),
+        ("discord.bot_token", world.discord.token()),
+        ("discord.guild_id", guild.map(|g| g.id).unwrap_or_default()),
+        ("discord.admin_channel_id", admin_channel),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    app.set_settings(&Actor::cli(), &changes).await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod coverage;
 pub mod credits;
 pub mod email;
 pub mod ids;
+pub mod media_password;
 pub mod migration;
 pub mod money;
 pub mod notifications;

@@ -18,6 +18,24 @@ impl Platform {
     pub fn needs_plex_identity(self) -> bool {
         self == Platform::Plex
     }
+
+    /// The name stored in `servers.platform`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Plex => "plex",
+            Platform::Emby => "emby",
+            Platform::Jellyfin => "jellyfin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Platform> {
+        match s {
+            "plex" => Some(Platform::Plex),
+            "emby" => Some(Platform::Emby),
+            "jellyfin" => Some(Platform::Jellyfin),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Platform {

@@ -31,6 +31,8 @@ mod requests;
 mod routing;
 mod server;
 mod sessions;
+mod smtp;
+mod smtp_mime;
 mod world;
 mod xml;
 
@@ -55,6 +57,7 @@ pub use plex_state::{
 pub use plex_tv::PlexTvFake;
 pub use requests::{OmbiFake, OmbiUser, OverseerrFake, OverseerrUser, PetioFake, PetioUser};
 pub use sessions::{SessionSeed, StoppedSession};
+pub use smtp::{CaughtMessage, MAX_MESSAGE_BYTES as SMTP_MAX_MESSAGE_BYTES, SmtpCatcher};
 pub use world::{RequestApps, Seed, World, WorldOptions};
 
 /// Errors from starting or driving a fake through its Rust API.

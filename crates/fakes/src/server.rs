@@ -38,10 +38,15 @@ pub(crate) async fn bind_on<F: Future>(ip: IpAddr, fut: F) -> F::Output {
     BIND_IP.scope(ip, fut).await
 }
 
-pub(crate) async fn serve(router: Router) -> std::io::Result<Running> {
-    let ip = BIND_IP
+/// The address fakes started now listen on: the one given to [`bind_on`], else 127.0.0.1.
+pub(crate) fn bind_ip() -> IpAddr {
+    BIND_IP
         .try_with(|ip| *ip)
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+pub(crate) async fn serve(router: Router) -> std::io::Result<Running> {
+    let ip = bind_ip();
     let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {

@@ -27,6 +27,8 @@ pub struct World {
     pub emby: EmbyFake,
     pub discord: DiscordFake,
     pub request_apps: RequestApps,
+    /// Every e-mail sent to it is kept and readable through its control API.
+    pub smtp: crate::SmtpCatcher,
     /// Stripe, PayPal and Plisio.
     pub payments: crate::PaymentFakes,
 }
@@ -134,6 +136,7 @@ impl World {
             ombi: crate::OmbiFake::start().await?,
             petio: crate::PetioFake::start().await?,
         };
+        let smtp = crate::SmtpCatcher::start().await?;
         let payments = crate::PaymentFakes::start().await?;
         Ok(World {
             plex_tv,
@@ -142,6 +145,7 @@ impl World {
             emby,
             discord,
             request_apps,
+            smtp,
             payments,
         })
     }
@@ -294,6 +298,7 @@ impl World {
             "emby": mb(self.emby.server_name(), self.emby.url(), self.emby.control_url(),
                        self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
             "request_apps": self.request_apps.describe(),
+            "smtp": self.smtp.describe(),
         });
         self.payments.describe_into(&mut line);
         line

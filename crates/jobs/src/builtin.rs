@@ -31,6 +31,7 @@ pub fn registry_with_builtins() -> Registry {
     crate::notify_jobs::register(&mut r);
     crate::discord_jobs::register(&mut r);
     crate::request_app_jobs::register(&mut r);
+    crate::media_password_jobs::register(&mut r);
     r
 }
 

@@ -229,3 +229,29 @@ pub async fn delete(mut ex: Ex<'_>, id: i64) -> Result<()> {
         Ok(())
     }
 }
+
+/// The address customers use for the server, as set; empty when it is the server's `url`.
+pub async fn public_url(ex: Ex<'_>, id: i64) -> Result<String> {
+    run!(ex, |e| sqlx::query_scalar::<_, String>(
+        "SELECT public_url FROM servers WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(e)
+    .await)
+    .map_err(StoreError::from)
+}
+
+pub async fn set_public_url(ex: Ex<'_>, id: i64, url: &str, now: i64) -> Result<()> {
+    let n = affected!(ex, |e| sqlx::query(
+        "UPDATE servers SET public_url = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(url)
+    .bind(now)
+    .execute(e)
+    .await)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

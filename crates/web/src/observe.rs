@@ -29,8 +29,19 @@ pub fn trace_layer() -> TraceLayer<
 > {
     TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
         let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req.uri().path()))
     })
+}
+
+/// The path as logs may keep it: the one-time tokens in setup and password links are secrets.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/setup/", "/media-password/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}<token>{tail}").into();
+        }
+    }
+    path.into()
 }
 
 pub async fn record(State(state): State<WebState>, req: Request, next: Next) -> Response {
@@ -54,4 +65,19 @@ pub async fn record(State(state): State<WebState>, req: Request, next: Next) -> 
         started.elapsed().as_secs_f64(),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn one_time_link_tokens_never_reach_the_log() {
+        assert_eq!(
+            loggable_path("/media-password/abc123/new-link"),
+            "/media-password/<token>/new-link"
+        );
+        assert_eq!(loggable_path("/setup/abc123"), "/setup/<token>");
+        assert_eq!(loggable_path("/admin/users/7"), "/admin/users/7");
+    }
 }

@@ -26,7 +26,38 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
   bulkInviteProgress(document.getElementById("bulk-progress"));
+  newCustomerForm(document.getElementById("new-customer-form"));
 });
+
+// The new-customer form: the amount shows the chosen plan's price, the identity fields follow
+// the chosen server's platform, and a permanent customer has no payment to fill in.
+function newCustomerForm(form) {
+  if (!form) return;
+  var plan = form.querySelector("#nc-plan");
+  var server = form.querySelector("#nc-server");
+  var amount = form.querySelector("#nc-amount");
+  var currency = form.querySelector("#nc-currency");
+  var sync = function () {
+    var p = plan && plan.options[plan.selectedIndex];
+    if (p && p.getAttribute("data-price")) {
+      amount.placeholder = p.getAttribute("data-price");
+      currency.textContent = p.getAttribute("data-currency");
+    }
+    var s = server && server.options[server.selectedIndex];
+    var platform = s ? s.getAttribute("data-platform") : null;
+    form.querySelectorAll("[data-platforms]").forEach(function (el) {
+      var list = el.getAttribute("data-platforms").split(" ");
+      el.hidden = !!platform && list.indexOf(platform) < 0;
+    });
+    var permanent = form.querySelector("#nc-permanent").checked;
+    ["#nc-amount", "#nc-quantity", "#nc-method"].forEach(function (sel) {
+      var el = form.querySelector(sel);
+      if (el) el.disabled = permanent;
+    });
+  };
+  form.addEventListener("change", sync);
+  sync();
+}
 
 // Follows a running bulk invite through its JSON status; reloads once it finishes so the page
 // shows the final state with its retry button.

@@ -3,6 +3,8 @@
 use super::Notice;
 use crate::{App, AppError};
 use boxoffice_domain::money::{Currency, Money};
+use boxoffice_domain::notifications::invite_event;
+use boxoffice_domain::platform::Platform;
 use boxoffice_store::customers::CustomerRow;
 use boxoffice_store::servers::ServerRow;
 use boxoffice_store::{Ex, customers, plans, provisioning, server_locations, servers};
@@ -28,12 +30,16 @@ pub fn money(minor: i64, currency: &str) -> String {
 }
 
 impl App {
-    /// The "User Invited" notice of a share just written to its server.
+    /// The invite notice of a share written to its server, worded for the server's platform:
+    /// on Plex the customer accepts the share on plex.tv; on Jellyfin and Emby they get the
+    /// server's address, their username and a one-time link to choose their password (issued
+    /// here, in the caller's transaction).
     pub(crate) async fn invited_notice(
         &self,
         mut ex: Ex<'_>,
         customer: &CustomerRow,
         server: &ServerRow,
+        share_id: i64,
         media_username: &str,
     ) -> Result<Notice, AppError> {
         let location = match server.location_id {
@@ -50,23 +56,29 @@ impl App {
                 .unwrap_or_default(),
             None => String::new(),
         };
-        let accept = if server.platform == "plex" {
-            PLEX_ACCEPT_URL.to_string()
-        } else {
-            server.url.clone()
-        };
         let until = match (customer.permanent, customer.covered_until) {
             (true, _) => "no end date (permanent)".to_string(),
             (false, Some(t)) => date(t),
             (false, None) => String::new(),
         };
-        Ok(Notice::to_customer("user_invited", customer.id)
+        let platform = Platform::parse(&server.platform)
+            .ok_or_else(|| AppError::Internal(format!("unknown platform {}", server.platform)))?;
+        let notice = Notice::to_customer(invite_event(platform), customer.id)
             .with("plan_name", plan_name)
             .with("server_name", server.name.clone())
             .with("server_location", location)
             .with("media_username", media_username)
-            .with("expiration_date", until)
-            .with("invite_accept_url", accept))
+            .with("expiration_date", until);
+        Ok(match platform {
+            Platform::Plex => notice.with("invite_accept_url", PLEX_ACCEPT_URL),
+            Platform::Jellyfin | Platform::Emby => {
+                let link = self.issue_password_link(ex, customer.id, share_id).await?;
+                notice
+                    .with("server_url", self.customer_facing_url(server).await?)
+                    .with("set_password_url", link.url)
+                    .with("set_password_expires", date(link.expires_at))
+            }
+        })
     }
 }
 

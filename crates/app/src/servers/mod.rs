@@ -8,6 +8,7 @@ pub mod advice;
 pub mod libraries;
 pub mod locations;
 pub mod plex_accounts;
+pub mod public_url;
 pub mod self_test;
 pub mod server_admin;
 

@@ -175,8 +175,9 @@ impl App {
         if existing.is_none() {
             let new = NewUser {
                 name: who.clone(),
-                // Jellyfin/Emby refuse logins without one (operations §5.8); the customer
-                // resets it through the server. Plex ignores it.
+                // Jellyfin/Emby refuse logins without one (operations §5.8). Nobody knows this
+                // one: the customer chooses theirs through the invite's password link. Plex
+                // ignores it.
                 password: Some(crate::crypto::random_token()?),
             };
             match client.create_user(&new, &policy).await {
@@ -259,7 +260,7 @@ impl App {
         // Plex, accept). Keyed by revision, a replayed job tells nobody twice.
         if share.state == "pending" {
             let key = format!("invited:{}:{}", share.id, share.revision);
-            if let Err(e) = self.tell_invited(target, key).await {
+            if let Err(e) = self.tell_invited(target, share.id, key).await {
                 tracing::warn!(share_id = share.id, error = %e, "could not queue the invite notice");
             }
         }
@@ -283,18 +284,37 @@ impl App {
     /// A share applied for the first time is an invite the customer must hear about (and, on
     /// Plex, accept). Keyed by revision, a replayed job tells nobody twice. Nothing is built
     /// when the event reaches no one (e-mail and Discord off, or its templates switched off).
-    async fn tell_invited(&self, target: &Target<'_>, key: String) -> Result<(), AppError> {
-        let batch = self.notice_batch(self.db.ex(), "user_invited").await?;
+    /// On Jellyfin and Emby the notice carries a new password link; it is kept only when the
+    /// notice is queued (not when this key was told before), so a replayed job issues none.
+    async fn tell_invited(
+        &self,
+        target: &Target<'_>,
+        share_id: i64,
+        key: String,
+    ) -> Result<(), AppError> {
+        let platform = boxoffice_domain::platform::Platform::parse(&target.server.platform)
+            .ok_or_else(|| {
+                AppError::Internal(format!("unknown platform {}", target.server.platform))
+            })?;
+        let event = boxoffice_domain::notifications::invite_event(platform);
+        let batch = self.notice_batch(self.db.ex(), event).await?;
         if !batch.reaches_anyone() {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
         let notice = self
-            .invited_notice(tx.ex(), target.customer, target.server, target.who)
+            .invited_notice(
+                tx.ex(),
+                target.customer,
+                target.server,
+                share_id,
+                target.who,
+            )
             .await?
             .once(key);
-        self.queue_notice(tx.ex(), &batch, notice).await?;
-        tx.commit().await?;
+        if self.queue_notice(tx.ex(), &batch, notice).await? > 0 {
+            tx.commit().await?;
+        }
         Ok(())
     }
 }
@@ -309,7 +329,7 @@ fn naming(share: &ShareRow, user: &UserRef) -> ShareRow {
 }
 
 /// The name the customer has on a server of this platform.
-pub(super) fn identity(c: &CustomerRow, platform: &str) -> String {
+pub(crate) fn identity(c: &CustomerRow, platform: &str) -> String {
     let pick = match platform {
         "plex" => &c.plex_email,
         "emby" => &c.emby_username,

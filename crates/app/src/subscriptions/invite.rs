@@ -30,6 +30,9 @@ pub struct InviteInput {
     pub permanent: Option<bool>,
     /// The Jellyfin/Emby user name of a new customer (default: the e-mail).
     pub username: Option<String>,
+    /// The Plex account (e-mail or username) of a new customer (default: the e-mail).
+    #[serde(default)]
+    pub plex_identity: Option<String>,
     /// Start of the paid period (Unix seconds); default: now, or the end of current coverage.
     pub payment_date: Option<i64>,
     /// How it was paid, e.g. "cash" (default "manual").
@@ -127,7 +130,12 @@ impl App {
                         email: e,
                         email_key: &email.normalized(),
                         // One identity field on the form: it names the customer on any platform.
-                        plex_email: e,
+                        plex_email: input
+                            .plex_identity
+                            .as_deref()
+                            .map(str::trim)
+                            .filter(|p| !p.is_empty())
+                            .unwrap_or(e),
                         jellyfin_username: username,
                         emby_username: username,
                         paypal_email: input.paypal_email.as_deref().unwrap_or(""),

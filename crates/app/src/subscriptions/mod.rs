@@ -9,7 +9,9 @@ mod detail;
 mod edit;
 mod expiry;
 mod invite;
+mod media_password;
 mod migrate;
+mod new_customer;
 mod plan;
 mod plex_change;
 mod provision;
@@ -22,10 +24,15 @@ pub use detail::{CustomerDetail, CustomerStatus};
 pub use edit::{CustomerEdit, CustomerEdited};
 pub use expiry::ExpiryReport;
 pub use invite::{InviteInput, InviteOutcome, RenewInput};
+pub use media_password::{
+    LINK_VALID_DAYS, LinkState, MEDIA_PASSWORD_JOB, MediaPasswordView, NEW_LINK_WAIT_SECS,
+    spent_message,
+};
 pub use migrate::{
     MIGRATION_DONE_EVENT, MIGRATION_JOB, MigrationInput, MigrationPreview, MigrationReport,
     MigrationView, PLEX_BAN_WARNING_FROM,
 };
+pub use new_customer::{FieldError, NewCustomerError, NewCustomerForm};
 pub use plex_change::{
     PLEX_CHANGE_REQUIRED_EVENT, PLEX_CHANGE_SETTING, PLEX_CHANGED_EVENT, PlexAccountChanged,
 };

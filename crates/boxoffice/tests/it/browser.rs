@@ -105,6 +105,17 @@ impl Browser {
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_cmd(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("webdriver {path}: {e}"))
+    }
+
+    async fn try_cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
@@ -118,9 +129,26 @@ impl Browser {
             .await
             .expect("json");
         if v["value"].get("error").is_some() {
-            panic!("webdriver {path}: {}", v["value"]);
+            return Err(v["value"].clone());
         }
-        v["value"].clone()
+        Ok(v["value"].clone())
+    }
+
+    /// Reads something of an element, finding it again when a page that refreshes itself
+    /// replaced it between the look-up and the read.
+    async fn read_element(&self, css: &str, what: &str) -> String {
+        for _ in 0..5 {
+            let el = self.find(css).await;
+            match self
+                .try_cmd(reqwest::Method::GET, &format!("/element/{el}/{what}"), None)
+                .await
+            {
+                Ok(v) => return v.as_str().unwrap_or_default().to_string(),
+                Err(e) if e["error"] == "stale element reference" => continue,
+                Err(e) => panic!("webdriver {css} {what}: {e}"),
+            }
+        }
+        panic!("{css} kept going stale while reading {what}")
     }
 
     pub async fn goto(&self, url: &str) {
@@ -188,25 +216,11 @@ impl Browser {
     }
 
     pub async fn attr(&self, css: &str, name: &str) -> String {
-        let el = self.find(css).await;
-        self.cmd(
-            reqwest::Method::GET,
-            &format!("/element/{el}/attribute/{name}"),
-            None,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+        self.read_element(css, &format!("attribute/{name}")).await
     }
 
     pub async fn text(&self, css: &str) -> String {
-        let el = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{el}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.read_element(css, "text").await
     }
 
     /// Waits until the page named `page` (its `<main data-page>`) is showing.

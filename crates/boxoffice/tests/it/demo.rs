@@ -258,3 +258,144 @@ async fn the_cli_imports_every_valid_fixture_into_a_running_demo() {
     }
     d.assert_shares_on_fakes().await;
 }
+
+/// Polls a fake's control API until `done` holds for its JSON answer (the demo's workers run on
+/// real time, so a client waits as it would for any server).
+async fn wait_for(url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let http = crate::helpers::client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v: Value = http
+            .get(url)
+            .send()
+            .await
+            .expect("control API")
+            .json()
+            .await
+            .expect("json");
+        if done(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} within 60 s: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn find_id(list: &Value, name: &str) -> i64 {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == name)
+        .and_then(|v| v["id"].as_i64())
+        .unwrap_or_else(|| panic!("{name} in {list}"))
+}
+
+#[tokio::test]
+async fn the_demos_notifications_land_in_the_smtp_catcher_and_the_fake_discord() {
+    let d = Demo::start(&[]);
+    let smtp = &d.line["sandbox"]["smtp"];
+    let catcher = smtp["control"].as_str().expect("smtp control").to_string();
+    assert!(smtp["port"].as_u64().is_some(), "{smtp}");
+    let token = d.token();
+    let http = crate::helpers::client();
+    let get = |path: &str| {
+        http.get(d.url(&format!("/api/v1{path}")))
+            .bearer_auth(&token)
+            .send()
+    };
+    let servers: Value = get("/servers")
+        .await
+        .expect("servers")
+        .json()
+        .await
+        .expect("json");
+    let plans: Value = get("/plans")
+        .await
+        .expect("plans")
+        .json()
+        .await
+        .expect("json");
+    let r = http
+        .post(d.url("/api/v1/invites"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "email": "zoe@example.com",
+            "plan_id": find_id(&plans, "Basic"),
+            "server_id": find_id(&servers, "Jelly One"),
+        }))
+        .send()
+        .await
+        .expect("invite");
+    assert_eq!(r.status(), 201);
+
+    // The customer's payment receipt and Jellyfin invite, with a password link on the demo's site.
+    let mail = wait_for(
+        &format!("{catcher}/messages?to=zoe@example.com"),
+        "two e-mails to the customer",
+        |v| v.as_array().is_some_and(|a| a.len() >= 2),
+    )
+    .await;
+    let invite = mail
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["subject"] == "You're invited to Jelly One on Jellyfin")
+        .unwrap_or_else(|| panic!("the invite in {mail}"));
+    let text = invite["text"].as_str().expect("text");
+    assert!(
+        text.contains(&format!("{}/media-password/", d.s("url"))),
+        "{text}"
+    );
+    let page = http
+        .get(crate::media_password::link_in(text))
+        .send()
+        .await
+        .expect("link");
+    assert_eq!(page.status(), 200);
+
+    // An administrator message (a visitor's Contact Us) reaches the admin e-mail and the fake
+    // Discord's admin channel.
+    let html = http
+        .get(d.url("/contact"))
+        .send()
+        .await
+        .expect("contact")
+        .text()
+        .await
+        .expect("html");
+    let csrf = crate::helpers::csrf_from(&html);
+    let r = http
+        .post(d.url("/contact"))
+        .form(&[
+            ("name", "Visitor"),
+            ("email", "visitor@example.com"),
+            ("message", "Do you have documentaries?"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .expect("contact");
+    assert_eq!(r.status(), 303);
+    let admin = d.line["admin"]["email"].as_str().expect("admin email");
+    wait_for(
+        &format!("{catcher}/messages?to={admin}"),
+        "the contact message by e-mail",
+        |v| {
+            v.as_array().into_iter().flatten().any(|m| {
+                m["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("Do you have documentaries?"))
+            })
+        },
+    )
+    .await;
+    let discord = d.line["sandbox"]["discord"]["control"]
+        .as_str()
+        .expect("discord control");
+    wait_for(
+        &format!("{discord}/messages"),
+        "the contact message on Discord",
+        |v| v.to_string().contains("Do you have documentaries?"),
+    )
+    .await;
+}

@@ -82,7 +82,7 @@ async fn the_invite_email_arrives_with_both_parts_and_the_customers_name_escaped
         subject(paid).starts_with("Payment received: Basic until "),
         "{paid}"
     );
-    assert_eq!(subject(invited), "You're invited to Jelly One");
+    assert_eq!(subject(invited), "You're invited to Jelly One on Jellyfin");
     for msg in [paid, invited] {
         assert_eq!(msg["rcpt_tos"], json!(["ann@example.com"]));
         assert_eq!(msg["mail_from"], "noreply@example.com");
@@ -99,10 +99,7 @@ async fn the_invite_email_arrives_with_both_parts_and_the_customers_name_escaped
     let text = invited["text"].as_str().expect("text part");
     let html = invited["html"].as_str().expect("html part");
     assert!(text.contains("Hi <script>alert(1)</script>,"), "{text}");
-    assert!(
-        text.contains("access to Jelly One as ann@example.com"),
-        "{text}"
-    );
+    assert!(text.contains("Username: ann@example.com"), "{text}");
     assert!(html.contains("Hi &lt;script&gt;alert(1)"), "{html}");
     assert!(!html.contains("<script>"), "{html}");
     assert!(html.contains("<strong>Basic</strong>"), "{html}");
@@ -253,13 +250,19 @@ async fn a_switched_off_template_sends_nothing_and_a_bad_edit_is_refused() {
     let app = &m.t.app;
     let actor = Actor::system();
     let mut text = app
-        .effective_template(app.db.ex(), "user_invited", Channel::Email)
+        .effective_template(app.db.ex(), "user_invited_jellyfin", Channel::Email)
         .await
         .expect("template")
         .text;
     text.text = "Hello {{ user_nmae }}".into();
     let err = app
-        .save_template(&actor, "user_invited", Channel::Email, true, text.clone())
+        .save_template(
+            &actor,
+            "user_invited_jellyfin",
+            Channel::Email,
+            true,
+            text.clone(),
+        )
         .await
         .expect_err("refused");
     assert!(
@@ -268,7 +271,7 @@ async fn a_switched_off_template_sends_nothing_and_a_bad_edit_is_refused() {
         "{err}"
     );
     let t = app
-        .effective_template(app.db.ex(), "user_invited", Channel::Email)
+        .effective_template(app.db.ex(), "user_invited_jellyfin", Channel::Email)
         .await
         .expect("template");
     assert!(!t.customised, "a refused edit changes nothing");
@@ -285,7 +288,7 @@ async fn a_switched_off_template_sends_nothing_and_a_bad_edit_is_refused() {
     .expect("saved");
     app.save_template(
         &actor,
-        "user_invited",
+        "user_invited_jellyfin",
         Channel::Email,
         false,
         TemplateText {
@@ -303,7 +306,7 @@ async fn a_switched_off_template_sends_nothing_and_a_bad_edit_is_refused() {
     m.t.run_pending_jobs().await;
     assert!(notifications(&m).await.is_empty(), "both templates are off");
     let preview = app
-        .preview_template("user_invited", Channel::Email, None)
+        .preview_template("user_invited_jellyfin", Channel::Email, None)
         .await
         .expect("preview");
     assert_eq!(preview.subject, "Welcome to Living Room");
@@ -320,7 +323,7 @@ async fn the_bulk_invite_results_reach_the_administrator_by_email() {
     email_on(&m, sink.port).await;
     set(&m, "email.smtp_username", "").await;
     // Only the administrator's message is of interest here.
-    for event in ["payment_received", "user_invited"] {
+    for event in ["payment_received", "user_invited_jellyfin"] {
         let t =
             m.t.app
                 .effective_template(m.t.app.db.ex(), event, Channel::Email)

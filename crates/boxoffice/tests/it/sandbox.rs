@@ -205,6 +205,19 @@ async fn sandbox_describes_every_fake_on_its_first_line_and_each_answers_with_th
     emby_users.sort();
     assert_eq!(emby_users, ["admin", "gina_emby", "hank_emby"]);
 
+    // The SMTP catcher: a real SMTP listener at host:port, what it keeps at its control API.
+    let smtp = &w["smtp"];
+    assert_eq!(s(smtp, "host"), "127.0.0.1");
+    let port = smtp["port"].as_u64().expect("smtp port");
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port as u16)).expect("smtp listens");
+    let mut greeting = String::new();
+    BufReader::new(&mut conn)
+        .read_line(&mut greeting)
+        .expect("greeting");
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    let messages = get_json(c.get(format!("{}/messages", s(smtp, "control")))).await;
+    assert_eq!(messages, serde_json::json!([]));
+
     // The payment gateways answer with the keys the line gives.
     let stripe = &w["stripe"];
     let prices = get_json(

@@ -133,6 +133,17 @@ pub fn find(key: &str) -> Option<&'static EventDef> {
     EVENTS.iter().find(|e| e.key == key)
 }
 
+/// The invite notice of a server's platform: Plex users accept a share on plex.tv, Jellyfin and
+/// Emby users get a username on the server and a link to choose their password.
+pub fn invite_event(platform: crate::platform::Platform) -> &'static str {
+    use crate::platform::Platform;
+    match platform {
+        Platform::Plex => "user_invited",
+        Platform::Jellyfin => "user_invited_jellyfin",
+        Platform::Emby => "user_invited_emby",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +162,30 @@ mod tests {
         let names: Vec<_> = EVENTS.iter().map(|e| e.name).collect();
         assert!(names.contains(&"Subscription Expiring Soon"));
         assert!(names.contains(&"System Message"));
+    }
+
+    #[test]
+    fn each_platform_has_an_invite_that_tells_how_to_get_in_there() {
+        use crate::platform::Platform;
+        let plex = find(invite_event(Platform::Plex)).expect("plex invite");
+        for body in [plex.text, plex.html, plex.discord] {
+            assert!(body.contains("{{ invite_accept_url }}"), "{body}");
+            assert!(body.contains("Plex"), "{body}");
+        }
+        for (platform, name) in [(Platform::Jellyfin, "Jellyfin"), (Platform::Emby, "Emby")] {
+            let e = find(invite_event(platform)).expect("invite");
+            assert!(e.subject.contains(name));
+            for body in [e.text, e.html, e.discord] {
+                assert!(body.contains(name), "{body}");
+                assert!(!body.contains("Plex"), "{body}");
+                for needed in ["server_url", "media_username", "set_password_url"] {
+                    assert!(
+                        body.contains(&format!("{{{{ {needed} }}}}")),
+                        "{needed}: {body}"
+                    );
+                }
+            }
+        }
     }
 
     /// A default template naming a placeholder its event does not list would render empty text.

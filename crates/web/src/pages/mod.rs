@@ -8,13 +8,16 @@ mod contact;
 mod drift;
 mod form;
 mod library_groups;
+mod media_password;
 mod migrations;
+mod new_customer;
 mod notifications;
 mod plan_request_apps;
 mod plans;
 mod plex_accounts;
 mod plex_change;
 mod selftest;
+mod server_public_url;
 mod servers;
 mod user_detail;
 mod users;
@@ -47,6 +50,7 @@ pub fn routes() -> Router<WebState> {
         .route("/security/totp/confirm", post(account::totp_confirm))
         .route("/security/totp/disable", post(account::totp_disable))
         .merge(servers::routes())
+        .merge(server_public_url::routes())
         .merge(migrations::routes())
         .merge(plex_accounts::routes())
         .merge(plans::routes())
@@ -54,12 +58,14 @@ pub fn routes() -> Router<WebState> {
         .merge(library_groups::routes())
         .merge(selftest::routes())
         .merge(drift::routes())
+        .merge(new_customer::routes())
         .merge(users::routes())
         .merge(plex_change::routes())
         .merge(bulk_invite::routes())
         .merge(user_detail::routes())
         .merge(notifications::routes())
         .merge(contact::routes())
+        .merge(media_password::routes())
         .merge(admin::routes())
 }
 

@@ -32,6 +32,10 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/users/{id}/delete", post(delete))
         .route("/admin/users/{id}/discord", post(save_discord))
         .route(
+            "/admin/users/{id}/shares/{share}/resend-invite",
+            post(resend_invite),
+        )
+        .route(
             "/admin/users/{id}/request-apps/sync",
             post(sync_request_apps),
         )
@@ -59,6 +63,7 @@ pub struct PaymentLine {
 }
 
 pub struct ShareLine {
+    pub id: i64,
     pub server: String,
     pub state: String,
     pub applied: bool,
@@ -155,6 +160,13 @@ fn done_message(d: Option<&str>) -> Option<String> {
             "request_apps" => {
                 "Request-app sync queued: the accounts are brought in line in the background."
             }
+            "created" => "Customer created; the invite is sent to the server in the background.",
+            "created_no_capacity" => {
+                "Customer created and the payment recorded, but no server has room for the plan: add capacity, then use Invite / renew."
+            }
+            "invite_resent" => {
+                "The invite is on its way again; on Jellyfin and Emby it carries a new password link, and older links stop working."
+            }
             _ => return None,
         }
         .to_string(),
@@ -246,6 +258,7 @@ async fn view(
             .shares
             .iter()
             .map(|s| ShareLine {
+                id: s.id,
                 server: servers
                     .iter()
                     .find(|v| v.id == s.server_id)
@@ -358,6 +371,26 @@ async fn save_profile(
         .edit_customer(&s.actor(&ip), id, &edit)
         .await
         .map(|_| Redirect::to(&format!("/admin/users/{id}?done=saved")).into_response());
+    finish(&st, &staff, &csrf, id, r).await
+}
+
+/// Sends a share's invite notice again (a customer lost it, or their password link expired).
+async fn resend_invite(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path((id, share)): Path<(i64, i64)>,
+) -> Response {
+    let s = match staff.require(Permission::UsersWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = st
+        .app
+        .resend_invite(&s.actor(&ip), id, share)
+        .await
+        .map(|_| Redirect::to(&format!("/admin/users/{id}?done=invite_resent")).into_response());
     finish(&st, &staff, &csrf, id, r).await
 }
 
