@@ -22,6 +22,7 @@ import steps_pms  # noqa: E402,F401
 import steps_jellyfin  # noqa: E402,F401
 import steps_emby  # noqa: E402,F401
 import steps_faults  # noqa: E402,F401
+import steps_payments  # noqa: E402,F401
 
 
 def main():
@@ -34,7 +35,7 @@ def main():
     a = p.parse_args()
     import importlib.metadata as md
 
-    versions = ", ".join(f"{d} {md.version(d)}" for d in ("PlexAPI", "jellyfin-apiclient-python", "requests"))
+    versions = ", ".join(f"{d} {md.version(d)}" for d in ("PlexAPI", "jellyfin-apiclient-python", "stripe", "paypal-server-sdk", "plisio", "requests"))
     print(f"clients: {versions}; python {sys.version.split()[0]}")
     return harness.run(a.binary, a.log, only=a.only, report=a.report)
 

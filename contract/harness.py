@@ -283,10 +283,14 @@ class Ctx:
             return Control(self.jf["control"])
         if service == "Emby":
             return Control(self.emby["control"])
+        if service in ("Stripe", "PayPal", "Plisio"):
+            return Control(self.world[service.lower()]["control"])
         raise KeyError(service)
 
     def all_controls(self):
-        return [self.control(s) for s in ("plex.tv", "Plex Alpha", "Plex Beta", "Jellyfin", "Emby")]
+        services = ["plex.tv", "Plex Alpha", "Plex Beta", "Jellyfin", "Emby"]
+        services += [s for s in ("Stripe", "PayPal", "Plisio") if s.lower() in self.world]
+        return [self.control(s) for s in services]
 
 
 def new_jellyfin_client(url, token):

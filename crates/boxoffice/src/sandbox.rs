@@ -1,5 +1,6 @@
 //! `boxoffice sandbox`: every fake media service (plex.tv, two Plex Media Servers, Jellyfin,
-//! Emby), Discord, the request apps and an SMTP catcher on loopback ports, seeded with a realistic world, described on the first line of
+//! Emby), Discord, the request apps, an SMTP catcher and the payment gateways (Stripe, PayPal,
+//! Plisio) on loopback ports, seeded with a realistic world, described on the first line of
 //! standard output as one JSON object, served until Ctrl-C or SIGTERM.
 //!
 //! This module is the only place in the binary that uses `boxoffice-fakes`; the application
@@ -93,6 +94,7 @@ pub async fn run(args: &SandboxArgs) -> Result<(), SandboxError> {
         discord = %world.discord.url(),
         overseerr = %world.request_apps.overseerr.url(),
         smtp = %format!("{}:{}", world.smtp.host(), world.smtp.port()),
+        stripe = %world.payments.stripe.url(),
         "sandbox ready; stop it with Ctrl-C or SIGTERM"
     );
     stop.wait().await;

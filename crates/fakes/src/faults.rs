@@ -36,6 +36,12 @@ pub(crate) enum Flavor {
     Ombi,
     /// Petio: JSON `{error}` (ref §4.3).
     Petio,
+    /// Stripe: `{"error": {type, message, code}}`.
+    Stripe,
+    /// PayPal REST: `{name, message, debug_id, details}`.
+    PayPal,
+    /// Plisio: `{"status": "error", "data": {name, message, code}}`.
+    Plisio,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -402,6 +408,54 @@ pub(crate) fn provider_error(
         // given failure carries is not documented, so none is invented.
         Flavor::Emby if msg.is_empty() => status.into_response(),
         Flavor::Emby => plain(status, msg),
+        Flavor::Stripe => {
+            let (typ, c) = match code {
+                429 => ("invalid_request_error", Some("rate_limit")),
+                s if s >= 500 => ("api_error", None),
+                _ => ("invalid_request_error", None),
+            };
+            let msg = match (code, msg) {
+                (429, _) => {
+                    "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."
+                }
+                (_, "") => reason,
+                (_, m) => m,
+            };
+            let mut e = serde_json::json!({"type": typ, "message": msg});
+            if let Some(c) = c {
+                e["code"] = serde_json::json!(c);
+            }
+            (status, axum::Json(serde_json::json!({ "error": e }))).into_response()
+        }
+        Flavor::PayPal => {
+            let name = match code {
+                400 => "INVALID_REQUEST",
+                401 => "AUTHENTICATION_FAILURE",
+                403 => "NOT_AUTHORIZED",
+                404 => "RESOURCE_NOT_FOUND",
+                409 => "RESOURCE_CONFLICT",
+                422 => "UNPROCESSABLE_ENTITY",
+                429 => "RATE_LIMIT_REACHED",
+                503 => "SERVICE_UNAVAILABLE",
+                _ => "INTERNAL_SERVER_ERROR",
+            };
+            let msg = if msg.is_empty() || msg == "too_many_requests" {
+                reason
+            } else {
+                msg
+            };
+            let body = serde_json::json!({"name": name, "message": msg, "debug_id": crate::ids::hex(13), "details": []});
+            (status, axum::Json(body)).into_response()
+        }
+        Flavor::Plisio => {
+            let msg = if msg.is_empty() || msg == "too_many_requests" {
+                reason
+            } else {
+                msg
+            };
+            let body = serde_json::json!({"status": "error", "data": {"name": reason, "message": msg, "code": code}});
+            (status, axum::Json(body)).into_response()
+        }
     }
 }
 

@@ -23,6 +23,7 @@ mod ids;
 mod jellyfin;
 mod mb_state;
 mod mediabrowser;
+mod payments;
 mod plex_server;
 mod plex_state;
 mod plex_tv;
@@ -45,6 +46,9 @@ pub use faults::{FaultAction, FaultRefused, FaultRule, LoggedRequest};
 pub use jellyfin::{JellyfinFake, JellyfinVersion};
 pub use mb_state::{MbDevice, MbLibrary, MbUser};
 pub use mediabrowser::{MbDeviceSeed, MbLibrarySeed, MbUserSeed};
+pub use payments::{
+    Delivery, PayPalFake, PayPalNvpAccount, PaymentFakes, PlisioFake, StripeFake, WebhookSettings,
+};
 pub use plex_server::PlexServerFake;
 pub use plex_state::{
     PlexAccount, PlexAccountSeed, PlexFriendSeed, PlexLibrarySeed, PlexSection, PlexSession,

@@ -29,6 +29,8 @@ pub struct World {
     pub request_apps: RequestApps,
     /// Every e-mail sent to it is kept and readable through its control API.
     pub smtp: crate::SmtpCatcher,
+    /// Stripe, PayPal and Plisio.
+    pub payments: crate::PaymentFakes,
 }
 
 /// The request managers of the sandbox (ref §4), empty but for their administrators.
@@ -135,6 +137,7 @@ impl World {
             petio: crate::PetioFake::start().await?,
         };
         let smtp = crate::SmtpCatcher::start().await?;
+        let payments = crate::PaymentFakes::start().await?;
         Ok(World {
             plex_tv,
             plex_servers: vec![alpha, beta],
@@ -143,6 +146,7 @@ impl World {
             discord,
             request_apps,
             smtp,
+            payments,
         })
     }
 
@@ -233,6 +237,7 @@ impl World {
             emby.seed_user(s);
         }
         self.seed_discord()?;
+        self.payments.seed();
         Ok(())
     }
 
@@ -281,7 +286,7 @@ impl World {
                 }).collect::<Vec<_>>(),
             })
         };
-        json!({
+        let mut line = json!({
             "plex_tv": {
                 "url": self.plex_tv.url(), "control": self.plex_tv.control_url(), "token": owner.token,
                 "account_id": owner.id, "username": owner.username, "email": owner.email, "plex_pass": owner.plex_pass,
@@ -294,7 +299,9 @@ impl World {
                        self.emby.api_key(), self.emby.server_id(), self.emby.libraries(), true),
             "request_apps": self.request_apps.describe(),
             "smtp": self.smtp.describe(),
-        })
+        });
+        self.payments.describe_into(&mut line);
+        line
     }
 }
 

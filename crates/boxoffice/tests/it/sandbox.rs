@@ -218,6 +218,31 @@ async fn sandbox_describes_every_fake_on_its_first_line_and_each_answers_with_th
     let messages = get_json(c.get(format!("{}/messages", s(smtp, "control")))).await;
     assert_eq!(messages, serde_json::json!([]));
 
+    // The payment gateways answer with the keys the line gives.
+    let stripe = &w["stripe"];
+    let prices = get_json(
+        c.get(format!("{}/v1/prices", s(stripe, "url")))
+            .bearer_auth(s(stripe, "secret_key")),
+    )
+    .await;
+    assert_eq!(prices["data"][0]["id"], stripe["prices"][0]["id"]);
+    let paypal = &w["paypal"];
+    let token = get_json(
+        c.post(format!("{}/v1/oauth2/token", s(paypal, "url")))
+            .basic_auth(s(paypal, "client_id"), Some(s(paypal, "client_secret")))
+            .form(&[("grant_type", "client_credentials")]),
+    )
+    .await;
+    assert_eq!(token["token_type"], "Bearer");
+    let plisio = &w["plisio"];
+    let ops = get_json(c.get(format!(
+        "{}/operations?api_key={}",
+        s(plisio, "url"),
+        s(plisio, "api_key")
+    )))
+    .await;
+    assert_eq!(ops["status"], "success");
+
     let status = sb.terminate();
     assert_eq!(status.code(), Some(0), "SIGTERM ends it with exit 0");
     assert!(!data_dir.exists(), "the data directory is not touched");
