@@ -7,6 +7,7 @@ pub mod clock;
 pub mod coverage;
 pub mod credits;
 pub mod email;
+pub mod enforcement;
 pub mod ids;
 pub mod media_password;
 pub mod migration;
