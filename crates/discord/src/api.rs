@@ -1,6 +1,6 @@
 //! The calls boxoffice makes (ref §10.2) and the parts of Discord's objects it reads.
 
-use reqwest::Method;
+use boxoffice_http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

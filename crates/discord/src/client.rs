@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use boxoffice_domain::{Clock, SystemClock};
-use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue, RETRY_AFTER};
+use boxoffice_http::{
+    HeaderMap, HttpClient, HttpConfig, HttpError, Method, Request, Response, RetryPolicy, Secret,
+    Sleeper, TokioSleeper,
+};
 use serde_json::Value;
 
 use crate::error::{DiscordError, Result};
 use crate::limits::{Limits, Observed};
-use crate::sleep::{Sleeper, TokioSleeper};
 
 pub const DEFAULT_API_URL: &str = "https://discord.com/api/v10";
 /// Discord blocks requests without a `DiscordBot (url, version)` agent (ref §10.1).
@@ -63,18 +64,17 @@ pub(crate) struct Answer {
     pub body: String,
 }
 
+/// Discord's own rate-limit buckets sit on top of the shared outbound core, which sends each
+/// attempt once: the bucket state decides when to wait and whether to try again.
 #[derive(Debug)]
 pub struct DiscordClient {
-    http: reqwest::Client,
-    base: String,
+    http: HttpClient,
     opts: DiscordOptions,
     limits: Limits,
 }
 
 impl DiscordClient {
     pub fn new(base: &str, bot_token: &str, opts: DiscordOptions) -> Result<Self> {
-        // reqwest is built with `rustls-no-provider`; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let token = bot_token.trim();
         if token.is_empty() {
             return Err(DiscordError::InvalidInput {
@@ -82,27 +82,26 @@ impl DiscordClient {
                 detail: "no bot token is set".into(),
             });
         }
-        let mut auth = HeaderValue::from_str(&format!("Bot {token}")).map_err(|_| {
-            DiscordError::InvalidInput {
-                field: "discord.bot_token",
-                detail: "the bot token contains characters a token never has".into(),
-            }
-        })?;
-        auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, auth);
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
+        let cfg = HttpConfig::new("Discord", base)
             .user_agent(USER_AGENT)
-            .no_proxy()
-            .build()
-            .map_err(|e| DiscordError::InvalidInput {
+            .secret_header("Authorization", &Secret::new(format!("Bot {token}")))
+            .timeout(opts.timeout)
+            .retry(RetryPolicy::none())
+            .clock(opts.clock.clone(), opts.sleeper.clone());
+        let http = HttpClient::new(cfg).map_err(|e| match e {
+            HttpError::Config { detail, .. } if detail.contains("header") => {
+                DiscordError::InvalidInput {
+                    field: "discord.bot_token",
+                    detail: "the bot token contains characters a token never has".into(),
+                }
+            }
+            other => DiscordError::InvalidInput {
                 field: "discord",
-                detail: e.to_string(),
-            })?;
+                detail: other.to_string(),
+            },
+        })?;
         Ok(DiscordClient {
             http,
-            base: base.trim_end_matches('/').to_string(),
             limits: Limits::new(opts.clock.clone()),
             opts,
         })
@@ -128,40 +127,25 @@ impl DiscordClient {
             }
             self.limits.spend(c.route, c.major);
             let can_retry = attempt < self.opts.max_retries;
-            let resp = match tokio::time::timeout(self.opts.timeout, self.once(c)).await {
-                Err(_) => {
-                    return Err(DiscordError::Timeout {
-                        op: c.op,
-                        after: self.opts.timeout,
-                    });
-                }
-                Ok(Err(e)) => {
-                    return Err(if e.is_timeout() {
-                        DiscordError::Timeout {
-                            op: c.op,
-                            after: self.opts.timeout,
-                        }
-                    } else {
-                        DiscordError::Unreachable {
-                            op: c.op,
-                            detail: chain(&e),
-                        }
-                    });
-                }
-                Ok(Ok(r)) => r,
-            };
-            let status = resp.status().as_u16();
-            let observed = observe(resp.headers());
+            let resp = self.once(c).await.map_err(|e| match e {
+                HttpError::Timeout { after, .. } => DiscordError::Timeout { op: c.op, after },
+                other => DiscordError::Unreachable {
+                    op: c.op,
+                    detail: match other {
+                        HttpError::Connect { detail, .. } => detail,
+                        e => e.to_string(),
+                    },
+                },
+            })?;
+            let status = resp.status;
+            let observed = observe(&resp.headers);
             self.limits.observe(c.route, c.major, &observed);
-            let header_retry = header_f64(resp.headers(), RETRY_AFTER.as_str());
+            let header_retry = header_f64(&resp.headers, "retry-after");
             let header_global = resp
-                .headers()
+                .headers
                 .get("x-ratelimit-global")
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-            let body = resp.text().await.map_err(|e| DiscordError::Unreachable {
-                op: c.op,
-                detail: chain(&e),
-            })?;
+            let body = resp.text().into_owned();
             if status == 429 {
                 let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                 let secs = v["retry_after"]
@@ -200,20 +184,16 @@ impl DiscordClient {
         }
     }
 
-    async fn once(&self, c: &Call<'_>) -> std::result::Result<reqwest::Response, reqwest::Error> {
-        let mut b = self
-            .http
-            .request(c.method.clone(), format!("{}{}", self.base, c.path));
+    async fn once(&self, c: &Call<'_>) -> std::result::Result<Response, HttpError> {
+        // A bodiless POST/PUT goes with an explicit zero length (ref §10.2); the core does that.
+        let mut req = Request::new(c.method.clone(), c.path.as_str()).op(c.op);
         if let Some(j) = &c.json {
-            b = b.json(j);
-        } else if matches!(c.method, Method::POST | Method::PUT) {
-            // Discord wants an explicit zero length on bodiless PUTs (ref §10.2).
-            b = b.header(CONTENT_LENGTH, "0");
+            req = req.json(j);
         }
         if let Some(r) = c.reason {
-            b = b.header("X-Audit-Log-Reason", encode_reason(r));
+            req = req.header("X-Audit-Log-Reason", encode_reason(r));
         }
-        b.send().await
+        self.http.send(req).await
     }
 
     /// Sends and requires 2xx; `ids` names the resources for the not-found messages.
@@ -343,15 +323,4 @@ fn truncate(s: &str, n: usize) -> String {
     } else {
         s.chars().take(n).collect::<String>() + "…"
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

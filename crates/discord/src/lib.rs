@@ -11,12 +11,11 @@ mod api;
 mod client;
 mod error;
 mod limits;
-mod sleep;
 
 pub use api::{Channel, CurrentUser, Member, Message, Role};
+pub use boxoffice_http::{ClockSleeper, SleepFuture, Sleeper, TokioSleeper};
 pub use client::{DEFAULT_API_URL, DiscordClient, DiscordOptions, USER_AGENT};
 pub use error::{DiscordError, Result};
-pub use sleep::{ClockSleeper, SleepFuture, Sleeper, TokioSleeper};
 
 /// Checks that `v` looks like a snowflake (a decimal id) so it can go into a path unescaped.
 pub fn snowflake<'a>(field: &'static str, v: &'a str) -> Result<&'a str> {

@@ -1,13 +1,11 @@
-//! The HTTP layer the three clients share: one attempt per call with a timeout (the job queue
-//! retries with backoff, so a failing app never holds a worker), a tracing span per call, and
-//! the generic mapping of failures to [`RequestAppError`].
+//! What the three clients share on top of the outbound core (`boxoffice-http`): the API key as
+//! a redacted header, one attempt per call, and the generic mapping of failures to
+//! [`RequestAppError`].
 
 use std::time::Duration;
 
-use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use boxoffice_http::{HttpClient, HttpConfig, HttpError, Method, Request, RetryPolicy, Secret};
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::AppKind;
 use crate::error::{RequestAppError, Result};
@@ -40,12 +38,13 @@ impl Resp {
     }
 }
 
+/// The request-app side of the shared outbound core: one attempt per call (the job queue
+/// retries with backoff, so a failing app never holds a worker), and the app's own error
+/// mapping on top of the core's answer.
 #[derive(Debug)]
 pub(crate) struct HttpCore {
-    client: reqwest::Client,
-    base: String,
+    http: HttpClient,
     pub app: AppKind,
-    timeout: Duration,
 }
 
 impl HttpCore {
@@ -55,8 +54,6 @@ impl HttpCore {
         headers: &[(&'static str, &str)],
         opts: &ClientOptions,
     ) -> Result<Self> {
-        // reqwest is built with `rustls-no-provider`; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let base = base.trim().trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RequestAppError::InvalidInput {
@@ -64,29 +61,26 @@ impl HttpCore {
                 detail: format!("the {app} URL must start with http:// or https://"),
             });
         }
-        let mut map = HeaderMap::new();
+        let mut cfg = HttpConfig::new(app.to_string(), base)
+            .timeout(opts.timeout)
+            .retry(RetryPolicy::none());
+        // Every header a request app takes is its API key.
         for (k, v) in headers {
-            let value = HeaderValue::from_str(v).map_err(|_| RequestAppError::InvalidInput {
-                field: "api_key",
-                detail: format!("the {app} {k} has characters a header cannot carry"),
-            })?;
-            map.insert(HeaderName::from_static(k), value);
+            cfg = cfg.secret_header(k, &Secret::new(*v));
         }
-        let client = reqwest::Client::builder()
-            .default_headers(map)
-            .user_agent(concat!("boxoffice/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
-            .build()
-            .map_err(|e| RequestAppError::InvalidInput {
+        let http = HttpClient::new(cfg).map_err(|e| match e {
+            HttpError::Config { detail, .. } if detail.contains("header") => {
+                RequestAppError::InvalidInput {
+                    field: "api_key",
+                    detail: format!("the {app} API key has characters a header cannot carry"),
+                }
+            }
+            other => RequestAppError::InvalidInput {
                 field: "url",
-                detail: e.to_string(),
-            })?;
-        Ok(HttpCore {
-            client,
-            base: base.to_string(),
-            app,
-            timeout: opts.timeout,
-        })
+                detail: other.to_string(),
+            },
+        })?;
+        Ok(HttpCore { http, app })
     }
 
     /// Sends once; returns the answer whatever its status.
@@ -98,57 +92,42 @@ impl HttpCore {
         json: Option<&Value>,
         bearer: Option<&str>,
     ) -> Result<Resp> {
-        let span = tracing::info_span!("request_app_call", app = %self.app, op, %method, path, status = tracing::field::Empty);
-        async {
-            let mut b = self
-                .client
-                .request(method.clone(), format!("{}{}", self.base, path))
-                .timeout(self.timeout);
-            if let Some(t) = bearer {
-                b = b.bearer_auth(t);
-            }
-            if let Some(j) = json {
-                b = b.json(j);
-            }
-            let resp = match b.send().await {
-                Ok(r) => r,
-                Err(e) => return Err(self.transport(op, &e)),
-            };
-            let status = resp.status().as_u16();
-            tracing::Span::current().record("status", status);
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let body = resp.text().await.map_err(|e| self.transport(op, &e))?;
-            if status >= 400 {
-                tracing::info!(status, body = %truncate(&body, 300), "request-app call failed");
-            }
-            Ok(Resp {
-                status,
-                retry_after,
-                body,
-            })
+        let mut req = Request::new(method, path).op(op);
+        if let Some(t) = bearer {
+            req = req.bearer(&Secret::new(t));
         }
-        .instrument(span)
-        .await
+        if let Some(j) = json {
+            req = req.json(j);
+        }
+        let resp = self
+            .http
+            .send(req)
+            .await
+            .map_err(|e| self.transport(op, e))?;
+        Ok(Resp {
+            status: resp.status,
+            retry_after: resp.retry_after,
+            body: resp.text().into_owned(),
+        })
     }
 
-    fn transport(&self, op: &str, e: &reqwest::Error) -> RequestAppError {
-        if e.is_timeout() {
-            RequestAppError::Timeout {
+    fn transport(&self, op: &str, e: HttpError) -> RequestAppError {
+        match e {
+            HttpError::Timeout { after, .. } => RequestAppError::Timeout {
                 app: self.app,
                 op: op.to_string(),
-                after: self.timeout,
-            }
-        } else {
-            RequestAppError::Unreachable {
+                after,
+            },
+            HttpError::Connect { detail, .. } => RequestAppError::Unreachable {
                 app: self.app,
                 op: op.to_string(),
-                detail: error_chain(e),
-            }
+                detail,
+            },
+            other => RequestAppError::Unreachable {
+                app: self.app,
+                op: op.to_string(),
+                detail: other.to_string(),
+            },
         }
     }
 
@@ -248,15 +227,4 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
     } else {
         s.chars().take(n).collect::<String>() + "…"
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

@@ -3,7 +3,7 @@
 //! `{"successful": false, "errors": [...]}`.
 
 use async_trait::async_trait;
-use reqwest::Method;
+use boxoffice_http::Method;
 use serde_json::{Value, json};
 
 use crate::error::{RequestAppError, Result};

@@ -2,7 +2,7 @@
 //! permissions as a bitmask on the user and request quotas in the user's main settings.
 
 use async_trait::async_trait;
-use reqwest::Method;
+use boxoffice_http::Method;
 use serde_json::{Value, json};
 
 use crate::error::{RequestAppError, Result};

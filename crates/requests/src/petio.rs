@@ -3,7 +3,7 @@
 //! request quota) and a `disabled` flag; only custom (local) users can be deleted.
 
 use async_trait::async_trait;
-use reqwest::Method;
+use boxoffice_http::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
