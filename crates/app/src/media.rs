@@ -111,6 +111,11 @@ impl MediaConnector {
         self.rewire(|w| w.plex_tv_url = url);
     }
 
+    /// Where plex.tv calls go (and Plex account tokens with them).
+    pub fn plex_tv_url(&self) -> String {
+        self.wiring().plex_tv_url
+    }
+
     /// Adjusts the options every client is built with; the observer is kept.
     pub fn configure(&self, f: impl FnOnce(&mut ClientOptions)) {
         self.rewire(|w| {

@@ -259,9 +259,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 async fn serve(cfg: &Config) -> Result<(), CliError> {
-    // A demo's data directory keeps its banner when served again.
-    let demo = crate::demo::plex_tv_of(&cfg.data_dir).is_some();
-    let application = Application::build(cfg, Arc::new(SystemClock), demo).await?;
+    // A demo's `demo.toml` keeps its banner when served again.
+    let application = Application::build(cfg, Arc::new(SystemClock), cfg.demo).await?;
     let addr = application.local_addr();
     let base = cfg
         .public_url

@@ -3,9 +3,10 @@
 //! Premium 4K and Private groups, the plans Basic, Premium 4K and Free Trial), an administrator
 //! with a random password, and the web server, all described on the first line of standard output.
 //!
-//! The data directory keeps a `demo.json` with the fakes' description, so the other commands
-//! (`boxoffice users bulk-invite`, `admin token create`, `serve`) given that directory talk to the
-//! same fakes while the demo runs. Like the sandbox, only this wiring uses `boxoffice-fakes`.
+//! The data directory keeps a `demo.json` with the fakes' description and a `demo.toml`
+//! configuration, so the other commands (`boxoffice users bulk-invite`, `admin token create`,
+//! `serve`) given `--config DIR/demo.toml` talk to the same data and fakes while the demo runs.
+//! Like the sandbox, only this wiring uses `boxoffice-fakes`.
 
 use crate::startup::{self, Application};
 use boxoffice_app::App;
@@ -65,11 +66,28 @@ pub fn new_data_dir() -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
-/// The fake plex.tv a demo data directory belongs to, when it is one.
-pub fn plex_tv_of(data_dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(data_dir.join(MARKER)).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["plex_tv"]["url"].as_str().map(str::to_string)
+/// The configuration file the demo writes into its data directory: other commands given it
+/// (`boxoffice --config DIR/demo.toml …`) work on the demo's data and its fake plex.tv.
+pub const CONFIG_FILE: &str = "demo.toml";
+
+fn demo_config(cfg: &Config, plex_tv_url: &str) -> String {
+    let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let mut text = String::from(
+        "# Written by `boxoffice demo`. Give it to other commands to work on the running demo:\n\
+         #   boxoffice --config <this file> users bulk-invite FILE\n",
+    );
+    text.push_str(&format!(
+        "data_dir = {}\n",
+        quoted(&cfg.data_dir.display().to_string())
+    ));
+    if let Some(url) = &cfg.database_url {
+        text.push_str(&format!("database_url = {}\n", quoted(url.expose())));
+    }
+    text.push_str(&format!(
+        "plex_tv_url = {}\ndemo = true\n",
+        quoted(plex_tv_url)
+    ));
+    text
 }
 
 /// A password the password rule accepts: random, with each required kind of character.
@@ -88,6 +106,8 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
     let sandbox = world.describe();
     crate::data_dir::create_private(&cfg.data_dir)?;
     std::fs::write(cfg.data_dir.join(MARKER), sandbox.to_string())?;
+    let config_file = cfg.data_dir.join(CONFIG_FILE);
+    std::fs::write(&config_file, demo_config(cfg, &world.plex_tv.url()))?;
 
     let mut cfg = cfg.clone();
     cfg.listen = SocketAddr::new(args.bind, args.port);
@@ -111,6 +131,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
     let line = json!({
         "url": url,
         "data_dir": cfg.data_dir.display().to_string(),
+        "config": config_file.display().to_string(),
         "database_url": cfg.effective_database_url(),
         "admin": {"email": email, "password": password},
         "sandbox": sandbox,

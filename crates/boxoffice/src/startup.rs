@@ -77,9 +77,10 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, Start
     let db = open_database(cfg).await?;
     let mut app = App::new(db, clock, secrets);
     app.password_gate = Arc::new(password_gate(cfg));
-    // A `boxoffice demo` data directory: plex.tv is the demo's fake, for every command.
-    if let Some(url) = crate::demo::plex_tv_of(&cfg.data_dir) {
-        app.media.set_plex_tv_url(&url);
+    // Only the configuration moves plex.tv (the demo writes it into its `demo.toml`): a file
+    // found in the data directory must never decide where account tokens are sent.
+    if let Some(url) = &cfg.plex_tv_url {
+        app.media.set_plex_tv_url(url);
     }
     Ok(app)
 }

@@ -13,6 +13,10 @@ pub struct Config {
     pub database_url: Option<Secret>,
     pub secret_key: Option<Secret>,
     pub public_url: Option<String>,
+    /// plex.tv's API base; only a stand-in (the sandbox's fake) ever sets it.
+    pub plex_tv_url: Option<String>,
+    /// The data belongs to `boxoffice demo`'s fake services.
+    pub demo: bool,
     pub log: LogConfig,
     pub database: DatabaseConfig,
     pub jobs: JobsConfig,
@@ -89,6 +93,8 @@ impl Default for Config {
             database_url: None,
             secret_key: None,
             public_url: None,
+            plex_tv_url: None,
+            demo: false,
             log: LogConfig::default(),
             database: DatabaseConfig::default(),
             jobs: JobsConfig::default(),

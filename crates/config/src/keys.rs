@@ -83,6 +83,8 @@ declare_keys! {
     database_url: "Database URL (`sqlite:` or `postgres://`). Unset: `sqlite://{data_dir}/boxoffice.db?mode=rwc`.",
     secret_key: "Standard or URL-safe base64 of a 32-byte key that encrypts the secrets boxoffice stores (service tokens, API keys, passwords, TOTP secrets). Unset: generated into `data_dir` on first start.",
     public_url: "Address users reach boxoffice at, starting with `http://` or `https://`; used for links. A trailing `/` is dropped.",
+    plex_tv_url: "Base URL of the plex.tv API. Unset: `https://plex.tv`. Set it only to point at a stand-in such as the fake plex.tv of `boxoffice sandbox` or `demo`: Plex account tokens are sent there.",
+    demo: "Marks the data as belonging to `boxoffice demo`'s fake services; every page shows the demo banner. Written into the demo's `demo.toml`.",
     log.level: "Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or directives such as `info,boxoffice=debug`.",
     log.format: "Log line format: `text` or `json`.",
     database.max_connections: "Upper bound of the connection pool, at least 1. Unset: the driver's default.",

@@ -63,6 +63,19 @@ pub(crate) fn check(config: &mut Config, origins: &Origins) -> Result<(), Config
             Some(_) => {}
         }
     }
+    if let Some(url) = &mut config.plex_tv_url {
+        let trimmed_len = url.trim_end_matches('/').len();
+        url.truncate(trimmed_len);
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        if host.is_none_or(|h| h.is_empty() || h.contains(char::is_whitespace)) {
+            fail(
+                "plex_tv_url",
+                format!("must be a URL such as http://127.0.0.1:32401, got {url:?}"),
+            );
+        }
+    }
     if config.log.level.trim().is_empty() {
         fail(
             "log.level",

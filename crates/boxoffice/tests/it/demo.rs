@@ -242,8 +242,9 @@ async fn the_cli_imports_every_valid_fixture_into_a_running_demo() {
     for name in VALID {
         let file = dir.join(name);
         std::fs::write(&file, fixture(name)).expect("write");
+        let config = format!("{}/demo.toml", d.data_dir());
         let out = bin()
-            .args(["--data-dir", &d.data_dir()])
+            .args(["--config", &config])
             .args(["users", "bulk-invite"])
             .arg(&file)
             .output()
@@ -398,4 +399,28 @@ async fn the_demos_notifications_land_in_the_smtp_catcher_and_the_fake_discord()
         |v| v.to_string().contains("Do you have documentaries?"),
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_stray_demo_file_in_the_data_directory_does_not_redirect_plex_tv() {
+    let db = crate::helpers::test_db().await;
+    let dir = crate::helpers::temp_dir();
+    std::fs::write(
+        dir.join("demo.json"),
+        r#"{"plex_tv":{"url":"http://127.0.0.1:9"}}"#,
+    )
+    .expect("write demo.json");
+    let mut cfg = crate::helpers::test_config(&db.url, &dir);
+    let app =
+        boxoffice::startup::build_app(&cfg, std::sync::Arc::new(boxoffice_domain::SystemClock))
+            .await
+            .expect("build");
+    assert_eq!(app.media.plex_tv_url(), "https://plex.tv");
+
+    cfg.plex_tv_url = Some("http://127.0.0.1:32401".into());
+    let app =
+        boxoffice::startup::build_app(&cfg, std::sync::Arc::new(boxoffice_domain::SystemClock))
+            .await
+            .expect("build");
+    assert_eq!(app.media.plex_tv_url(), "http://127.0.0.1:32401");
 }

@@ -161,6 +161,8 @@ fn known_env_vars_cover_every_key_and_form() {
         "BOXOFFICE_SECRET_KEY",
         "BOXOFFICE_SECRET_KEY_FILE",
         "BOXOFFICE_PUBLIC_URL",
+        "BOXOFFICE_PLEX_TV_URL",
+        "BOXOFFICE_DEMO",
         "BOXOFFICE_LOG__LEVEL",
         "BOXOFFICE_LOG",
         "BOXOFFICE_LOG__FORMAT",
@@ -187,5 +189,5 @@ fn known_env_vars_cover_every_key_and_form() {
             "{name} missing from {known:?}"
         );
     }
-    assert_eq!(known.len(), 27);
+    assert_eq!(known.len(), 29);
 }
