@@ -21,7 +21,7 @@ use boxoffice_store::servers::ServerSettings;
 use serde_json::json;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The file in the data directory naming the fakes a demo's data belongs to.
