@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk_invite;
 pub mod crypto;
 pub mod discord;
+pub mod enforcement;
 pub mod error;
 pub mod media;
 pub mod metrics;

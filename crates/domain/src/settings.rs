@@ -126,6 +126,12 @@ settings! {
     "requests.on_expiry", "Request apps", "When a subscription expires", Kind::Choice(&["disable", "delete"]), "disable", "Disable the request-app account (kept for a renewal) or delete it.";
     "jobs.request_apps_sync.enabled", "Background jobs", "Sync request apps", Kind::Bool, "true", "Check every customer's request-app accounts daily and repair permissions, quotas and missing or leftover accounts.";
     "jobs.request_apps_sync.schedule", "Background jobs", "Sync request apps: schedule", Kind::Schedule, "0 5 * * *", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "enforcement.streams_enabled", "Enforcement", "Enforce stream limits", Kind::Bool, "true", "Stop the streams of a customer playing on more devices than their plan allows, across every server and platform together.";
+    "enforcement.stream_policy", "Enforcement", "Over the stream limit", Kind::Choice(&["stop_all", "stop_newest"]), "stop_all", "stop_all: every stream of the customer stops (with a message on each player); stop_newest: the streams that started first keep playing up to the limit.";
+    "enforcement.confirm_readings", "Enforcement", "Readings before acting", Kind::Int { min: 1, max: 10 }, "2", "Consecutive passes a customer must be over the limit before anything is stopped, so a player reconnecting never counts twice.";
+    "enforcement.transcoding_enabled", "Enforcement", "Enforce transcoding rules", Kind::Bool, "true", "Stop a video transcode when the plan does not include transcoding, or a 4K transcode on a server that does not allow it. Audio-only transcodes are never stopped.";
+    "jobs.enforcement.enabled", "Background jobs", "Enforce stream and transcoding limits", Kind::Bool, "true", "Read every enabled server's live sessions and act on the plans' stream and transcoding limits.";
+    "jobs.enforcement.schedule", "Background jobs", "Enforce stream and transcoding limits: schedule", Kind::Schedule, "every 5m", "An interval such as \"every 5m\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

@@ -32,6 +32,7 @@ pub fn registry_with_builtins() -> Registry {
     crate::discord_jobs::register(&mut r);
     crate::request_app_jobs::register(&mut r);
     crate::media_password_jobs::register(&mut r);
+    crate::enforcement_jobs::register(&mut r);
     r
 }
 

@@ -6,6 +6,7 @@
 mod builtin;
 mod bulk_invite_jobs;
 mod discord_jobs;
+mod enforcement_jobs;
 mod media_jobs;
 mod media_password_jobs;
 mod notify_jobs;

@@ -13,6 +13,7 @@ pub mod bulk_invites;
 pub mod customers;
 pub mod discord_members;
 pub mod drift;
+pub mod enforcement;
 pub mod idempotency;
 pub mod jobs;
 pub mod libraries;

@@ -19,6 +19,7 @@ mod control_api_faults;
 mod customers;
 mod demo;
 mod discord;
+mod enforcement;
 mod health;
 mod jobs;
 mod lifecycle;

@@ -53,11 +53,13 @@ pub enum StreamAction {
         customer: i64,
         reason: StopReason,
     },
-    /// Send the customer a notification from this template.
+    /// Send the customer a notification from this template; `server` is the one a transcoding
+    /// rule was broken on.
     Notify {
         customer: i64,
         template: &'static str,
         reason: StopReason,
+        server: Option<ServerId>,
     },
     /// Offer the customer the page where they choose which stream ends, until `until`.
     OfferChoice {
@@ -164,6 +166,7 @@ pub fn plan_stream_pass(
                 customer: customer_id,
                 template: "stream_limit_exceeded",
                 reason,
+                server: None,
             });
         }
         pass.memory.breaches.insert(customer_id, state);
@@ -197,6 +200,7 @@ pub fn plan_stream_pass(
                     customer: customer_id,
                     template,
                     reason,
+                    server: Some(s.server),
                 });
             }
             pass.memory.transcode_noticed.insert(key);

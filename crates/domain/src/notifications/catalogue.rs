@@ -92,12 +92,12 @@ pub static EVENTS: &[EventDef] = &[
     ),
     event!(
         "stream_limit_exceeded", "Too Many Devices", Customer,
-        "A customer streamed on more devices than the plan allows; the newest stream was stopped.",
+        "A customer streamed on more devices than the plan allows; streams were stopped as the enforcement settings say.",
         fields: [("plan_name", "Standard"), ("max_streams", "2"), ("streams_in_use", "3")],
         subject: "Too many streams on {{ site_name }}",
-        text: "Hi {{ user_name }},\n\nYour {{ plan_name }} plan allows {{ max_streams }} streams at once and {{ streams_in_use }} were playing, so the newest was stopped.\n",
-        html: "<p>Hi {{ user_name }},</p><p>Your <strong>{{ plan_name }}</strong> plan allows {{ max_streams }} streams at once and {{ streams_in_use }} were playing, so the newest was stopped.</p>",
-        discord: "Hi {{ user_name }}, your **{{ plan_name }}** plan allows {{ max_streams }} streams at once; {{ streams_in_use }} were playing, so the newest was stopped.",
+        text: "Hi {{ user_name }},\n\nYour {{ plan_name }} plan allows {{ max_streams }} streams at once and {{ streams_in_use }} were playing, so playback was stopped.\n",
+        html: "<p>Hi {{ user_name }},</p><p>Your <strong>{{ plan_name }}</strong> plan allows {{ max_streams }} streams at once and {{ streams_in_use }} were playing, so playback was stopped.</p>",
+        discord: "Hi {{ user_name }}, your **{{ plan_name }}** plan allows {{ max_streams }} streams at once; {{ streams_in_use }} were playing, so playback was stopped.",
     ),
     event!(
         "transcoding_not_allowed", "Transcoding Not Allowed", Customer,

@@ -1,0 +1,238 @@
+//! The enforcement pass on the Jellyfin fake with the test clock: stream limits by policy,
+//! confirmation over two readings, transcoding rules, permanent users and the activity readings.
+
+use crate::lifecycle::{exec, invite, jellyfin, set};
+use crate::servers::{MediaTest, media_test};
+use boxoffice_fakes::SessionSeed;
+use serde_json::json;
+
+const ANN: &str = "ann@example.com";
+
+/// Ann on the Basic plan, limited to two streams, with her Jellyfin user created.
+async fn ann_with_two_streams(m: &MediaTest) -> i64 {
+    let jf = jellyfin(m).await;
+    exec(
+        &m.t.app.db,
+        "UPDATE plans SET stream_limit = 2, video_transcoding = FALSE WHERE id = 1".into(),
+    )
+    .await;
+    invite(
+        m,
+        json!({"email": ANN, "plan_id": 1, "transaction_id": "tx-ann"}),
+    )
+    .await;
+    m.t.run_pending_jobs().await;
+    assert!(m.world.jellyfin.user(ANN).is_some());
+    jf
+}
+
+fn play(m: &MediaTest, device: &str, title: &str) -> String {
+    let mut seed = SessionSeed::new(ANN, title);
+    seed.device_id = Some(device.into());
+    seed.device = device.into();
+    m.world.jellyfin.start_session(seed).expect("session")
+}
+
+fn stopped(m: &MediaTest) -> Vec<String> {
+    let mut ids: Vec<String> = m
+        .world
+        .jellyfin
+        .stopped_sessions()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn pass(m: &MediaTest) -> boxoffice_app::enforcement::PassReport {
+    m.t.advance_clock(time::Duration::minutes(5));
+    m.t.app.run_enforcement_pass().await.expect("pass")
+}
+
+async fn queued_notices(m: &MediaTest, event: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM notifications WHERE event = '{event}'");
+    let n: (i64,) = boxoffice_store::run!(m.t.app.db.ex(), |e| sqlx::query_as(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .fetch_one(e)
+    .await)
+    .expect("count");
+    n.0
+}
+
+async fn email_on(m: &MediaTest) {
+    set(m, "email.enabled", "true").await;
+    set(m, "email.smtp_host", "127.0.0.1").await;
+    set(m, "email.smtp_security", "none").await;
+    set(m, "email.from_address", "noreply@example.com").await;
+}
+
+#[tokio::test]
+async fn three_streams_over_a_limit_of_two_stop_every_stream_after_two_readings() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    email_on(&m).await;
+    let mut ids = vec![
+        play(&m, "tv", "Movie A"),
+        play(&m, "phone", "Movie B"),
+        play(&m, "laptop", "Movie C"),
+    ];
+    ids.sort();
+
+    let first = pass(&m).await;
+    assert_eq!(first.sessions, 3);
+    assert!(
+        stopped(&m).is_empty(),
+        "one reading over the limit stops nothing"
+    );
+
+    let second = pass(&m).await;
+    assert_eq!(second.stopped, 3, "{second:?}");
+    assert_eq!(stopped(&m), ids);
+    let messages = m.world.jellyfin.session_messages(&ids[0]);
+    assert!(
+        messages
+            .iter()
+            .any(|(_, text)| text.contains("Too many devices")),
+        "{messages:?}"
+    );
+    assert_eq!(queued_notices(&m, "stream_limit_exceeded").await, 1);
+
+    // The streams start again: stopped again, not notified again for the same incident.
+    play(&m, "tv", "Movie A");
+    play(&m, "phone", "Movie B");
+    play(&m, "laptop", "Movie C");
+    let again = pass(&m).await;
+    assert_eq!(again.stopped, 3);
+    assert_eq!(queued_notices(&m, "stream_limit_exceeded").await, 1);
+}
+
+#[tokio::test]
+async fn over_the_limit_only_the_newest_stream_stops_when_the_owner_chose_so() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    set(&m, "enforcement.stream_policy", "stop_newest").await;
+    play(&m, "tv", "Movie A");
+    play(&m, "phone", "Movie B");
+    assert_eq!(pass(&m).await.stopped, 0);
+    let newest = play(&m, "laptop", "Movie C");
+    assert_eq!(pass(&m).await.stopped, 0, "first reading over the limit");
+    let r = pass(&m).await;
+    assert_eq!(r.stopped, 1, "{r:?}");
+    assert_eq!(stopped(&m), vec![newest]);
+}
+
+#[tokio::test]
+async fn a_flickering_third_stream_stops_nothing() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    play(&m, "tv", "Movie A");
+    play(&m, "phone", "Movie B");
+    let third = play(&m, "laptop", "Movie C");
+    pass(&m).await;
+    // The viewer closes the third player before the next reading.
+    let r = crate::helpers::client()
+        .delete(format!(
+            "{}/sessions/{third}",
+            m.world.jellyfin.control_url()
+        ))
+        .send()
+        .await
+        .expect("control API");
+    assert!(r.status().is_success(), "{}", r.status());
+    pass(&m).await;
+    play(&m, "laptop", "Movie C");
+    pass(&m).await;
+    let by_boxoffice = m
+        .world
+        .jellyfin
+        .stopped_sessions()
+        .into_iter()
+        .filter(|s| s.by != "control")
+        .count();
+    assert_eq!(by_boxoffice, 0);
+}
+
+#[tokio::test]
+async fn a_video_transcode_on_a_plan_without_transcoding_stops_and_an_audio_only_one_plays_on() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    email_on(&m).await;
+    let mut video = SessionSeed::new(ANN, "Transcoded");
+    video.device_id = Some("tv".into());
+    video.video_decision = "transcode".into();
+    let video = m.world.jellyfin.start_session(video).expect("session");
+    let mut audio = SessionSeed::new(ANN, "Audio only");
+    audio.device_id = Some("phone".into());
+    audio.video_decision = "copy".into();
+    audio.audio_decision = "transcode".into();
+    m.world.jellyfin.start_session(audio).expect("session");
+
+    let r = pass(&m).await;
+    assert_eq!(r.stopped, 1, "{r:?}");
+    assert_eq!(stopped(&m), vec![video]);
+    assert_eq!(queued_notices(&m, "transcoding_not_allowed").await, 1);
+    let readings = m.t.app.live_streams().await.expect("readings");
+    assert_eq!(readings.len(), 2);
+    assert!(readings.iter().any(|r| r.title == "Transcoded"
+        && r.action == "stopped"
+        && r.video_decision == "transcode"));
+    assert!(readings.iter().any(|r| r.title == "Audio only"
+        && r.action.is_empty()
+        && r.audio_decision == "transcode"));
+}
+
+#[tokio::test]
+async fn a_permanent_customer_is_never_stopped() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    exec(
+        &m.t.app.db,
+        format!("UPDATE customers SET permanent = TRUE WHERE email = '{ANN}'"),
+    )
+    .await;
+    play(&m, "tv", "Movie A");
+    play(&m, "phone", "Movie B");
+    play(&m, "laptop", "Movie C");
+    for _ in 0..3 {
+        pass(&m).await;
+    }
+    assert!(stopped(&m).is_empty());
+}
+
+#[tokio::test]
+async fn switched_off_stream_enforcement_stops_nothing() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    set(&m, "enforcement.streams_enabled", "false").await;
+    play(&m, "tv", "Movie A");
+    play(&m, "phone", "Movie B");
+    play(&m, "laptop", "Movie C");
+    for _ in 0..3 {
+        pass(&m).await;
+    }
+    assert!(stopped(&m).is_empty());
+}
+
+#[tokio::test]
+async fn a_session_of_a_user_no_customer_owns_is_listed_and_left_alone() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    m.world
+        .jellyfin
+        .seed_user(boxoffice_fakes::MbUserSeed::new("stranger"));
+    let mut seed = SessionSeed::new("stranger", "Someone else's film");
+    seed.video_decision = "transcode".into();
+    m.world.jellyfin.start_session(seed).expect("session");
+    for _ in 0..3 {
+        pass(&m).await;
+    }
+    assert!(stopped(&m).is_empty());
+    let readings = m.t.app.live_streams().await.expect("readings");
+    assert!(
+        readings
+            .iter()
+            .any(|r| r.user_name == "stranger" && r.customer_id.is_none())
+    );
+}

@@ -1,0 +1,120 @@
+//! Enforcement's own records: the memory one pass hands the next, and the live sessions each
+//! pass read (the Streaming activity page's "now" and history).
+
+use crate::{Ex, Result, StoreError, affected, run};
+
+/// A customer's active share on one server, with the limits its plan put on it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Enrollee {
+    pub customer_id: i64,
+    pub server_id: i64,
+    pub remote_user_id: String,
+    pub permanent: bool,
+    pub stream_limit: Option<i64>,
+    pub video_transcoding: bool,
+}
+
+/// Every live share whose user is known on its server.
+pub async fn enrollees(ex: Ex<'_>) -> Result<Vec<Enrollee>> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT s.customer_id, s.server_id, s.remote_user_id, c.permanent, s.stream_limit, s.video_transcoding
+         FROM shares s JOIN customers c ON c.id = s.customer_id
+         WHERE s.state IN ('active', 'grace') AND s.remote_user_id <> ''
+         ORDER BY s.customer_id, s.server_id"
+    )
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}
+
+pub async fn memory(ex: Ex<'_>) -> Result<Option<String>> {
+    let row: Option<(String,)> = run!(ex, |e| sqlx::query_as(
+        "SELECT memory FROM enforcement_memory WHERE id = 1"
+    )
+    .fetch_optional(e)
+    .await)?;
+    Ok(row.map(|r| r.0))
+}
+
+pub async fn save_memory(ex: Ex<'_>, memory: &str, now: i64) -> Result<()> {
+    affected!(ex, |e| sqlx::query(
+        "INSERT INTO enforcement_memory (id, memory, updated_at) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at"
+    )
+    .bind(memory)
+    .bind(now)
+    .execute(e)
+    .await)?;
+    Ok(())
+}
+
+/// One live session as a pass read it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Reading {
+    pub read_at: i64,
+    pub server_id: i64,
+    pub customer_id: Option<i64>,
+    pub session_id: String,
+    pub user_name: String,
+    pub device: String,
+    pub product: String,
+    pub title: String,
+    pub resolution: String,
+    pub video_decision: String,
+    pub audio_decision: String,
+    pub action: String,
+}
+
+/// Stores a pass's readings and drops what is no longer wanted: every earlier reading of a
+/// server without activity logging, and any reading older than `keep_since`.
+pub async fn record_pass(
+    ex: Ex<'_>,
+    readings: &[Reading],
+    read_at: i64,
+    keep_since: i64,
+) -> Result<()> {
+    let mut ex = ex;
+    affected!(ex.reborrow(), |e| sqlx::query(
+        "DELETE FROM stream_readings WHERE read_at < $1
+            OR (read_at < $2 AND server_id IN (SELECT id FROM servers WHERE log_activity = FALSE))"
+    )
+    .bind(keep_since)
+    .bind(read_at)
+    .execute(e)
+    .await)?;
+    for r in readings {
+        affected!(ex.reborrow(), |e| {
+            sqlx::query(
+            "INSERT INTO stream_readings (read_at, server_id, customer_id, session_id, user_name, device, product, title, resolution, video_decision, audio_decision, action)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        )
+        .bind(r.read_at)
+        .bind(r.server_id)
+        .bind(r.customer_id)
+        .bind(&r.session_id)
+        .bind(&r.user_name)
+        .bind(&r.device)
+        .bind(&r.product)
+        .bind(&r.title)
+        .bind(&r.resolution)
+        .bind(&r.video_decision)
+        .bind(&r.audio_decision)
+        .bind(&r.action)
+        .execute(e)
+        .await
+        })?;
+    }
+    Ok(())
+}
+
+/// The sessions of the latest pass, newest server first.
+pub async fn latest(ex: Ex<'_>) -> Result<Vec<Reading>> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT read_at, server_id, customer_id, session_id, user_name, device, product, title, resolution, video_decision, audio_decision, action
+         FROM stream_readings WHERE read_at = (SELECT MAX(read_at) FROM stream_readings)
+         ORDER BY server_id, user_name, session_id"
+    )
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}
