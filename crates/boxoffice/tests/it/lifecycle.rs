@@ -448,7 +448,7 @@ async fn a_failing_media_server_delays_a_share_but_never_loses_or_doubles_it() {
 }
 
 #[tokio::test]
-async fn no_capacity_records_the_admin_event_with_the_references_text() {
+async fn a_paid_import_with_no_capacity_records_the_admin_event_with_the_references_text() {
     let m = media_test().await;
     let jf = jellyfin(&m).await;
     exec(
@@ -456,7 +456,11 @@ async fn no_capacity_records_the_admin_event_with_the_references_text() {
         format!("UPDATE servers SET allow_new_subscriptions = FALSE WHERE id = {jf}"),
     )
     .await;
-    let v = invite(&m, json!({"email": "hal@example.com", "plan_id": 1})).await;
+    let v = invite(
+        &m,
+        json!({"email": "hal@example.com", "plan_id": 1, "transaction_id": "PAYID-HAL", "wait_for_server": true}),
+    )
+    .await;
     let text = format!("{NO_CAPACITY_TEXT} Basic");
     assert_eq!(v["no_capacity"], json!(text), "{v}");
     let c = customer(&m, v["customer_id"].as_i64().expect("id")).await;

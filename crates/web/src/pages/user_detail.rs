@@ -114,6 +114,8 @@ struct DetailPage {
     deleting: bool,
     /// Flagged: must give a new Plex account before being invited again (operations §4.3).
     requires_plex_change: bool,
+    /// "Paid, waiting for a server since …: why" while no server has room for the plan.
+    waiting_for_server: Option<String>,
     /// Empty, with the section left out, for a role without `payments.read`.
     payments: Vec<PaymentLine>,
     can_see_payments: bool,
@@ -163,9 +165,6 @@ fn done_message(d: Option<&str>) -> Option<String> {
                 "Request-app sync queued: the accounts are brought in line in the background."
             }
             "created" => "Customer created; the invite is sent to the server in the background.",
-            "created_no_capacity" => {
-                "Customer created and the payment recorded, but no server has room for the plan: add capacity, then use Invite / renew."
-            }
             "invite_resent" => {
                 "The invite is on its way again; on Jellyfin and Emby it carries a new password link, and older links stop working."
             }
@@ -243,6 +242,10 @@ async fn view(
         plan: c.plan_id.map(plan_name).unwrap_or_default(),
         deleting: c.deleting_at.is_some(),
         requires_plex_change: st.app.requires_plex_account_change(c.id).await?,
+        waiting_for_server: d
+            .waiting_for_server
+            .as_ref()
+            .map(|w| format!("since {} ({})", time(w.since), w.message)),
         can_see_payments: staff.0.can(Permission::PaymentsRead),
         payments: d
             .payments
