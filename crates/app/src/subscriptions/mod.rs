@@ -8,6 +8,7 @@ mod change;
 mod detail;
 mod edit;
 mod expiry;
+mod grants;
 mod invite;
 mod media_password;
 mod migrate;
