@@ -7,6 +7,7 @@ use crate::audit::Actor;
 use crate::{App, AppError};
 use boxoffice_store::shares::{self, Desired, ShareRow};
 use boxoffice_store::{Ex, StoreError, provisioning};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 /// The desired state a share's plan asks for.
@@ -64,13 +65,12 @@ impl GrantBook {
         if share.state == "removed" {
             return Ok(None);
         }
-        if !self.plans.contains_key(&plan_id) {
-            let terms = match provisioning::plan(ex.reborrow(), plan_id).await {
+        if let Entry::Vacant(slot) = self.plans.entry(plan_id) {
+            slot.insert(match provisioning::plan(ex.reborrow(), plan_id).await {
                 Ok(t) => Some(t),
                 Err(StoreError::NotFound) => None,
                 Err(e) => return Err(e.into()),
-            };
-            self.plans.insert(plan_id, terms);
+            });
         }
         let Some(terms) = self.plans.get(&plan_id).cloned().flatten() else {
             return Ok(None);
@@ -79,9 +79,8 @@ impl GrantBook {
         let grace = share.state == "grace";
         let key = (share.server_id, plan_id, grace);
         if !self.libraries.contains_key(&key) {
-            if !self.groups.contains_key(&(plan_id, grace)) {
-                let g = provisioning::plan_groups(ex.reborrow(), plan_id, grace).await?;
-                self.groups.insert((plan_id, grace), g);
+            if let Entry::Vacant(slot) = self.groups.entry((plan_id, grace)) {
+                slot.insert(provisioning::plan_groups(ex.reborrow(), plan_id, grace).await?);
             }
             let groups = self
                 .groups
