@@ -76,7 +76,7 @@ async fn an_invite_refused_for_capacity_leaves_no_customer_payment_or_request_ap
 #[tokio::test]
 async fn a_paid_import_with_no_server_room_waits_visibly_and_is_placed_when_a_server_gets_room() {
     let m = media_test().await;
-    jellyfin(&m).await;
+    let jf = jellyfin(&m).await;
     close_servers(&m).await;
     let (s, v) = m
         .api(
@@ -105,13 +105,15 @@ async fn a_paid_import_with_no_server_room_waits_visibly_and_is_placed_when_a_se
     let events = customer(&m, id).await["events"].clone();
     assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
 
-    exec(
-        &m.t.app.db,
-        "UPDATE servers SET allow_new_subscriptions = TRUE".into(),
-    )
-    .await;
-    let report = m.t.app.place_waiting_customers().await.expect("place");
-    assert_eq!(report.placed, 1);
+    // The admin opens the server: that edit queues the placement, whose share job invites her.
+    let (s, v) = m
+        .api(
+            Method::PATCH,
+            &format!("/servers/{jf}"),
+            Some(json!({"allow_new_subscriptions": true})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
     m.t.run_pending_jobs().await;
     assert!(
         m.world.jellyfin.user("ivy@example.com").is_some(),
