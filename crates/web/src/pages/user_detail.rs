@@ -152,6 +152,9 @@ fn done_message(d: Option<&str>) -> Option<String> {
         match d? {
             "saved" => "Saved. Identity changes are applied to the servers in the background.",
             "renewed" => "Payment recorded; the share is being applied in the background.",
+            "renewed_waiting_for_server" => {
+                "Payment recorded, but no server has room for the plan: the customer is paid, waiting for a server, and is invited as soon as one has room."
+            }
             "renewed_awaiting_plex_change" => {
                 "Payment recorded. Not invited to Plex: this customer must change their Plex account first, and is invited when they do."
             }
@@ -478,6 +481,8 @@ async fn renew(
         let out = st.app.renew(&s.actor(&ip), id, input).await?;
         let done = if out.awaiting_plex_change.is_some() {
             "renewed_awaiting_plex_change"
+        } else if out.no_capacity.is_some() {
+            "renewed_waiting_for_server"
         } else {
             "renewed"
         };
