@@ -143,6 +143,64 @@ pub fn change_plan_now(
     })
 }
 
+/// A payment for time after the change (a renewal paid ahead), moved behind the new payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rechained {
+    pub period: Period,
+    /// Appended to the payment's notes.
+    pub note: String,
+}
+
+/// Moves a pre-paid future payment so it starts at `start` (the end of the new payment, or of
+/// the payment moved before it): the coverage of one customer never overlaps. Its amount buys
+/// time at the new plan's daily price, as a credit does (operations §3.5 step 4), because the
+/// customer is on the new plan when it runs; the amount itself is unchanged. A payment of nothing
+/// (a free period given by hand) keeps its length.
+pub fn rechain_prepaid(
+    prepaid: &PaidPeriod,
+    new_plan: &Plan,
+    start: i64,
+) -> Result<Rechained, PlanChangeError> {
+    let paid = prepaid.amount.minor.max(0);
+    let price = new_plan.cost.minor;
+    let len = if paid == 0 {
+        prepaid.period.len_secs()
+    } else {
+        if prepaid.amount.currency != new_plan.cost.currency {
+            return Err(PlanChangeError::CurrencyMismatch {
+                plan: new_plan.name.clone(),
+                credit: prepaid.amount.to_string(),
+                cost: new_plan.cost.to_string(),
+            });
+        }
+        if price <= 0 {
+            return Err(PlanChangeError::FreePlan {
+                plan: new_plan.name.clone(),
+                credit: prepaid.amount.to_string(),
+            });
+        }
+        let base_len = i128::from(new_plan.duration.add_to(start, 1)? - start);
+        let p = i128::from(price);
+        i64::try_from((2 * i128::from(paid) * base_len + p) / (2 * p)).map_err(|_| OutOfRange)?
+    };
+    // A period is never empty (one second at least), so the payment stays a payment.
+    let end = start.checked_add(len.max(1)).ok_or(OutOfRange)?;
+    if time::OffsetDateTime::from_unix_timestamp(end).is_err() {
+        return Err(OutOfRange.into());
+    }
+    let period = Period::new(start, end);
+    Ok(Rechained {
+        period,
+        note: format!(
+            "Plan changed to {}: this pre-paid period of {} moved to follow the new plan's payment, {} of {} at its price",
+            new_plan.name,
+            prepaid.amount,
+            to_days(i128::from(period.len_secs())),
+            new_plan.name,
+        ),
+    })
+}
+
 /// "5 days", "1 day", "4.5 days": days to one decimal, rounded half-up.
 fn to_days(secs: i128) -> String {
     let day = i128::from(SECS_PER_DAY);
@@ -261,6 +319,34 @@ mod tests {
         assert_eq!(c.credit, usd(500));
         assert_eq!(c.extra_secs, 5 * DAY);
         assert_eq!(c.new_period.to, feb1 + 33 * DAY);
+    }
+
+    #[test]
+    fn a_prepaid_renewal_follows_the_new_payment_at_the_new_plans_price() {
+        // 30.00 paid ahead for days 30..60; on a 15.00 / 30-day plan it buys 60 days.
+        let new = Plan {
+            cost: usd(1500),
+            duration: PlanDuration::Days(30),
+            ..plan("Basic")
+        };
+        let r = rechain_prepaid(&paid(30 * DAY, 60 * DAY, 3000), &new, 40 * DAY).unwrap();
+        assert_eq!(r.period, Period::new(40 * DAY, 100 * DAY));
+        assert!(r.note.contains("60 days of Basic"), "{}", r.note);
+        // A free period keeps its length.
+        let r = rechain_prepaid(&paid(30 * DAY, 37 * DAY, 0), &new, 40 * DAY).unwrap();
+        assert_eq!(r.period, Period::new(40 * DAY, 47 * DAY));
+    }
+
+    #[test]
+    fn a_prepaid_payment_cannot_move_to_a_free_plan() {
+        let free = Plan {
+            cost: usd(0),
+            ..plan("Free")
+        };
+        assert!(matches!(
+            rechain_prepaid(&paid(30 * DAY, 60 * DAY, 3000), &free, 40 * DAY),
+            Err(PlanChangeError::FreePlan { .. })
+        ));
     }
 
     proptest! {

@@ -96,6 +96,8 @@ settings! {
     "jobs.server_sync.schedule", "Background jobs", "Sync servers: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.expiry.enabled", "Background jobs", "Expire subscriptions", Kind::Bool, "true", "Take shares away from customers whose paid time ended, and delete them from the server after the configured days.";
     "jobs.expiry.schedule", "Background jobs", "Expire subscriptions: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "jobs.place_waiting.enabled", "Background jobs", "Place customers waiting for a server", Kind::Bool, "true", "Invite customers who paid while no server had room for their plan, as soon as one has.";
+    "jobs.place_waiting.schedule", "Background jobs", "Place customers waiting for a server: schedule", Kind::Schedule, "every 15m", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.reconcile.enabled", "Background jobs", "Reconcile servers", Kind::Bool, "true", "Compare every enabled server's users with what their plans grant, import unknown users, and repair drift when \"Sync shared libraries\" is on.";
     "jobs.reconcile.schedule", "Background jobs", "Reconcile servers: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
     "jobs.reminders.enabled", "Background jobs", "Payment reminders", Kind::Bool, "true", "Queue the Subscription Expiring Soon reminders that are due (each is sent once; see Payment reminders).";

@@ -3,7 +3,8 @@
 
 use crate::{JobError, Recurring, Registry};
 use boxoffice_app::subscriptions::{
-    CUSTOMER_DELETE_JOB, EXPIRY_JOB, MIGRATION_JOB, RECONCILE_JOB, SHARE_APPLY_JOB,
+    CUSTOMER_DELETE_JOB, EXPIRY_JOB, MIGRATION_JOB, PLACE_WAITING_JOB, RECONCILE_JOB,
+    SHARE_APPLY_JOB,
 };
 
 pub fn register(r: &mut Registry) {
@@ -37,6 +38,20 @@ pub fn register(r: &mut Registry) {
     .every(Recurring {
         name: "expiry",
         kind: EXPIRY_JOB,
+    });
+    r.handle(PLACE_WAITING_JOB, |app, _ctx| async move {
+        let report = app.place_waiting_customers().await?;
+        tracing::info!(
+            placed = report.placed,
+            waiting = report.waiting,
+            dropped = report.dropped,
+            "placing customers waiting for a server"
+        );
+        Ok::<(), JobError>(())
+    })
+    .every(Recurring {
+        name: "place_waiting",
+        kind: PLACE_WAITING_JOB,
     });
     r.handle(RECONCILE_JOB, |app, ctx| async move {
         // Scheduler ticks carry `{"tick"}`; a scan asked for by hand only reports.

@@ -41,6 +41,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod totp;
 pub mod users_page;
+pub mod waiting;
 
 pub use db::{Backend, ConnectOptions, Db, Ex, Tx, connect, redact_url as db_redact_url};
 pub use error::StoreError;

@@ -113,6 +113,34 @@ pub async fn cut(
     Ok(())
 }
 
+/// Moves a pre-paid payment to another period and plan (a plan change puts it behind the new
+/// payment), appending `note` to its notes; its amount and transaction are unchanged.
+pub async fn move_period(
+    ex: Ex<'_>,
+    id: i64,
+    period: (i64, i64),
+    plan_id: i64,
+    note: &str,
+) -> Result<()> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+            "UPDATE payments SET period_from = $2, period_to = $3, plan_id = $4, \
+             notes = CASE WHEN notes = '' THEN $5 ELSE notes || ' ' || $5 END WHERE id = $1",
+        )
+        .bind(id)
+        .bind(period.0)
+        .bind(period.1)
+        .bind(plan_id)
+        .bind(note)
+        .execute(e)
+        .await
+    })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// Removes a payment outright (a period cut to nothing cannot stay: `period_to > period_from`).
 pub async fn delete(ex: Ex<'_>, id: i64) -> Result<u64> {
     Ok(affected!(ex, |e| sqlx::query(

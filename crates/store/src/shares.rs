@@ -205,6 +205,30 @@ pub async fn counts_by_server(ex: Ex<'_>) -> Result<Vec<(i64, i64)>> {
     .map_err(StoreError::from)
 }
 
+/// A live share with the plan its customer is on now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ShareWithPlan {
+    #[sqlx(flatten)]
+    pub share: ShareRow,
+    pub plan_id: Option<i64>,
+}
+
+/// Shares not removed, of customers not being deleted, with their customer's plan: what a plan
+/// or library-group change may have left behind. On one server, or on every server.
+pub async fn live_with_plan(ex: Ex<'_>, server_id: Option<i64>) -> Result<Vec<ShareWithPlan>> {
+    let sql = format!(
+        "SELECT {}, c.plan_id FROM shares s JOIN customers c ON c.id = s.customer_id
+         WHERE s.state <> 'removed' AND c.deleting_at IS NULL AND ($1 IS NULL OR s.server_id = $1)
+         ORDER BY s.id",
+        prefixed("s")
+    );
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(server_id)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
 fn prefixed(alias: &str) -> String {
     COLS.split(", ")
         .map(|c| format!("{alias}.{c}"))

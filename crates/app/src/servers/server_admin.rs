@@ -203,6 +203,19 @@ impl App {
             ),
         )
         .await?;
+        // A server edited (capacity raised, opened to new subscriptions, enabled) may have room
+        // for customers who paid while none had: try them now rather than at the next tick.
+        if !boxoffice_store::waiting::list(tx.ex()).await?.is_empty() {
+            self.enqueue(
+                tx.ex(),
+                JobSpec::new(
+                    crate::subscriptions::PLACE_WAITING_JOB,
+                    serde_json::json!({}),
+                )
+                .key(format!("place_waiting:server:{id}:{}", self.now())),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

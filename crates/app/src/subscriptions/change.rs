@@ -1,6 +1,7 @@
 //! Changing plan mid-period (operations §3.5): the running payment ends now and its unused part
 //! becomes a credit that buys extra time on the new plan (domain `change_plan_now`); the share
-//! moves to the new plan's libraries.
+//! moves to the new plan's libraries. Renewals paid ahead move behind the new payment, so the
+//! customer's coverage periods never overlap.
 
 use super::plan;
 use super::provision::{Provisioned, covered_until};
@@ -94,6 +95,37 @@ impl App {
             },
         )
         .await?;
+        // Renewals paid ahead would overlap the new payment: they follow it instead, in order,
+        // each buying time at the new plan's price.
+        let mut next = payment.period_to;
+        let mut prepaid: Vec<_> = history
+            .iter()
+            .filter(|p| p.id != current.id && p.period_from >= now)
+            .collect();
+        prepaid.sort_by_key(|p| (p.period_from, p.id));
+        for p in prepaid {
+            let currency = Currency::parse(&p.currency).map_err(|e| {
+                AppError::Internal(format!("payment {} has a bad currency: {e}", p.id))
+            })?;
+            let moved = credits::rechain_prepaid(
+                &PaidPeriod {
+                    period: Period::new(p.period_from, p.period_to),
+                    amount: Money::new(p.amount_minor, currency),
+                },
+                &new_plan.plan,
+                next,
+            )
+            .map_err(|e| AppError::invalid("plan_id", e.to_string()))?;
+            payments::move_period(
+                tx.ex(),
+                p.id,
+                (moved.period.from, moved.period.to),
+                new_plan_id,
+                &moved.note,
+            )
+            .await?;
+            next = moved.period.to;
+        }
         let left = payments::list_for_customer(tx.ex(), customer_id).await?;
         customers::set_coverage(
             tx.ex(),

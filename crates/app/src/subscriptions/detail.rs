@@ -6,6 +6,7 @@ use boxoffice_store::admin_events::{self, AdminEventRow};
 use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::payments::{self, PaymentRow};
 use boxoffice_store::shares::{self, ShareRow};
+use boxoffice_store::waiting::{self, WaitingRow};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +25,8 @@ pub struct CustomerDetail {
     pub payments: Vec<PaymentRow>,
     pub shares: Vec<ShareRow>,
     pub events: Vec<AdminEventRow>,
+    /// Paid, waiting for a server: no server had room for the plan when the money came in.
+    pub waiting_for_server: Option<WaitingRow>,
 }
 
 impl App {
@@ -35,6 +38,7 @@ impl App {
         let payments = payments::list_for_customer(self.db.ex(), id).await?;
         let shares = shares::list_for_customer(self.db.ex(), id).await?;
         let events = admin_events::list(self.db.ex(), Some(id), 50).await?;
+        let waiting_for_server = waiting::find(self.db.ex(), id).await?;
         // Derived from payments every time (operations §3.1), never stored.
         let periods = super::provision::periods(&payments);
         let status = if customer.permanent {
@@ -51,6 +55,7 @@ impl App {
             payments,
             shares,
             events,
+            waiting_for_server,
         })
     }
 }

@@ -38,6 +38,21 @@ pub struct InviteInput {
     /// How it was paid, e.g. "cash" (default "manual").
     pub method: Option<String>,
     pub notes: Option<String>,
+    /// The money was already taken (a payment imported with its gateway's transaction id): when
+    /// no server has room the payment is still recorded and the customer waits, visibly, until
+    /// `subscriptions.place_waiting` finds them a server. Otherwise such an invite is refused and
+    /// writes nothing.
+    #[serde(default)]
+    pub wait_for_server: bool,
+}
+
+/// What an invite or renewal does when no server has room for the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WhenNoServer {
+    /// Nothing is written: no customer, payment, share or request-app account.
+    Refuse,
+    /// The payment stands and the customer is marked "paid, waiting for a server".
+    Wait,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -163,8 +178,15 @@ impl App {
                 &mut tx,
                 &customer,
                 &renew,
-                input.server_id,
-                input.subscription_id.as_deref(),
+                Placement {
+                    server: input.server_id,
+                    subscription_id: input.subscription_id.as_deref(),
+                    when_no_server: if input.wait_for_server {
+                        WhenNoServer::Wait
+                    } else {
+                        WhenNoServer::Refuse
+                    },
+                },
             )
             .await?;
         self.audit(
@@ -201,7 +223,17 @@ impl App {
             return Ok(done);
         }
         let out = self
-            .pay_and_provision(&mut tx, &customer, &input, None, None)
+            .pay_and_provision(
+                &mut tx,
+                &customer,
+                &input,
+                Placement {
+                    server: None,
+                    subscription_id: None,
+                    // The renewal is money already taken: it is never lost for want of a server.
+                    when_no_server: WhenNoServer::Wait,
+                },
+            )
             .await?;
         self.audit(
             tx.ex(),
@@ -220,9 +252,13 @@ impl App {
         tx: &mut Tx,
         customer: &CustomerRow,
         input: &RenewInput,
-        server: Option<i64>,
-        subscription_id: Option<&str>,
+        placement: Placement<'_>,
     ) -> Result<InviteOutcome, AppError> {
+        let Placement {
+            server,
+            subscription_id,
+            when_no_server,
+        } = placement;
         let now = self.now();
         let plan_id = input
             .plan_id
@@ -317,6 +353,15 @@ impl App {
         let (share_id, server_id, no_capacity, awaiting_plex_change) =
             match self.provision(tx, customer, &plan, server).await? {
                 Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None, None),
+                Provisioned::NoCapacity(text) if when_no_server == WhenNoServer::Refuse => {
+                    // The caller's transaction is dropped with this error: the customer, the
+                    // payment and every job queued above go with it.
+                    return Err(AppError::Conflict(format!(
+                        "{text}: nothing was recorded. Give a server room for this plan (raise its \
+                         maximum number of users or open it to new subscriptions), or choose the \
+                         server, then invite again."
+                    )));
+                }
                 Provisioned::NoCapacity(text) => (None, None, Some(text), None),
                 Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
             };
@@ -335,6 +380,14 @@ impl App {
             replayed: false,
         })
     }
+}
+
+/// Where a payment's customer goes: the admin's server (else selection), and what happens when
+/// none has room.
+struct Placement<'a> {
+    server: Option<i64>,
+    subscription_id: Option<&'a str>,
+    when_no_server: WhenNoServer,
 }
 
 /// A request retried with a transaction id already recorded for the same customer answers what

@@ -8,6 +8,7 @@ mod change;
 mod detail;
 mod edit;
 mod expiry;
+mod grants;
 mod invite;
 mod media_password;
 mod migrate;
@@ -17,6 +18,7 @@ mod plex_change;
 mod provision;
 mod reconcile;
 mod reinvite;
+mod waiting;
 
 pub use apply::ShareApplied;
 pub use change::PlanChanged;
@@ -42,6 +44,7 @@ pub use reinvite::{
     PLEX_BAN_WARNING, REINVITE_BUTTON_SETTING, SELF_REINVITE_EVENT, SELF_REINVITE_EVERY_MINUTES,
     SERVER_REINVITE_EVENT, SelfReinvite, SelfReinvited, ServerReinvitePreview,
 };
+pub use waiting::PlacementReport;
 
 /// Applies one share's desired state to its server (payload `{"share_id"}`).
 pub const SHARE_APPLY_JOB: &str = "shares.apply";
@@ -51,6 +54,9 @@ pub const EXPIRY_JOB: &str = "subscriptions.expire";
 pub const CUSTOMER_DELETE_JOB: &str = "customers.delete";
 /// Compares every enabled server with our shares (payload `{"manual": true}` when asked for).
 pub const RECONCILE_JOB: &str = "reconcile.scan";
+
+/// Gives customers who paid while no server had room a share once one has.
+pub const PLACE_WAITING_JOB: &str = "subscriptions.place_waiting";
 
 /// The admin event kind of "no server can take this plan".
 pub const NO_CAPACITY_EVENT: &str = "no_capacity";

@@ -11,7 +11,7 @@ use boxoffice_domain::selection::{self, CandidateServer, DEFAULT_MAX_USERS, Subs
 use boxoffice_store::customers::CustomerRow;
 use boxoffice_store::payments::PaymentRow;
 use boxoffice_store::shares::{self, Desired, ShareRow};
-use boxoffice_store::{Ex, Tx, admin_events, plex_account_change, provisioning, servers};
+use boxoffice_store::{Ex, Tx, admin_events, plex_account_change, provisioning, servers, waiting};
 use serde_json::json;
 
 /// Admin event: a flagged customer was paid for but not invited to a Plex server.
@@ -106,22 +106,30 @@ impl App {
             None => match self.select(tx, customer, plan, &existing).await? {
                 Ok(id) => id,
                 Err(text) => {
-                    admin_events::record(
-                        tx.ex(),
-                        now,
-                        NO_CAPACITY_EVENT,
-                        Some(customer.id),
-                        None,
-                        &text,
-                    )
-                    .await?;
-                    self.notify(
-                        tx.ex(),
-                        crate::notify::Notice::to_admin("no_server_capacity", Some(customer.id))
+                    // Paid, waiting for a server: visible on the customer and retried by
+                    // `subscriptions.place_waiting`. The admin hears of it once per wait, not on
+                    // every retry. A caller that refuses instead rolls all of this back.
+                    if waiting::mark(tx.ex(), customer.id, &text, now).await? {
+                        admin_events::record(
+                            tx.ex(),
+                            now,
+                            NO_CAPACITY_EVENT,
+                            Some(customer.id),
+                            None,
+                            &text,
+                        )
+                        .await?;
+                        self.notify(
+                            tx.ex(),
+                            crate::notify::Notice::to_admin(
+                                "no_server_capacity",
+                                Some(customer.id),
+                            )
                             .with("plan_name", plan.plan.name.clone())
                             .with("message", text.clone()),
-                    )
-                    .await?;
+                        )
+                        .await?;
+                    }
                     return Ok(Provisioned::NoCapacity(text));
                 }
             },
@@ -151,6 +159,7 @@ impl App {
                 &text,
             )
             .await?;
+            waiting::clear(tx.ex(), customer.id).await?;
             return Ok(Provisioned::AwaitingPlexChange(text));
         }
         // Moving to another server: the old share goes, through its own job.
@@ -200,6 +209,7 @@ impl App {
         )
         .await?;
         self.enqueue_share_apply(tx.ex(), &row).await?;
+        waiting::clear(tx.ex(), customer.id).await?;
         Ok(Provisioned::Share(Box::new(row)))
     }
 

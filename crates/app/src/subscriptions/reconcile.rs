@@ -6,6 +6,7 @@
 
 use super::RECONCILE_JOB;
 use super::apply::{identity, match_user};
+use super::grants::GrantBook;
 use crate::audit::Actor;
 use crate::queue::JobSpec;
 use crate::settings::Settings;
@@ -114,6 +115,7 @@ impl App {
         // Indexes of the server's users some share accounts for.
         let mut claimed: HashSet<usize> = HashSet::new();
         let mut has_share: HashSet<i64> = HashSet::new();
+        let mut book = GrantBook::default();
         for share in shares::list_for_server(self.db.ex(), server.id).await? {
             has_share.insert(share.customer_id);
             let customer = match customers::find(self.db.ex(), share.customer_id).await {
@@ -133,8 +135,15 @@ impl App {
                 continue;
             }
             let expired = !customer.permanent && customer.covered_until.is_none_or(|c| c <= now);
+            // Measured against what the plan grants now, not what the share last asked for: a
+            // library moved to another group, a plan edited, or an import that recorded more
+            // than the plan gives is drift too.
+            let want = match book.grant(self.db.ex(), customer.plan_id, &share).await? {
+                Some(g) => g.applied_to(&share),
+                None => share.clone(),
+            };
             compare(
-                &share,
+                &want,
                 user,
                 &libs,
                 expired,
@@ -161,8 +170,27 @@ impl App {
                 continue;
             }
             if settings.bool("media.sync_from_remote") {
-                self.import_user(server, u, known, &libs, settings).await?;
+                let share = self.import_user(server, u, known, &libs, settings).await?;
                 imported += 1;
+                // Compared at once: an import records what the user has, which may be more
+                // than their plan grants (a 4K library on a plan without it).
+                let customer = customers::find(self.db.ex(), share.customer_id).await?;
+                let expired =
+                    !customer.permanent && customer.covered_until.is_none_or(|c| c <= now);
+                let want = match book.grant(self.db.ex(), customer.plan_id, &share).await? {
+                    Some(g) => g.applied_to(&share),
+                    None => share.clone(),
+                };
+                let who = identity(&customer, &server.platform);
+                compare(
+                    &want,
+                    Some(u),
+                    &libs,
+                    expired,
+                    &server.platform,
+                    &mut findings,
+                    &who,
+                );
             } else {
                 findings.push(Finding {
                     customer_id: known,
@@ -207,7 +235,7 @@ impl App {
         known: Option<i64>,
         libs: &[ServerLibrary],
         settings: &Settings,
-    ) -> Result<(), AppError> {
+    ) -> Result<ShareRow, AppError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let customer_id = match known {
@@ -299,6 +327,11 @@ impl App {
         )
         .await?;
         let state = if u.pending { "invited" } else { "active" };
+        let row = ShareRow {
+            state: state.to_string(),
+            applied_revision: row.revision,
+            ..row
+        };
         shares::record_applied(
             tx.ex(),
             row.id,
@@ -318,7 +351,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(row)
     }
 
     /// Every finding, oldest first, with the server's name and the customer's e-mail.
@@ -396,7 +429,32 @@ impl App {
             self.expire_share(&share).await?;
         } else {
             let mut tx = self.db.begin().await?;
-            let row = shares::bump_revision(tx.ex(), share.id, self.now()).await?;
+            // The plan's grant now becomes the share's desired state (it may differ after a
+            // regroup or an import); either way the revision moves, so the job runs again.
+            let grant = GrantBook::default()
+                .grant(tx.ex(), customer.plan_id, &share)
+                .await?;
+            let row = match grant.filter(|g| !g.matches(&share)) {
+                Some(g) => {
+                    let ids: Vec<i64> = g.library_ids.iter().copied().collect();
+                    shares::upsert_desired(
+                        tx.ex(),
+                        share.customer_id,
+                        share.server_id,
+                        &Desired {
+                            state: &share.state,
+                            library_ids: &ids,
+                            downloads: g.downloads,
+                            video_transcoding: g.video_transcoding,
+                            stream_limit: g.stream_limit,
+                            delete_after: share.delete_after,
+                        },
+                        self.now(),
+                    )
+                    .await?
+                }
+                None => shares::bump_revision(tx.ex(), share.id, self.now()).await?,
+            };
             self.enqueue_share_apply(tx.ex(), &row).await?;
             self.audit_repair(&mut tx, actor, &row).await?;
             tx.commit().await?;

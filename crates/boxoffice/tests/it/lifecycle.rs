@@ -335,6 +335,50 @@ async fn a_plan_change_moves_the_user_to_the_new_libraries_with_the_credit_note(
 }
 
 #[tokio::test]
+async fn after_a_plan_change_no_two_coverage_periods_overlap() {
+    let m = media_test().await;
+    jellyfin(&m).await;
+    let v = invite(&m, json!({"email": "gus@example.com", "plan_id": 1})).await;
+    let id = v["customer_id"].as_i64().expect("id");
+    // A renewal paid ahead: days 30 to 60 on Basic.
+    m.t.app
+        .renew(&Actor::system(), id, RenewInput::default())
+        .await
+        .expect("renew");
+    m.t.advance_clock(time::Duration::days(15));
+    m.t.app
+        .change_plan(&Actor::system(), id, 2)
+        .await
+        .expect("change");
+    let c = customer(&m, id).await;
+    let payments = c["payments"].as_array().expect("payments");
+    assert_eq!(payments.len(), 3, "nothing paid is dropped: {c}");
+    let mut periods: Vec<(i64, i64)> = payments
+        .iter()
+        .map(|p| {
+            (
+                p["period_from"].as_i64().expect("from"),
+                p["period_to"].as_i64().expect("to"),
+            )
+        })
+        .collect();
+    periods.sort();
+    for w in periods.windows(2) {
+        assert!(w[0].1 <= w[1].0, "{:?} overlaps {:?}: {c}", w[0], w[1]);
+    }
+    // The renewal's $10.00 buys 15 days at Premium's $20.00 per 30 days, after the new payment
+    // (30 days + 7.5 days of credit): coverage runs without a gap to day 15 + 52.5.
+    let day = 86_400;
+    let last = periods.last().expect("last").1;
+    assert_eq!(
+        last - periods[1].0,
+        30 * day + day * 15 / 2 + 15 * day,
+        "{c}"
+    );
+    assert_eq!(c["covered_until"], json!(last), "{c}");
+}
+
+#[tokio::test]
 async fn a_failing_media_server_delays_a_share_but_never_loses_or_doubles_it() {
     let m = media_test().await;
     jellyfin(&m).await;
@@ -404,7 +448,7 @@ async fn a_failing_media_server_delays_a_share_but_never_loses_or_doubles_it() {
 }
 
 #[tokio::test]
-async fn no_capacity_records_the_admin_event_with_the_references_text() {
+async fn a_paid_import_with_no_capacity_records_the_admin_event_with_the_references_text() {
     let m = media_test().await;
     let jf = jellyfin(&m).await;
     exec(
@@ -412,7 +456,11 @@ async fn no_capacity_records_the_admin_event_with_the_references_text() {
         format!("UPDATE servers SET allow_new_subscriptions = FALSE WHERE id = {jf}"),
     )
     .await;
-    let v = invite(&m, json!({"email": "hal@example.com", "plan_id": 1})).await;
+    let v = invite(
+        &m,
+        json!({"email": "hal@example.com", "plan_id": 1, "transaction_id": "PAYID-HAL", "wait_for_server": true}),
+    )
+    .await;
     let text = format!("{NO_CAPACITY_TEXT} Basic");
     assert_eq!(v["no_capacity"], json!(text), "{v}");
     let c = customer(&m, v["customer_id"].as_i64().expect("id")).await;

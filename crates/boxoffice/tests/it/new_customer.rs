@@ -199,3 +199,34 @@ async fn the_new_customer_form_names_each_mistake_on_its_field_and_saves_nothing
     assert!(html.contains("exists already"), "{html}");
     assert_eq!(customer_count(&m).await, 1);
 }
+
+#[tokio::test]
+async fn the_new_customer_form_says_no_server_has_room_and_saves_nothing() {
+    let m = media_test().await;
+    jellyfin(&m).await;
+    crate::lifecycle::exec(
+        &m.t.app.db,
+        "UPDATE servers SET allow_new_subscriptions = FALSE".into(),
+    )
+    .await;
+    let r = post(
+        &m,
+        &[
+            ("email", "pia@example.com"),
+            ("plan_id", "1"),
+            ("server_id", ""),
+            ("payment", "paid"),
+            ("amount", ""),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let page = r.text().await.expect("page");
+    assert!(
+        page.contains("There are no servers with capacity that accomodate plan Basic")
+            && page.contains("nothing was recorded"),
+        "{page}"
+    );
+    assert!(page.contains("pia@example.com"), "what was typed is kept");
+    assert_eq!(customer_count(&m).await, 0);
+}

@@ -4,7 +4,7 @@
 
 use crate::servers::{MediaTest, media_test};
 use boxoffice_app::audit::Actor;
-use boxoffice_fakes::MbUserSeed;
+use boxoffice_fakes::{MbLibrarySeed, MbUserSeed};
 use boxoffice_store::{Db, StoreError, affected, customers, shares};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ async fn exec(db: &Db, sql: String) {
 }
 
 /// Jellyfin added, synced and open; plan 1 grants Movies without downloads, plan 2 is the
-/// default plan.
+/// default plan and grants Movies with downloads, as the seeded users have them.
 async fn jellyfin(m: &MediaTest) -> i64 {
     let jf = m.add_jellyfin().await;
     m.t.run_pending_jobs().await;
@@ -38,7 +38,8 @@ async fn jellyfin(m: &MediaTest) -> i64 {
     }
     exec(db, "INSERT INTO plans (id, name, cost_minor, currency, duration_unit, duration_count, downloads, created_at, updated_at) VALUES (1, 'Basic', 1000, 'USD', 'days', 30, FALSE, 0, 0)".into()).await;
     exec(db, format!("INSERT INTO plan_library_groups (plan_id, library_group_id, grace) VALUES (1, {STANDARD}, FALSE)")).await;
-    exec(db, "INSERT INTO plans (id, name, cost_minor, currency, duration_unit, duration_count, is_default, created_at, updated_at) VALUES (2, 'Default', 500, 'USD', 'days', 30, TRUE, 0, 0)".into()).await;
+    exec(db, "INSERT INTO plans (id, name, cost_minor, currency, duration_unit, duration_count, is_default, downloads, created_at, updated_at) VALUES (2, 'Default', 500, 'USD', 'days', 30, TRUE, TRUE, 0, 0)".into()).await;
+    exec(db, format!("INSERT INTO plan_library_groups (plan_id, library_group_id, grace) VALUES (2, {STANDARD}, FALSE)")).await;
     jf
 }
 
@@ -232,9 +233,14 @@ async fn unknown_users_are_imported_onto_the_default_plan_or_as_permanent() {
         .await
         .expect("zed imported");
     assert!(zed.permanent);
-    // Neither is drift while the default payment covers erin; after it ends, she is.
+    // Erin holds Shows, which the default plan does not grant: drift, although the share was
+    // recorded as she had it. Zed holds what the plan grants.
     let rows = drift(&m).await;
-    assert!(kinds_for(&rows, "erin_jf").is_empty(), "{rows:?}");
+    assert_eq!(
+        kinds_for(&rows, "erin_jf"),
+        BTreeSet::from(["extra_libraries".to_string()]),
+        "{rows:?}"
+    );
     assert!(kinds_for(&rows, "zed_jf").is_empty(), "{rows:?}");
     m.t.advance_clock(time::Duration::days(40));
     m.t.app.run_reconcile(false).await.expect("scan");
@@ -308,4 +314,130 @@ async fn the_hourly_scan_repairs_only_when_sync_shared_libraries_is_on() {
     assert!(!u.flag("EnableContentDownloading"));
     scan(&m).await;
     assert!(kinds_for(&drift(&m).await, "bob@example.com").is_empty());
+}
+
+#[tokio::test]
+async fn an_imported_user_holding_a_4k_library_their_plan_does_not_grant_is_drift() {
+    let m = media_test().await;
+    m.world
+        .jellyfin
+        .seed_library(MbLibrarySeed::new("Movies 4K", "movies", 120));
+    let jf = jellyfin(&m).await;
+    // The default plan grants Standard (Movies); the 4K library is in Premium 4K.
+    exec(&m.t.app.db, format!("UPDATE libraries SET library_group_id = {PREMIUM} WHERE server_id = {jf} AND name = 'Movies 4K'")).await;
+    let mut seed = MbUserSeed::new("gina_jf");
+    seed.libraries = Some(vec!["Movies".into(), "Movies 4K".into()]);
+    m.world.jellyfin.seed_user(seed);
+
+    scan(&m).await;
+    let rows = drift(&m).await;
+    let gina: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["remote_user"] == "gina_jf")
+        .collect();
+    assert_eq!(
+        gina.len(),
+        1,
+        "reported by the scan that imports her: {rows:?}"
+    );
+    assert!(
+        kinds_for(&rows, "frank_jf").is_empty(),
+        "frank holds what the plan grants: {rows:?}"
+    );
+    assert_eq!(gina[0]["kind"], "extra_libraries");
+    assert_eq!(gina[0]["detail"], "Also has Movies 4K");
+    let page = m.t.get_html("/admin/shared-servers").await;
+    assert!(
+        !page.contains("Every server shares what the plans grant"),
+        "{page}"
+    );
+    assert!(page.contains("Also has Movies 4K"), "{page}");
+
+    // A repair takes the 4K library away: the plan's grant becomes the share.
+    let r =
+        m.t.post_form(
+            "/admin/shared-servers",
+            "/admin/shared-servers/repair-all",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    m.t.run_pending_jobs().await;
+    assert_eq!(
+        folder_names(&m, "gina_jf"),
+        BTreeSet::from(["Movies".to_string()])
+    );
+    scan(&m).await;
+    assert!(kinds_for(&drift(&m).await, "gina_jf").is_empty());
+}
+
+#[tokio::test]
+async fn a_library_moved_to_another_group_offers_apply_to_existing_shares_and_applying_changes_the_server()
+ {
+    let m = media_test().await;
+    let jf = jellyfin(&m).await;
+    set(&m, "media.sync_from_remote", "false").await;
+    for email in ["ann@example.com", "bea@example.com"] {
+        let (s, v) = m
+            .api(
+                Method::POST,
+                "/invites",
+                Some(json!({"email": email, "plan_id": 1})),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    m.t.run_pending_jobs().await;
+    let page = m.t.get_html("/admin/libraries").await;
+    assert!(!page.contains("apply-plan-grants"), "nothing to apply yet");
+
+    // Shows joins Standard, which plan 1 grants: moving it changes no share by itself...
+    let shows = m
+        .libraries(jf)
+        .await
+        .into_iter()
+        .find(|l| l["name"] == "Shows")
+        .and_then(|l| l["id"].as_i64())
+        .expect("Shows");
+    let r =
+        m.t.post_form(
+            "/admin/libraries",
+            &format!("/admin/libraries/{shows}/group"),
+            &[("library_group_id", &STANDARD.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    m.t.run_pending_jobs().await;
+    assert_eq!(
+        folder_names(&m, "ann@example.com"),
+        BTreeSet::from(["Movies".to_string()])
+    );
+    // ...the scan sees the shares lack it, and the page offers to apply it.
+    scan(&m).await;
+    assert!(kinds_for(&drift(&m).await, "ann@example.com").contains("missing_libraries"));
+    let page = m.t.get_html("/admin/libraries").await;
+    assert!(page.contains("Apply to 2 existing shares"), "{page}");
+    let (_, v) = m.api(Method::GET, "/shares/plan-grants", None).await;
+    assert_eq!(v["out_of_step"], 2, "{v}");
+
+    let r =
+        m.t.post_form(
+            "/admin/libraries",
+            "/admin/libraries/apply-plan-grants",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(m.t.run_pending_jobs().await, 2, "one share job per share");
+    for email in ["ann@example.com", "bea@example.com"] {
+        assert_eq!(
+            folder_names(&m, email),
+            BTreeSet::from(["Movies".to_string(), "Shows".to_string()]),
+            "{email}"
+        );
+    }
+    let page = m.t.get_html("/admin/libraries").await;
+    assert!(!page.contains("apply-plan-grants"), "{page}");
+    scan(&m).await;
+    assert!(kinds_for(&drift(&m).await, "ann@example.com").is_empty());
 }

@@ -20,7 +20,7 @@ async fn exec(db: &Db, sql: String) {
 }
 
 /// A Jellyfin server open to subscriptions and plan 1 ("Basic") sharing its Movies.
-async fn world_with_plan(m: &MediaTest) {
+pub(crate) async fn world_with_plan(m: &MediaTest) {
     let (s, v) = m
         .api(
             Method::POST,
@@ -56,7 +56,7 @@ async fn set(m: &MediaTest, key: &str, value: &str) {
         .expect("setting");
 }
 
-async fn enable_overseerr(m: &MediaTest) {
+pub(crate) async fn enable_overseerr(m: &MediaTest) {
     let ov = &m.world.request_apps.overseerr;
     set(m, "requests.overseerr.url", &ov.url()).await;
     set(m, "requests.overseerr.api_key", &ov.api_key()).await;

@@ -31,6 +31,12 @@ pub struct InviteIn {
     pub subscription_id: Option<String>,
     pub paypal_email: Option<String>,
     pub permanent: Option<bool>,
+    /// The money was already taken (a gateway payment imported by its transaction id): when no
+    /// server has room, record it anyway and let the customer wait, shown as
+    /// `waiting_for_server` and placed by a job once a server has room. Without it such an
+    /// invite is refused with 409 and nothing is written.
+    #[serde(default)]
+    pub wait_for_server: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -104,6 +110,17 @@ pub struct CustomerOut {
     pub payments: Option<Vec<PaymentOut>>,
     pub shares: Vec<ShareOut>,
     pub events: Vec<EventOut>,
+    /// Paid, waiting for a server: set while no server has room for the plan; a job retries.
+    pub waiting_for_server: Option<WaitingOut>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WaitingOut {
+    /// Waiting since (Unix seconds).
+    pub since: i64,
+    /// Why no server took them at the last try.
+    pub message: String,
+    pub tried_at: i64,
 }
 
 /// Invites a customer manually: customer (found by e-mail or created), payment, share and audit
@@ -129,6 +146,7 @@ pub async fn invite(
                 subscription_id: b.subscription_id,
                 paypal_email: b.paypal_email,
                 permanent: b.permanent,
+                wait_for_server: b.wait_for_server,
                 ..InviteInput::default()
             },
         )
@@ -237,6 +255,11 @@ async fn customer_out(st: &WebState, caller: &ApiCaller, id: i64) -> Result<Cust
                 message: e.message,
             })
             .collect(),
+        waiting_for_server: d.waiting_for_server.map(|w| WaitingOut {
+            since: w.since,
+            message: w.message,
+            tried_at: w.tried_at,
+        }),
     })
 }
 

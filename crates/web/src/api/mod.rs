@@ -32,17 +32,19 @@ use utoipa::OpenApi;
         servers::delete, servers::delete_plex_account,
         plans::list, plans::get_one, plans::create, plans::update, plans::delete, plans::groups, plans::add_group,
         plans::rename_group, plans::delete_group, plans::assign_group,
+        plans::plan_grants, plans::apply_plan_grants,
         users::list, drift::list, drift::repair,
         bulk_invites::create, bulk_invites::get_one, bulk_invites::report, bulk_invites::retry_failed,
         migrations::create, migrations::get_one, migrations::retry,
         notifications::templates, notifications::put_template, notifications::log,
         logins::list, logins::end_sessions),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail,
-        customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, customers::RenewIn, customers::PlanChangeIn, customers::PlanChangeOut, customers::CustomerPatch, me::Me, jobs::JobOut, settings::SettingOut,
+        customers::InviteIn, customers::InviteOut, customers::CustomerOut, customers::PaymentOut, customers::ShareOut, customers::EventOut, customers::WaitingOut, customers::RenewIn, customers::PlanChangeIn, customers::PlanChangeOut, customers::CustomerPatch, me::Me, jobs::JobOut, settings::SettingOut,
         servers::ServerOut, servers::NewServerIn, servers::ServerSettingsIn, servers::Queued, servers::IdentityOut,
         servers::LibraryOut, servers::PlexAccountOut, servers::NewPlexAccountIn, servers::DiscoveredOut,
         servers::LocationOut, servers::SelfTestOut, servers::SelfTestRowOut,
         plans::PlanOut, plans::PlanIn, plans::LibraryGroupOut, plans::LibraryGroupIn, plans::LibraryGroupAssignIn,
+        plans::PlanGrantsOut, plans::PlanGrantsApplied,
         users::UsersOut, users::UserOut, users::UserServerOut,
         drift::DriftOut, drift::RepairIn, drift::RepairOut,
         bulk_invites::BulkInviteCreated, bulk_invites::BulkInviteErrors, bulk_invites::BulkInviteErrorOut,
@@ -153,6 +155,10 @@ pub fn routes() -> Router<WebState> {
         .route(
             "/libraries/{id}/group",
             axum::routing::put(plans::assign_group),
+        )
+        .route(
+            "/shares/plan-grants",
+            get(plans::plan_grants).post(plans::apply_plan_grants),
         )
         .route(
             "/self-test",

@@ -303,3 +303,40 @@ pub async fn assign_group(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlanGrantsOut {
+    /// Live shares whose desired state is not what their customer's plan grants now (after a
+    /// library moved to another group or a plan changed). Moving a library changes no share.
+    pub out_of_step: usize,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlanGrantsApplied {
+    /// Shares given their plan's grant, each with its share job queued.
+    pub queued: usize,
+}
+
+/// How many existing shares differ from what their plans grant now.
+#[utoipa::path(get, path = "/api/v1/shares/plan-grants", responses((status = 200, body = PlanGrantsOut), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn plan_grants(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+) -> Result<Json<PlanGrantsOut>, ApiError> {
+    caller.require(Permission::LibrariesRead)?;
+    Ok(Json(PlanGrantsOut {
+        out_of_step: st.app.shares_out_of_step(None).await?,
+    }))
+}
+
+/// "Apply to N existing shares": each share out of step gets what its plan grants now and its
+/// share job, in one transaction; the jobs write the servers, read them back and compare.
+#[utoipa::path(post, path = "/api/v1/shares/plan-grants", responses((status = 200, body = PlanGrantsApplied), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn apply_plan_grants(
+    State(st): State<WebState>,
+    caller: Authorized<need::LibrariesWrite>,
+) -> Result<Json<PlanGrantsApplied>, ApiError> {
+    Ok(Json(PlanGrantsApplied {
+        queued: st.app.apply_plan_grants(&caller.actor(), None).await?,
+    }))
+}

@@ -24,6 +24,10 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/library-groups/{id}", post(rename_group))
         .route("/admin/library-groups/{id}/delete", post(delete_group))
         .route("/admin/libraries/{id}/group", post(assign_group))
+        .route(
+            "/admin/libraries/apply-plan-grants",
+            post(apply_plan_grants),
+        )
 }
 
 #[derive(Template)]
@@ -170,6 +174,22 @@ async fn assign_group(
     let group = form::int(&f, "library_group_id").unwrap_or(0);
     match st.app.assign_library_group(&s.actor(&ip), id, group).await {
         Ok(()) => Redirect::to("/admin/libraries?done=saved").into_response(),
+        Err(e) => app_error_page(&st, e),
+    }
+}
+
+/// "Apply to N existing shares": every live share gets what its plan grants now, with its job.
+async fn apply_plan_grants(
+    State(st): State<WebState>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+) -> Response {
+    let s = match staff.require(Permission::LibrariesWrite) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match st.app.apply_plan_grants(&s.actor(&ip), None).await {
+        Ok(_) => Redirect::to("/admin/libraries?done=grants_applied").into_response(),
         Err(e) => app_error_page(&st, e),
     }
 }

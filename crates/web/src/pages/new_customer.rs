@@ -218,9 +218,8 @@ async fn submit(
     };
     match st.app.invite_new_customer(&staff.0.actor(&ip), &f).await {
         Ok(out) => {
-            let done = if out.no_capacity.is_some() {
-                "created_no_capacity"
-            } else if out.awaiting_plex_change.is_some() {
+            // No server with room is a refusal (shown on the form), never a half-made customer.
+            let done = if out.awaiting_plex_change.is_some() {
                 "renewed_awaiting_plex_change"
             } else {
                 "created"

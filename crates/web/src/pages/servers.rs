@@ -55,6 +55,9 @@ pub fn done_message(d: &Done) -> Option<&'static str> {
         "deleted" => "Deleted.",
         "selftest" => "Self-test queued: refresh in a moment.",
         "migration" => "Migration queued: its progress is listed below; refresh in a moment.",
+        "grants_applied" => {
+            "Queued: each share's job writes its server, reads it back and compares; the share's state shows on its customer."
+        }
         "reinvite" => {
             "Re-invite queued: each user's invite is sent by its own job, paced per Plex account."
         }
@@ -555,6 +558,9 @@ struct LibrariesPage {
     groups: Vec<boxoffice_store::library_groups::LibraryGroupRow>,
     can_write: bool,
     message: Option<&'static str>,
+    /// Live shares whose desired state is not what their plan grants now (after a library moved
+    /// to another group, say): offered as "Apply to N existing shares".
+    out_of_step: usize,
 }
 
 async fn libraries_page(
@@ -567,13 +573,16 @@ async fn libraries_page(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (servers, libs, groups) = match (
+    let (servers, libs, groups, out_of_step) = match (
         st.app.list_servers().await,
         st.app.list_libraries(None).await,
         st.app.list_library_groups().await,
+        st.app.shares_out_of_step(None).await,
     ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return app_error_page(&st, e),
+        (Ok(a), Ok(b), Ok(c), Ok(n)) => (a, b, c, n),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return app_error_page(&st, e);
+        }
     };
     let libraries = libs
         .into_iter()
@@ -599,5 +608,6 @@ async fn libraries_page(
         groups,
         can_write: s.can(Permission::LibrariesWrite),
         message: done_message(&d),
+        out_of_step,
     })
 }

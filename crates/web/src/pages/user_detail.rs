@@ -114,6 +114,8 @@ struct DetailPage {
     deleting: bool,
     /// Flagged: must give a new Plex account before being invited again (operations §4.3).
     requires_plex_change: bool,
+    /// "Paid, waiting for a server since …: why" while no server has room for the plan.
+    waiting_for_server: Option<String>,
     /// Empty, with the section left out, for a role without `payments.read`.
     payments: Vec<PaymentLine>,
     can_see_payments: bool,
@@ -150,6 +152,9 @@ fn done_message(d: Option<&str>) -> Option<String> {
         match d? {
             "saved" => "Saved. Identity changes are applied to the servers in the background.",
             "renewed" => "Payment recorded; the share is being applied in the background.",
+            "renewed_waiting_for_server" => {
+                "Payment recorded, but no server has room for the plan: the customer is paid, waiting for a server, and is invited as soon as one has room."
+            }
             "renewed_awaiting_plex_change" => {
                 "Payment recorded. Not invited to Plex: this customer must change their Plex account first, and is invited when they do."
             }
@@ -163,9 +168,6 @@ fn done_message(d: Option<&str>) -> Option<String> {
                 "Request-app sync queued: the accounts are brought in line in the background."
             }
             "created" => "Customer created; the invite is sent to the server in the background.",
-            "created_no_capacity" => {
-                "Customer created and the payment recorded, but no server has room for the plan: add capacity, then use Invite / renew."
-            }
             "invite_resent" => {
                 "The invite is on its way again; on Jellyfin and Emby it carries a new password link, and older links stop working."
             }
@@ -243,6 +245,10 @@ async fn view(
         plan: c.plan_id.map(plan_name).unwrap_or_default(),
         deleting: c.deleting_at.is_some(),
         requires_plex_change: st.app.requires_plex_account_change(c.id).await?,
+        waiting_for_server: d
+            .waiting_for_server
+            .as_ref()
+            .map(|w| format!("since {} ({})", time(w.since), w.message)),
         can_see_payments: staff.0.can(Permission::PaymentsRead),
         payments: d
             .payments
@@ -475,6 +481,8 @@ async fn renew(
         let out = st.app.renew(&s.actor(&ip), id, input).await?;
         let done = if out.awaiting_plex_change.is_some() {
             "renewed_awaiting_plex_change"
+        } else if out.no_capacity.is_some() {
+            "renewed_waiting_for_server"
         } else {
             "renewed"
         };
