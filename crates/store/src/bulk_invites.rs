@@ -4,7 +4,7 @@
 
 use crate::{Ex, Result, StoreError, affected, run};
 
-const COLS: &str = "id, created_at, created_by, file_name, file_hash, state, total_rows, done_rows, failed_rows, retries, finished_at";
+const COLS: &str = "id, created_at, created_by, file_name, file_hash, state, total_rows, done_rows, failed_rows, retries, finished_at, unknown_columns";
 const ROW_COLS: &str = "bulk_invite_id, row_number, email, server_id, server_name, plan_id, plan_name, quantity, amount_minor, currency, transaction_id, payment_date, payment_method, username, permanent, notes, outcome, message, customer_id, processed_at";
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -20,6 +20,21 @@ pub struct BulkInviteRow {
     pub failed_rows: i64,
     pub retries: i64,
     pub finished_at: Option<i64>,
+    /// Header columns the file had that boxoffice does not read, one per line; see
+    /// [`BulkInviteRow::unknown_columns`].
+    #[serde(skip)]
+    pub unknown_columns: String,
+}
+
+impl BulkInviteRow {
+    /// The header columns of the upload whose values were ignored.
+    pub fn unknown_columns(&self) -> Vec<String> {
+        self.unknown_columns
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -52,17 +67,25 @@ pub async fn insert(
     file_name: &str,
     file_hash: &str,
     total_rows: i64,
+    unknown_columns: &[String],
     now: i64,
 ) -> Result<i64> {
+    // One name per line: a header cell with a line break in it (quoted) is kept on one line.
+    let unknown: Vec<String> = unknown_columns
+        .iter()
+        .map(|c| c.replace(['\r', '\n'], " "))
+        .collect();
+    let unknown = unknown.join("\n");
     run!(ex, |e| sqlx::query_scalar(
-        "INSERT INTO bulk_invites (created_at, created_by, file_name, file_hash, state, total_rows)
-         VALUES ($1, $2, $3, $4, 'running', $5) RETURNING id"
+        "INSERT INTO bulk_invites (created_at, created_by, file_name, file_hash, state, total_rows, unknown_columns)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING id"
     )
     .bind(now)
     .bind(created_by)
     .bind(file_name)
     .bind(file_hash)
     .bind(total_rows)
+    .bind(&unknown)
     .fetch_one(e)
     .await)
     .map_err(StoreError::from)
@@ -107,6 +130,32 @@ pub async fn find(ex: Ex<'_>, id: i64) -> Result<BulkInviteRow> {
     .map_err(StoreError::from)
 }
 
+/// One page of imports, newest first, and whether an older page follows.
+pub async fn list(ex: Ex<'_>, page: i64, per_page: i64) -> Result<(Vec<BulkInviteRow>, bool)> {
+    let per_page = per_page.clamp(1, 200);
+    let offset = (page.max(1) - 1).saturating_mul(per_page);
+    let sql = format!("SELECT {COLS} FROM bulk_invites ORDER BY id DESC LIMIT $1 OFFSET $2");
+    let mut rows: Vec<BulkInviteRow> = run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(per_page + 1)
+        .bind(offset)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)?;
+    let more = rows.len() > usize::try_from(per_page).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
+    Ok((rows, more))
+}
+
+/// How many imports there are.
+pub async fn count(ex: Ex<'_>) -> Result<i64> {
+    run!(ex, |e| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bulk_invites"
+    )
+    .fetch_one(e)
+    .await)
+    .map_err(StoreError::from)
+}
+
 /// Every row of an import, in file order.
 pub async fn rows(ex: Ex<'_>, id: i64) -> Result<Vec<ImportRow>> {
     let sql = format!(
@@ -114,6 +163,20 @@ pub async fn rows(ex: Ex<'_>, id: i64) -> Result<Vec<ImportRow>> {
     );
     run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+/// The first `limit` failed rows of an import, in file order.
+pub async fn failed_rows(ex: Ex<'_>, id: i64, limit: usize) -> Result<Vec<ImportRow>> {
+    let sql = format!(
+        "SELECT {ROW_COLS} FROM bulk_invite_rows WHERE bulk_invite_id = $1 AND outcome = 'failed' ORDER BY row_number LIMIT $2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(limit)
         .fetch_all(e)
         .await)
     .map_err(StoreError::from)
@@ -218,4 +281,57 @@ pub async fn recorded_transaction_ids(ex: Ex<'_>) -> Result<Vec<String>> {
     .fetch_all(e)
     .await)
     .map_err(StoreError::from)
+}
+
+/// A customer the dry run found for an e-mail of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownCustomer {
+    pub email_key: String,
+    pub covered_until: Option<i64>,
+    pub permanent: bool,
+    /// Servers the customer has a share on that is not removed.
+    pub server_ids: Vec<i64>,
+}
+
+/// E-mail keys per statement: far below the bind limits of both backends (SQLite 32,766,
+/// PostgreSQL 65,535) while keeping a 10,000-row file to a handful of round trips.
+const LOOKUP_BATCH: usize = 500;
+
+/// The customers whose e-mail key is one of `keys`, with their live shares: the dry run's view
+/// of what an import would touch, read in batches instead of one lookup per row.
+pub async fn known_customers(mut ex: Ex<'_>, keys: &[String]) -> Result<Vec<KnownCustomer>> {
+    let mut out: Vec<KnownCustomer> = Vec::new();
+    for chunk in keys.chunks(LOOKUP_BATCH) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        // One row per live share (or one with no server for a customer without any), in
+        // customer order so each customer's shares arrive together.
+        let sql = format!(
+            "SELECT c.email_key, c.covered_until, c.permanent, s.server_id
+             FROM customers c
+             LEFT JOIN shares s ON s.customer_id = c.id AND s.state <> 'removed'
+             WHERE c.email_key IN ({})
+             ORDER BY c.id, s.server_id",
+            marks.join(", ")
+        );
+        let rows: Vec<(String, Option<i64>, bool, Option<i64>)> = run!(ex.reborrow(), |e| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for k in chunk {
+                q = q.bind(k.as_str());
+            }
+            q.fetch_all(e).await
+        })
+        .map_err(StoreError::from)?;
+        for (email_key, covered_until, permanent, server_id) in rows {
+            match out.last_mut() {
+                Some(last) if last.email_key == email_key => last.server_ids.extend(server_id),
+                _ => out.push(KnownCustomer {
+                    email_key,
+                    covered_until,
+                    permanent,
+                    server_ids: server_id.into_iter().collect(),
+                }),
+            }
+        }
+    }
+    Ok(out)
 }
