@@ -103,16 +103,21 @@ impl App {
         dry_run: bool,
     ) -> Result<BulkInviteStart, AppError> {
         let catalogue = self.bulk_catalogue().await?;
-        let existing: HashSet<String> = bulk_invites::recorded_transaction_ids(self.db.ex())
-            .await?
-            .into_iter()
-            .collect();
+        let upload = match bulk_invite::Upload::parse(bytes) {
+            Ok(u) => u,
+            Err(errors) => return Ok(BulkInviteStart::Invalid { errors }),
+        };
+        let existing: HashSet<String> =
+            bulk_invites::recorded_among(self.db.ex(), &upload.transaction_ids())
+                .await?
+                .into_iter()
+                .collect();
         let ctx = Context {
             catalogue: &catalogue,
             existing_transaction_ids: &existing,
             now: self.now(),
         };
-        let file = match bulk_invite::validate(bytes, &ctx) {
+        let file = match upload.validate(&ctx) {
             Ok(f) => f,
             Err(errors) => return Ok(BulkInviteStart::Invalid { errors }),
         };

@@ -2,7 +2,8 @@
 //! job reads the first pending row, invites, and writes the outcome, so progress is durable row
 //! by row and a restarted job resumes where the last one stopped.
 
-use crate::{Ex, Result, StoreError, affected, run};
+use crate::{Backend, Ex, Result, StoreError, affected, run};
+use std::collections::HashMap;
 
 const COLS: &str = "id, created_at, created_by, file_name, file_hash, state, total_rows, done_rows, failed_rows, retries, finished_at, unknown_columns";
 const ROW_COLS: &str = "bulk_invite_id, row_number, email, server_id, server_name, plan_id, plan_name, quantity, amount_minor, currency, transaction_id, payment_date, payment_method, username, permanent, notes, outcome, message, customer_id, processed_at";
@@ -273,7 +274,38 @@ pub async fn reset_failed(mut ex: Ex<'_>, id: i64) -> Result<(u64, i64)> {
     Ok((n, retries))
 }
 
-/// Every transaction id recorded in payments: the validator refuses a row reusing one.
+/// Which of `ids` are recorded in payments: the validator refuses a row reusing one. Looks up
+/// only the file's ids (one statement, the ids as one JSON array, probing the transaction id
+/// index), so the cost follows the file, not the number of payments ever recorded.
+pub async fn recorded_among(mut ex: Ex<'_>, ids: &[String]) -> Result<Vec<String>> {
+    let list = json_list(ex.backend());
+    let sql =
+        format!("SELECT DISTINCT transaction_id FROM payments WHERE transaction_id IN ({list})");
+    let mut out = Vec::new();
+    for chunk in ids.chunks(LOOKUP_BATCH) {
+        let json = serde_json::to_string(chunk)
+            .map_err(|e| StoreError::Corrupt(format!("transaction ids: {e}")))?;
+        let found: Vec<String> = run!(ex.reborrow(), |e| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(json.as_str())
+                .fetch_all(e)
+                .await
+        })
+        .map_err(StoreError::from)?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// A subquery listing the values of the JSON array of strings bound as `$1`.
+fn json_list(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SELECT value FROM json_each($1)",
+        Backend::Postgres => "SELECT jsonb_array_elements_text(CAST($1 AS jsonb))",
+    }
+}
+
+/// Every transaction id recorded in payments.
 pub async fn recorded_transaction_ids(ex: Ex<'_>) -> Result<Vec<String>> {
     run!(ex, |e| sqlx::query_scalar(
         "SELECT DISTINCT transaction_id FROM payments"
@@ -293,45 +325,52 @@ pub struct KnownCustomer {
     pub server_ids: Vec<i64>,
 }
 
-/// E-mail keys per statement: far below the bind limits of both backends (SQLite 32,766,
-/// PostgreSQL 65,535) while keeping a 10,000-row file to a handful of round trips.
-const LOOKUP_BATCH: usize = 500;
+/// E-mail keys per statement: a whole file of the largest size at once.
+const LOOKUP_BATCH: usize = 10_000;
 
 /// The customers whose e-mail key is one of `keys`, with their live shares: the dry run's view
-/// of what an import would touch, read in batches instead of one lookup per row.
+/// of what an import would touch, read in one statement for the whole file instead of one
+/// lookup per row. The keys travel as one JSON array: no bind limit to mind, and each backend
+/// unpacks it as it plans best (SQLite probes the unique e-mail index once per key, PostgreSQL
+/// hashes the keys and reads the table once).
 pub async fn known_customers(mut ex: Ex<'_>, keys: &[String]) -> Result<Vec<KnownCustomer>> {
+    let list = json_list(ex.backend());
+    // One row per live share (or one without a server for a customer with none).
+    let sql = format!(
+        "SELECT c.email_key, c.covered_until, c.permanent, s.server_id
+         FROM customers c
+         LEFT JOIN shares s ON s.customer_id = c.id AND s.state <> 'removed'
+         WHERE c.email_key IN ({list})"
+    );
     let mut out: Vec<KnownCustomer> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     for chunk in keys.chunks(LOOKUP_BATCH) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        // One row per live share (or one with no server for a customer without any), in
-        // customer order so each customer's shares arrive together.
-        let sql = format!(
-            "SELECT c.email_key, c.covered_until, c.permanent, s.server_id
-             FROM customers c
-             LEFT JOIN shares s ON s.customer_id = c.id AND s.state <> 'removed'
-             WHERE c.email_key IN ({})
-             ORDER BY c.id, s.server_id",
-            marks.join(", ")
-        );
+        let json = serde_json::to_string(chunk)
+            .map_err(|e| StoreError::Corrupt(format!("e-mail keys: {e}")))?;
         let rows: Vec<(String, Option<i64>, bool, Option<i64>)> = run!(ex.reborrow(), |e| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-            for k in chunk {
-                q = q.bind(k.as_str());
-            }
-            q.fetch_all(e).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(json.as_str())
+                .fetch_all(e)
+                .await
         })
         .map_err(StoreError::from)?;
         for (email_key, covered_until, permanent, server_id) in rows {
-            match out.last_mut() {
-                Some(last) if last.email_key == email_key => last.server_ids.extend(server_id),
-                _ => out.push(KnownCustomer {
-                    email_key,
-                    covered_until,
-                    permanent,
-                    server_ids: server_id.into_iter().collect(),
-                }),
+            match at.get(&email_key) {
+                Some(&i) => out[i].server_ids.extend(server_id),
+                None => {
+                    at.insert(email_key.clone(), out.len());
+                    out.push(KnownCustomer {
+                        email_key,
+                        covered_until,
+                        permanent,
+                        server_ids: server_id.into_iter().collect(),
+                    });
+                }
             }
         }
+    }
+    for c in &mut out {
+        c.server_ids.sort_unstable();
     }
     Ok(out)
 }
