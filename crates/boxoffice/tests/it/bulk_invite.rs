@@ -642,3 +642,25 @@ async fn the_api_lists_past_imports_newest_first_with_counts_and_links() {
     );
     assert!(!item["created_by"].as_str().unwrap_or("").is_empty(), "{v}");
 }
+
+#[tokio::test]
+async fn the_dry_run_tells_existing_customers_from_new_ones() {
+    let m = media_test().await;
+    let server = jellyfin(&m).await;
+    start(&m, &csv_for(&server, &["ann@example.com"])).await;
+    m.t.run_pending_jobs().await;
+    let file = format!(
+        "Email,Server Name,Plan Name,Username,Transaction ID\n\
+         bob@example.com,{server},Basic,bob,tx-bob\n\
+         ANN@example.com,{server},Basic,ann,tx-ann-2\n"
+    );
+    let (s, v) = upload(&m, "again.csv", file.as_bytes(), true).await;
+    assert_eq!(s, 200, "{v}");
+    let kinds: Vec<&str> = v["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["action"]["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["new_customer", "already_shared"], "{v}");
+}
