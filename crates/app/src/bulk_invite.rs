@@ -15,7 +15,7 @@ use crate::{App, AppError};
 use boxoffice_domain::Money;
 use boxoffice_domain::bulk_invite::{
     self, Catalogue, CatalogueGroup, CataloguePlan, CatalogueServer, Context, ExistingCustomer,
-    RowAction, RowError,
+    RowAction, RowError, ValidatedRow,
 };
 use boxoffice_domain::coverage::Period;
 use boxoffice_domain::money::Currency;
@@ -23,9 +23,7 @@ use boxoffice_domain::plans::PlanDuration;
 use boxoffice_domain::platform::Platform;
 use boxoffice_domain::selection::DEFAULT_MAX_USERS;
 use boxoffice_store::bulk_invites::{self, BulkInviteRow, ImportRow};
-use boxoffice_store::{
-    StoreError, customers, jobs, libraries, library_groups, plans, servers, shares,
-};
+use boxoffice_store::{StoreError, jobs, libraries, library_groups, plans, servers, shares};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The job that processes an import's pending rows (payload `{"bulk_invite_id"}`).
@@ -37,10 +35,18 @@ pub const BULK_INVITE_JOB: &str = "bulk_invite.run";
 pub enum BulkInviteStart {
     /// The file has problems: nothing was stored.
     Invalid { errors: Vec<RowError> },
-    /// A valid file, dry run: what each row would do; nothing was stored.
-    DryRun { rows: Vec<DryRunRow> },
+    /// A valid file, dry run: what each row would do; nothing was stored. `unknown_columns`
+    /// are header columns boxoffice does not read (their values are ignored).
+    DryRun {
+        rows: Vec<DryRunRow>,
+        unknown_columns: Vec<String>,
+    },
     /// Stored with its job.
-    Started { id: i64, rows: usize },
+    Started {
+        id: i64,
+        rows: usize,
+        unknown_columns: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -59,8 +65,33 @@ pub struct BulkInviteStatus {
     #[serde(flatten)]
     pub import: BulkInviteRow,
     pub remaining: i64,
+    /// Header columns of the upload that were not read.
+    pub unknown_columns: Vec<String>,
     pub rows: Vec<ImportRow>,
 }
+
+/// One page of past imports, newest first.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BulkInviteList {
+    pub items: Vec<BulkInviteSummary>,
+    pub page: i64,
+    pub per_page: i64,
+    /// Every import there is, on all pages.
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// A past import as the list shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BulkInviteSummary {
+    #[serde(flatten)]
+    pub import: BulkInviteRow,
+    pub remaining: i64,
+    pub unknown_columns: Vec<String>,
+}
+
+/// Most imports on one page of the list.
+pub const BULK_INVITE_LIST_MAX: i64 = 100;
 
 impl App {
     /// Validates an upload and, unless `dry_run`, stores it with its job (one transaction).
@@ -72,16 +103,21 @@ impl App {
         dry_run: bool,
     ) -> Result<BulkInviteStart, AppError> {
         let catalogue = self.bulk_catalogue().await?;
-        let existing: HashSet<String> = bulk_invites::recorded_transaction_ids(self.db.ex())
-            .await?
-            .into_iter()
-            .collect();
+        let upload = match bulk_invite::Upload::parse(bytes) {
+            Ok(u) => u,
+            Err(errors) => return Ok(BulkInviteStart::Invalid { errors }),
+        };
+        let existing: HashSet<String> =
+            bulk_invites::recorded_among(self.db.ex(), &upload.transaction_ids())
+                .await?
+                .into_iter()
+                .collect();
         let ctx = Context {
             catalogue: &catalogue,
             existing_transaction_ids: &existing,
             now: self.now(),
         };
-        let file = match bulk_invite::validate(bytes, &ctx) {
+        let file = match upload.validate(&ctx) {
             Ok(f) => f,
             Err(errors) => return Ok(BulkInviteStart::Invalid { errors }),
         };
@@ -100,16 +136,7 @@ impl App {
                 .map_or_else(String::new, |p| p.name.clone())
         };
         if dry_run {
-            let mut known = HashMap::new();
-            for r in &file.rows {
-                let key = r.email.normalized();
-                if known.contains_key(&key) {
-                    continue;
-                }
-                if let Some(c) = self.existing_customer(&key).await? {
-                    known.insert(key, c);
-                }
-            }
+            let known = self.existing_customers(&file.rows).await?;
             let previews = bulk_invite::classify(&file.rows, &known, &catalogue);
             let rows = file
                 .rows
@@ -124,7 +151,10 @@ impl App {
                     period: p.period,
                 })
                 .collect();
-            return Ok(BulkInviteStart::DryRun { rows });
+            return Ok(BulkInviteStart::DryRun {
+                rows,
+                unknown_columns: file.unknown_columns,
+            });
         }
         let now = self.now();
         let total = i64::try_from(file.rows.len())
@@ -136,6 +166,7 @@ impl App {
             file_name,
             &file.file_hash,
             total,
+            &file.unknown_columns,
             now,
         )
         .await?;
@@ -183,6 +214,7 @@ impl App {
         Ok(BulkInviteStart::Started {
             id,
             rows: file.rows.len(),
+            unknown_columns: file.unknown_columns,
         })
     }
 
@@ -193,9 +225,38 @@ impl App {
         let rows = bulk_invites::rows(self.db.ex(), id).await?;
         let remaining = import.total_rows - import.done_rows - import.failed_rows;
         Ok(BulkInviteStatus {
+            unknown_columns: import.unknown_columns(),
             import,
             remaining,
             rows,
+        })
+    }
+
+    /// Past imports, newest first: `page` is 1-based, `per_page` at most
+    /// [`BULK_INVITE_LIST_MAX`].
+    pub async fn list_bulk_invites(
+        &self,
+        page: i64,
+        per_page: i64,
+    ) -> Result<BulkInviteList, AppError> {
+        let page = page.max(1);
+        let per_page = per_page.clamp(1, BULK_INVITE_LIST_MAX);
+        let (rows, has_more) = bulk_invites::list(self.db.ex(), page, per_page).await?;
+        let total = bulk_invites::count(self.db.ex()).await?;
+        let items = rows
+            .into_iter()
+            .map(|import| BulkInviteSummary {
+                remaining: import.total_rows - import.done_rows - import.failed_rows,
+                unknown_columns: import.unknown_columns(),
+                import,
+            })
+            .collect();
+        Ok(BulkInviteList {
+            items,
+            page,
+            per_page,
+            total,
+            has_more,
         })
     }
 
@@ -239,29 +300,7 @@ impl App {
         let mut processed = 0;
         while limit.is_none_or(|l| processed < l) {
             let Some(row) = bulk_invites::next_pending(self.db.ex(), id).await? else {
-                let mut tx = self.db.begin().await?;
-                bulk_invites::finish(tx.ex(), id, self.now()).await?;
-                let b = bulk_invites::find(tx.ex(), id).await?;
-                let title = format!("Bulk invite #{id} finished");
-                let message = format!(
-                    "File: {}\nRows: {}\nInvited: {}\nFailed: {}\n{}",
-                    b.file_name,
-                    b.total_rows,
-                    b.done_rows,
-                    b.failed_rows,
-                    if b.failed_rows > 0 {
-                        "Open the bulk invite on the Users page to see why and retry the failed rows."
-                    } else {
-                        "Every row was applied."
-                    }
-                );
-                self.notify(
-                    tx.ex(),
-                    crate::notify::Notice::system_message(&title, &message)
-                        .once(format!("bulk_invite_done:{id}:{}", b.retries)),
-                )
-                .await?;
-                tx.commit().await?;
+                self.finish_bulk_invite(id).await?;
                 break;
             };
             let (outcome, message, customer, applied) = match self.invite_row(&actor, &row).await {
@@ -389,23 +428,30 @@ impl App {
         Ok(out)
     }
 
-    async fn existing_customer(&self, key: &str) -> Result<Option<ExistingCustomer>, AppError> {
-        let c = match customers::find_by_email_key(self.db.ex(), key).await {
-            Ok(c) => c,
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let server_ids = shares::list_for_customer(self.db.ex(), c.id)
+    /// What the store knows about the file's e-mails, keyed by `Email::normalized()`: read in
+    /// batches of e-mails, so a 10,000-row dry run costs a handful of queries, not 10,000.
+    async fn existing_customers(
+        &self,
+        rows: &[ValidatedRow],
+    ) -> Result<HashMap<String, ExistingCustomer>, AppError> {
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|r| r.email.normalized())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        Ok(bulk_invites::known_customers(self.db.ex(), &keys)
             .await?
             .into_iter()
-            .filter(|s| s.state != "removed")
-            .map(|s| s.server_id)
-            .collect();
-        Ok(Some(ExistingCustomer {
-            server_ids,
-            coverage_end: c.covered_until,
-            permanent: c.permanent,
-        }))
+            .map(|c| {
+                let existing = ExistingCustomer {
+                    server_ids: c.server_ids,
+                    coverage_end: c.covered_until,
+                    permanent: c.permanent,
+                };
+                (c.email_key, existing)
+            })
+            .collect())
     }
 
     /// Servers, plans and groups as the validator needs them.

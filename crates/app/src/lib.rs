@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bulk_invite;
+pub mod bulk_invite_results;
 pub mod crypto;
 pub mod discord;
 pub mod enforcement;

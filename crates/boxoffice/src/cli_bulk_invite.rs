@@ -44,6 +44,14 @@ pub async fn run(cfg: &Config, file: &Path, dry_run: bool) -> Result<(), Failure
     result
 }
 
+/// Header columns boxoffice does not read: said on stderr so a misspelt optional column is
+/// noticed, while stdout stays the rows.
+fn warn_unknown(columns: &[String]) {
+    if !columns.is_empty() {
+        eprintln!("warning: unknown column(s) ignored: {}", columns.join(", "));
+    }
+}
+
 async fn import(
     app: &boxoffice_app::App,
     name: &str,
@@ -69,7 +77,11 @@ async fn import(
                 errors.len()
             )));
         }
-        BulkInviteStart::DryRun { rows } => {
+        BulkInviteStart::DryRun {
+            rows,
+            unknown_columns,
+        } => {
+            warn_unknown(&unknown_columns);
             for r in &rows {
                 let action = serde_json::to_value(&r.action)
                     .ok()
@@ -87,7 +99,12 @@ async fn import(
             println!("dry run: {} rows would be imported", rows.len());
             return Ok(());
         }
-        BulkInviteStart::Started { id, rows } => {
+        BulkInviteStart::Started {
+            id,
+            rows,
+            unknown_columns,
+        } => {
+            warn_unknown(&unknown_columns);
             println!("import #{id} started: {rows} rows");
             id
         }

@@ -2,9 +2,10 @@
 //! job reads the first pending row, invites, and writes the outcome, so progress is durable row
 //! by row and a restarted job resumes where the last one stopped.
 
-use crate::{Ex, Result, StoreError, affected, run};
+use crate::{Backend, Ex, Result, StoreError, affected, run};
+use std::collections::HashMap;
 
-const COLS: &str = "id, created_at, created_by, file_name, file_hash, state, total_rows, done_rows, failed_rows, retries, finished_at";
+const COLS: &str = "id, created_at, created_by, file_name, file_hash, state, total_rows, done_rows, failed_rows, retries, finished_at, unknown_columns";
 const ROW_COLS: &str = "bulk_invite_id, row_number, email, server_id, server_name, plan_id, plan_name, quantity, amount_minor, currency, transaction_id, payment_date, payment_method, username, permanent, notes, outcome, message, customer_id, processed_at";
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -20,6 +21,21 @@ pub struct BulkInviteRow {
     pub failed_rows: i64,
     pub retries: i64,
     pub finished_at: Option<i64>,
+    /// Header columns the file had that boxoffice does not read, one per line; see
+    /// [`BulkInviteRow::unknown_columns`].
+    #[serde(skip)]
+    pub unknown_columns: String,
+}
+
+impl BulkInviteRow {
+    /// The header columns of the upload whose values were ignored.
+    pub fn unknown_columns(&self) -> Vec<String> {
+        self.unknown_columns
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -52,17 +68,25 @@ pub async fn insert(
     file_name: &str,
     file_hash: &str,
     total_rows: i64,
+    unknown_columns: &[String],
     now: i64,
 ) -> Result<i64> {
+    // One name per line: a header cell with a line break in it (quoted) is kept on one line.
+    let unknown: Vec<String> = unknown_columns
+        .iter()
+        .map(|c| c.replace(['\r', '\n'], " "))
+        .collect();
+    let unknown = unknown.join("\n");
     run!(ex, |e| sqlx::query_scalar(
-        "INSERT INTO bulk_invites (created_at, created_by, file_name, file_hash, state, total_rows)
-         VALUES ($1, $2, $3, $4, 'running', $5) RETURNING id"
+        "INSERT INTO bulk_invites (created_at, created_by, file_name, file_hash, state, total_rows, unknown_columns)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING id"
     )
     .bind(now)
     .bind(created_by)
     .bind(file_name)
     .bind(file_hash)
     .bind(total_rows)
+    .bind(&unknown)
     .fetch_one(e)
     .await)
     .map_err(StoreError::from)
@@ -107,6 +131,32 @@ pub async fn find(ex: Ex<'_>, id: i64) -> Result<BulkInviteRow> {
     .map_err(StoreError::from)
 }
 
+/// One page of imports, newest first, and whether an older page follows.
+pub async fn list(ex: Ex<'_>, page: i64, per_page: i64) -> Result<(Vec<BulkInviteRow>, bool)> {
+    let per_page = per_page.clamp(1, 200);
+    let offset = (page.max(1) - 1).saturating_mul(per_page);
+    let sql = format!("SELECT {COLS} FROM bulk_invites ORDER BY id DESC LIMIT $1 OFFSET $2");
+    let mut rows: Vec<BulkInviteRow> = run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(per_page + 1)
+        .bind(offset)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)?;
+    let more = rows.len() > usize::try_from(per_page).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
+    Ok((rows, more))
+}
+
+/// How many imports there are.
+pub async fn count(ex: Ex<'_>) -> Result<i64> {
+    run!(ex, |e| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bulk_invites"
+    )
+    .fetch_one(e)
+    .await)
+    .map_err(StoreError::from)
+}
+
 /// Every row of an import, in file order.
 pub async fn rows(ex: Ex<'_>, id: i64) -> Result<Vec<ImportRow>> {
     let sql = format!(
@@ -114,6 +164,20 @@ pub async fn rows(ex: Ex<'_>, id: i64) -> Result<Vec<ImportRow>> {
     );
     run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
+        .fetch_all(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+/// The first `limit` failed rows of an import, in file order.
+pub async fn failed_rows(ex: Ex<'_>, id: i64, limit: usize) -> Result<Vec<ImportRow>> {
+    let sql = format!(
+        "SELECT {ROW_COLS} FROM bulk_invite_rows WHERE bulk_invite_id = $1 AND outcome = 'failed' ORDER BY row_number LIMIT $2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(limit)
         .fetch_all(e)
         .await)
     .map_err(StoreError::from)
@@ -210,7 +274,38 @@ pub async fn reset_failed(mut ex: Ex<'_>, id: i64) -> Result<(u64, i64)> {
     Ok((n, retries))
 }
 
-/// Every transaction id recorded in payments: the validator refuses a row reusing one.
+/// Which of `ids` are recorded in payments: the validator refuses a row reusing one. Looks up
+/// only the file's ids (one statement, the ids as one JSON array, probing the transaction id
+/// index), so the cost follows the file, not the number of payments ever recorded.
+pub async fn recorded_among(mut ex: Ex<'_>, ids: &[String]) -> Result<Vec<String>> {
+    let list = json_list(ex.backend());
+    let sql =
+        format!("SELECT DISTINCT transaction_id FROM payments WHERE transaction_id IN ({list})");
+    let mut out = Vec::new();
+    for chunk in ids.chunks(LOOKUP_BATCH) {
+        let json = serde_json::to_string(chunk)
+            .map_err(|e| StoreError::Corrupt(format!("transaction ids: {e}")))?;
+        let found: Vec<String> = run!(ex.reborrow(), |e| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(json.as_str())
+                .fetch_all(e)
+                .await
+        })
+        .map_err(StoreError::from)?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// A subquery listing the values of the JSON array of strings bound as `$1`.
+fn json_list(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SELECT value FROM json_each($1)",
+        Backend::Postgres => "SELECT jsonb_array_elements_text(CAST($1 AS jsonb))",
+    }
+}
+
+/// Every transaction id recorded in payments.
 pub async fn recorded_transaction_ids(ex: Ex<'_>) -> Result<Vec<String>> {
     run!(ex, |e| sqlx::query_scalar(
         "SELECT DISTINCT transaction_id FROM payments"
@@ -218,4 +313,64 @@ pub async fn recorded_transaction_ids(ex: Ex<'_>) -> Result<Vec<String>> {
     .fetch_all(e)
     .await)
     .map_err(StoreError::from)
+}
+
+/// A customer the dry run found for an e-mail of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownCustomer {
+    pub email_key: String,
+    pub covered_until: Option<i64>,
+    pub permanent: bool,
+    /// Servers the customer has a share on that is not removed.
+    pub server_ids: Vec<i64>,
+}
+
+/// E-mail keys per statement: a whole file of the largest size at once.
+const LOOKUP_BATCH: usize = 10_000;
+
+/// The customers whose e-mail key is one of `keys`, with their live shares: the dry run's view
+/// of what an import would touch, read in one statement for the whole file instead of one
+/// lookup per row. The keys travel as one JSON array: no bind limit to mind, and each backend
+/// unpacks it as it plans best (SQLite probes the unique e-mail index once per key, PostgreSQL
+/// hashes the keys and reads the table once).
+pub async fn known_customers(mut ex: Ex<'_>, keys: &[String]) -> Result<Vec<KnownCustomer>> {
+    let list = json_list(ex.backend());
+    // One row per live share (or one without a server for a customer with none).
+    let sql = format!(
+        "SELECT c.email_key, c.covered_until, c.permanent, s.server_id
+         FROM customers c
+         LEFT JOIN shares s ON s.customer_id = c.id AND s.state <> 'removed'
+         WHERE c.email_key IN ({list})"
+    );
+    let mut out: Vec<KnownCustomer> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for chunk in keys.chunks(LOOKUP_BATCH) {
+        let json = serde_json::to_string(chunk)
+            .map_err(|e| StoreError::Corrupt(format!("e-mail keys: {e}")))?;
+        let rows: Vec<(String, Option<i64>, bool, Option<i64>)> = run!(ex.reborrow(), |e| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(json.as_str())
+                .fetch_all(e)
+                .await
+        })
+        .map_err(StoreError::from)?;
+        for (email_key, covered_until, permanent, server_id) in rows {
+            match at.get(&email_key) {
+                Some(&i) => out[i].server_ids.extend(server_id),
+                None => {
+                    at.insert(email_key.clone(), out.len());
+                    out.push(KnownCustomer {
+                        email_key,
+                        covered_until,
+                        permanent,
+                        server_ids: server_id.into_iter().collect(),
+                    });
+                }
+            }
+        }
+    }
+    for c in &mut out {
+        c.server_ids.sort_unstable();
+    }
+    Ok(out)
 }

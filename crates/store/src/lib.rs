@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod libraries;
 pub mod library_groups;
 pub mod logins;
+pub mod maintenance;
 pub mod media_passwords;
 pub mod notifications;
 pub mod payments;

@@ -364,34 +364,38 @@ fn push_seek(sql: &mut Sql, sort: SortKey, seek: &Seek, gt: bool) -> Result<()> 
 /// so the caller knows whether another page follows in the reading direction.
 pub async fn rows(ex: Ex<'_>, q: &PageQuery) -> Result<Vec<UserRow>> {
     let backend = ex.backend();
-    // Deferred join: the inner query finds the page's ids walking an index only, so a deep
-    // OFFSET skips index entries rather than whole rows joined to their plan.
-    let inner_from = if q.sort == SortKey::Plan {
-        "SELECT c.id FROM customers c LEFT JOIN plans p ON p.id = c.plan_id"
-    } else {
-        "SELECT c.id FROM customers c"
-    };
-    let mut sql = Sql::new(&format!("SELECT {COLS} FROM ({inner_from}"));
-    push_where(&mut sql, &q.filter, backend, true);
     // Reading backwards (the "previous" link) walks the reverse order from the position.
     let backwards = q.seek.as_ref().is_some_and(|s| s.before);
     let walk_desc = q.desc != backwards;
-    if let Some(seek) = &q.seek {
-        push_seek(&mut sql, q.sort, seek, !walk_desc)?;
-    }
     let order = order_by(q.sort, walk_desc, backend);
-    sql.text.push_str(order);
     let per_page = q.per_page.clamp(1, 1000);
     let offset = if q.seek.is_some() {
         0
     } else {
         (q.page.max(1) - 1).saturating_mul(per_page)
     };
-    let l = sql.arg(Arg::Int(per_page + 1));
-    let o = sql.arg(Arg::Int(offset));
-    sql.text.push_str(&format!(
-        " LIMIT {l} OFFSET {o}) pg JOIN customers c ON c.id = pg.id LEFT JOIN plans p ON p.id = c.plan_id"
-    ));
+    let mut sql = Sql::new(&format!("SELECT {COLS} FROM ("));
+    if q.sort == SortKey::Plan && backend == Backend::Postgres {
+        push_plan_order_ids(&mut sql, q, walk_desc, per_page, offset)?;
+    } else {
+        // Deferred join: the inner query finds the page's ids walking an index only, so a deep
+        // OFFSET skips index entries rather than whole rows joined to their plan.
+        sql.text.push_str(if q.sort == SortKey::Plan {
+            "SELECT c.id FROM customers c LEFT JOIN plans p ON p.id = c.plan_id"
+        } else {
+            "SELECT c.id FROM customers c"
+        });
+        push_where(&mut sql, &q.filter, backend, true);
+        if let Some(seek) = &q.seek {
+            push_seek(&mut sql, q.sort, seek, !walk_desc)?;
+        }
+        sql.text.push_str(order);
+        let l = sql.arg(Arg::Int(per_page + 1));
+        let o = sql.arg(Arg::Int(offset));
+        sql.text.push_str(&format!(" LIMIT {l} OFFSET {o}"));
+    }
+    sql.text
+        .push_str(") pg JOIN customers c ON c.id = pg.id LEFT JOIN plans p ON p.id = c.plan_id");
     sql.text.push_str(order);
     let Sql { text, args } = sql;
     let mut out = run!(ex, |e| bind_all!(
@@ -405,6 +409,75 @@ pub async fn rows(ex: Ex<'_>, q: &PageQuery) -> Result<Vec<UserRow>> {
         out.reverse();
     }
     Ok(out)
+}
+
+/// The ids of a page sorted by plan name, for PostgreSQL: each plan's customers are read in id
+/// order from `customers_plan_order` (at most the rows the page can need from one plan), and
+/// the few candidates are merged by (plan name, id). Sorting all customers joined to their plan
+/// would read the whole table for every page; plans are few, so this reads a few index ranges.
+/// Customers without a plan sort under the empty name, as `COALESCE(p.name, '')` does.
+fn push_plan_order_ids(
+    sql: &mut Sql,
+    q: &PageQuery,
+    walk_desc: bool,
+    per_page: i64,
+    offset: i64,
+) -> Result<()> {
+    let (dir, cmp) = if walk_desc {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    // Rows one plan may contribute: the page, the row telling whether another follows, and
+    // what the OFFSET fallback skips.
+    let take = offset.saturating_add(per_page + 1);
+    // A keyset position: plans ordered before it are skipped whole, and within its own plan the
+    // ids continue from it (an index condition, so the skipped ids are never read).
+    let seek = match &q.seek {
+        Some(Seek {
+            key: KeyValue::Text(v),
+            id,
+            ..
+        }) => Some((sql.arg(Arg::Text(v.clone())), sql.arg(Arg::Int(*id)))),
+        Some(_) => return Err(StoreError::Corrupt("cursor does not match the sort".into())),
+        None => None,
+    };
+    sql.text.push_str(
+        "SELECT u.id FROM (SELECT COALESCE(p.name, '') AS k, x.id FROM plans p CROSS JOIN LATERAL (SELECT c.id FROM customers c",
+    );
+    push_where(sql, &q.filter, Backend::Postgres, true);
+    sql.text.push_str(" AND c.plan_id = p.id");
+    if let Some((v, id)) = &seek {
+        // Ids start at 1, so 0 lets every id of the other plans through.
+        let open = if walk_desc { i64::MAX } else { 0 };
+        sql.text.push_str(&format!(
+            " AND c.id {cmp} CASE WHEN COALESCE(p.name, '') = {v} THEN {id} ELSE {open} END"
+        ));
+    }
+    let t = sql.arg(Arg::Int(take));
+    sql.text
+        .push_str(&format!(" ORDER BY c.id {dir} LIMIT {t}) x"));
+    if let Some((v, _)) = &seek {
+        sql.text
+            .push_str(&format!(" WHERE COALESCE(p.name, '') {cmp}= {v}"));
+    }
+    sql.text
+        .push_str(" UNION ALL SELECT '' AS k, y.id FROM (SELECT c.id FROM customers c");
+    push_where(sql, &q.filter, Backend::Postgres, true);
+    sql.text.push_str(" AND c.plan_id IS NULL");
+    if let Some((v, id)) = &seek {
+        sql.text
+            .push_str(&format!(" AND ('', c.id) {cmp} ({v}, {id})"));
+    }
+    let t = sql.arg(Arg::Int(take));
+    sql.text
+        .push_str(&format!(" ORDER BY c.id {dir} LIMIT {t}) y) u"));
+    let l = sql.arg(Arg::Int(per_page + 1));
+    let o = sql.arg(Arg::Int(offset));
+    sql.text.push_str(&format!(
+        " ORDER BY u.k {dir}, u.id {dir} LIMIT {l} OFFSET {o}"
+    ));
+    Ok(())
 }
 
 /// The next `limit` customers matching `f` with an id above `after_id`, by id: the export walks

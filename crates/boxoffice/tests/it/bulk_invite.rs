@@ -558,3 +558,109 @@ async fn a_rows_payment_date_method_notes_and_username_reach_the_payment_and_the
         "the Jellyfin user is named by the Username column"
     );
 }
+
+#[tokio::test]
+async fn the_dry_run_and_upload_answers_list_unknown_columns_such_as_phone() {
+    let m = media_test().await;
+    let server = jellyfin(&m).await;
+    let file = format!(
+        "Email,Server Name,Plan Name,Username,Phone\n\
+         pat@example.com,{server},Basic,pat,+1 555 0100\n"
+    );
+    let (s, v) = upload(&m, "phones.csv", file.as_bytes(), true).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["unknown_columns"], serde_json::json!(["Phone"]), "{v}");
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(1), "{v}");
+
+    let (s, v) = upload(&m, "phones.csv", file.as_bytes(), false).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["unknown_columns"], serde_json::json!(["Phone"]), "{v}");
+    assert_eq!(v["rows"], 1, "{v}");
+    let id = v["id"].as_i64().expect("id");
+    // The import keeps saying so afterwards.
+    let v = status(&m, id).await;
+    assert_eq!(v["unknown_columns"], serde_json::json!(["Phone"]), "{v}");
+
+    // A file whose every column is known says so with an empty list.
+    let (s, v) = upload(&m, "ok.csv", &csv_for(&server, &["kim@example.com"]), true).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["unknown_columns"], serde_json::json!([]), "{v}");
+}
+
+#[tokio::test]
+async fn the_api_lists_past_imports_newest_first_with_counts_and_links() {
+    let m = media_test().await;
+    let server = jellyfin(&m).await;
+    let first = start(&m, &csv_for(&server, &["a1@example.com", "a2@example.com"])).await;
+    m.t.run_pending_jobs().await;
+    let second = start(&m, &csv_for(&server, &["b1@example.com"])).await;
+
+    let (s, v) = m
+        .api(reqwest::Method::GET, "/bulk-invites?per_page=1", None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["total"].as_i64(), v["has_more"].as_bool()),
+        (Some(2), Some(true)),
+        "{v}"
+    );
+    let item = &v["items"][0];
+    assert_eq!(item["id"], second, "newest first: {v}");
+    assert_eq!(item["state"], "running", "{v}");
+    assert_eq!(item["remaining"], 1, "{v}");
+    assert_eq!(item["status_url"], format!("/api/v1/bulk-invites/{second}"));
+    assert_eq!(
+        item["report_url"],
+        format!("/api/v1/bulk-invites/{second}/report.csv")
+    );
+
+    let (s, v) = m
+        .api(
+            reqwest::Method::GET,
+            "/bulk-invites?per_page=1&page=2",
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["has_more"], false, "{v}");
+    let item = &v["items"][0];
+    assert_eq!(item["id"], first, "{v}");
+    assert_eq!(
+        (
+            &item["state"],
+            &item["done_rows"],
+            &item["failed_rows"],
+            &item["total_rows"]
+        ),
+        (
+            &Value::from("finished"),
+            &Value::from(2),
+            &Value::from(0),
+            &Value::from(2)
+        ),
+        "{v}"
+    );
+    assert!(!item["created_by"].as_str().unwrap_or("").is_empty(), "{v}");
+}
+
+#[tokio::test]
+async fn the_dry_run_tells_existing_customers_from_new_ones() {
+    let m = media_test().await;
+    let server = jellyfin(&m).await;
+    start(&m, &csv_for(&server, &["ann@example.com"])).await;
+    m.t.run_pending_jobs().await;
+    let file = format!(
+        "Email,Server Name,Plan Name,Username,Transaction ID\n\
+         bob@example.com,{server},Basic,bob,tx-bob\n\
+         ANN@example.com,{server},Basic,ann,tx-ann-2\n"
+    );
+    let (s, v) = upload(&m, "again.csv", file.as_bytes(), true).await;
+    assert_eq!(s, 200, "{v}");
+    let kinds: Vec<&str> = v["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["action"]["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["new_customer", "already_shared"], "{v}");
+}

@@ -211,3 +211,200 @@ async fn failed_rows_are_retried_from_the_progress_page() {
     assert!(html.contains("id=\"bi-done\">1<"), "{html}");
     assert_eq!(jf_users(&m, "amy@example.com"), 1);
 }
+
+#[tokio::test]
+async fn a_file_with_an_unknown_column_is_warned_about_on_the_dry_run_and_progress_pages() {
+    let m = media_test().await;
+    let server = jellyfin(&m).await;
+    let file = format!(
+        "Email,Server Name,Plan Name,Username,Phone\n\
+         pat@example.com,{server},Basic,pat,+1 555 0100\n"
+    );
+    let r = upload_form(&m, "phones.csv", file.as_bytes(), "dry_run").await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.expect("html");
+    let warning = html
+        .split("id=\"bulk-unknown-columns\"")
+        .nth(1)
+        .expect("an unknown-columns warning");
+    assert!(warning.contains("<code>Phone</code>"), "{html}");
+
+    let r = upload_form(&m, "phones.csv", file.as_bytes(), "import").await;
+    assert_eq!(r.status(), 303);
+    let html = m.t.get_html(&location(&r)).await;
+    let warning = html
+        .split("id=\"bulk-unknown-columns\"")
+        .nth(1)
+        .expect("the progress page keeps the warning");
+    assert!(warning.contains("<code>Phone</code>"), "{html}");
+}
+
+#[tokio::test]
+async fn past_bulk_invites_are_listed_with_status_counts_who_and_links() {
+    use boxoffice_fakes::{FaultAction, FaultRule};
+    let m = media_test().await;
+    let server = jellyfin(&m).await;
+    let users = m.t.get_html("/admin/users").await;
+    assert!(
+        users.contains("href=\"/admin/users/bulk-invites\""),
+        "the Users header menu links the list: {users}"
+    );
+    let html = m.t.get_html("/admin/users/bulk-invites").await;
+    assert!(html.contains("No bulk invites yet."), "{html}");
+
+    // One import where Jellyfin refuses a row, one that finishes cleanly, one still running.
+    let r = upload_form(
+        &m,
+        "a.csv",
+        &csv_for(&server, &["amy@example.com", "al@example.com"]),
+        "import",
+    )
+    .await;
+    let failed_run = location(&r).rsplit('/').next().unwrap_or("").to_string();
+    m.world.jellyfin.add_fault(
+        FaultRule::path(
+            "/Users/New",
+            FaultAction::Status {
+                status: 400,
+                body: None,
+            },
+        )
+        .method("POST")
+        .times(2),
+    );
+    m.t.run_pending_jobs().await;
+    let r = upload_form(
+        &m,
+        "b.csv",
+        &csv_for(&server, &["bo@example.com"]),
+        "import",
+    )
+    .await;
+    let clean_run = location(&r).rsplit('/').next().unwrap_or("").to_string();
+    m.t.run_pending_jobs().await;
+    let r = upload_form(
+        &m,
+        "c.csv",
+        &csv_for(&server, &["cy@example.com"]),
+        "import",
+    )
+    .await;
+    let running = location(&r).rsplit('/').next().unwrap_or("").to_string();
+
+    let html = m.t.get_html("/admin/users/bulk-invites").await;
+    let row = |id: &str| -> String {
+        html.split(&format!("<tr data-run=\"{id}\""))
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .unwrap_or_else(|| panic!("import {id} is listed: {html}"))
+            .to_string()
+    };
+    let f = row(&failed_run);
+    assert!(f.contains("data-status=\"failed\""), "{f}");
+    assert!(f.contains("finished with failures"), "{f}");
+    assert!(
+        f.contains("data-done>1<") && f.contains("data-failed>1<") && f.contains("data-total>2<"),
+        "{f}"
+    );
+    assert!(
+        f.contains(&format!("href=\"/admin/users/bulk-invite/{failed_run}\"")),
+        "{f}"
+    );
+    assert!(
+        f.contains(&format!(
+            "href=\"/admin/users/bulk-invite/{failed_run}/report.csv\""
+        )),
+        "{f}"
+    );
+    assert!(
+        f.contains("a.csv") && f.contains(crate::helpers::ADMIN_EMAIL),
+        "who started it: {f}"
+    );
+    let c = row(&clean_run);
+    assert!(
+        c.contains("data-status=\"finished\"") && c.contains("data-done>1<"),
+        "{c}"
+    );
+    let r = row(&running);
+    assert!(
+        r.contains("data-status=\"running\"") && r.contains("1 left"),
+        "{r}"
+    );
+    // Newest first.
+    let at = |id: &str| html.find(&format!("<tr data-run=\"{id}\"")).unwrap_or(0);
+    assert!(at(&running) < at(&clean_run) && at(&clean_run) < at(&failed_run));
+
+    // 25 a page: the oldest import moves to page 2.
+    let now = m.t.app.now();
+    for n in 0..23 {
+        boxoffice_store::bulk_invites::insert(
+            m.t.app.db.ex(),
+            "cli",
+            &format!("old{n}.csv"),
+            "h",
+            1,
+            &[],
+            now,
+        )
+        .await
+        .expect("import");
+    }
+    let html = m.t.get_html("/admin/users/bulk-invites").await;
+    assert!(
+        !html.contains(&format!("<tr data-run=\"{failed_run}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/admin/users/bulk-invites?page=2\""),
+        "{html}"
+    );
+    let page2 = m.t.get_html("/admin/users/bulk-invites?page=2").await;
+    assert!(
+        page2.contains(&format!("<tr data-run=\"{failed_run}\"")),
+        "{page2}"
+    );
+    assert!(
+        page2.contains("href=\"/admin/users/bulk-invites?page=1\""),
+        "{page2}"
+    );
+}
+
+#[tokio::test]
+async fn the_bulk_invite_list_is_refused_without_the_users_write_permission() {
+    use crate::web_security::{STAFF_PASSWORD, browser_as, staff_with, token_of};
+    use boxoffice_domain::Permission;
+    let m = media_test().await;
+    staff_with(&m.t, "support@example.com", &[Permission::UsersRead]).await;
+    let support = browser_as(&m.t, "support@example.com", STAFF_PASSWORD).await;
+    let users = support
+        .get(m.t.url("/admin/users"))
+        .send()
+        .await
+        .expect("users");
+    assert_eq!(users.status(), 200);
+    assert!(
+        !users
+            .text()
+            .await
+            .expect("html")
+            .contains("/admin/users/bulk-invites"),
+        "no link to a page the login may not open"
+    );
+    let r = support
+        .get(m.t.url("/admin/users/bulk-invites"))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(r.status(), 403);
+    let token = token_of(&m.t, "support@example.com").await;
+    let r =
+        m.t.client
+            .get(m.t.url("/api/v1/bulk-invites"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("api");
+    assert_eq!(r.status(), 403);
+    // The administrator may.
+    assert_eq!(m.t.get("/admin/users/bulk-invites").await.status(), 200);
+}

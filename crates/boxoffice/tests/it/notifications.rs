@@ -372,6 +372,106 @@ async fn the_bulk_invite_results_reach_the_administrator_by_email() {
 }
 
 #[tokio::test]
+async fn the_bulk_invite_results_list_each_failed_row_with_its_reason_and_link_the_import_and_report()
+ {
+    use boxoffice_fakes::{FaultAction, FaultRule};
+    let Some(mut sink) = SmtpSink::start(None).await else {
+        return;
+    };
+    let m = media_test().await;
+    jellyfin(&m).await;
+    email_on(&m, sink.port).await;
+    set(&m, "email.smtp_username", "").await;
+    for event in ["payment_received", "user_invited_jellyfin"] {
+        let t =
+            m.t.app
+                .effective_template(m.t.app.db.ex(), event, Channel::Email)
+                .await
+                .expect("template");
+        m.t.app
+            .save_template(&Actor::system(), event, Channel::Email, false, t.text)
+            .await
+            .expect("switched off");
+    }
+    let csv = "Email,Server Name,Plan Name,Username\n\
+               ann@example.com,Jelly One,Basic,ann\n\
+               ben@example.com,Jelly One,Basic,ben\n";
+    let b = "results-mail-boundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+    );
+    let r =
+        m.t.client
+            .post(m.t.url("/api/v1/bulk-invites"))
+            .bearer_auth(&m.token)
+            .header("content-type", format!("multipart/form-data; boundary={b}"))
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    // Jellyfin refuses the first user (ann, row 2), also when the row tries once more.
+    m.world.jellyfin.add_fault(
+        FaultRule::path(
+            "/Users/New",
+            FaultAction::Status {
+                status: 400,
+                body: None,
+            },
+        )
+        .method("POST")
+        .times(2),
+    );
+    m.t.run_pending_jobs().await;
+    let (_, status) = m
+        .api(reqwest::Method::GET, &format!("/bulk-invites/{id}"), None)
+        .await;
+    let reason = status["rows"][0]["message"].as_str().expect("message");
+    assert_eq!(status["rows"][0]["outcome"], "failed", "{status}");
+    assert!(!reason.is_empty(), "{status}");
+
+    let msg = sink.next().await;
+    assert_eq!(msg["rcpt_tos"], json!(["owner@example.com"]));
+    assert_eq!(
+        subject(&msg),
+        format!("[Example TV] Bulk invite #{id} finished: 1 failed")
+    );
+    let run_url = format!("https://tv.example.com/admin/users/bulk-invite/{id}");
+    let report_url = format!("{run_url}/report.csv");
+    let text = msg["text"].as_str().expect("text");
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for line in ["Rows: 2", "Invited: 1", "Failed: 1"] {
+        assert!(lines.contains(&line), "{line} in {text}");
+    }
+    let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    let failed_line = format!("row 2, ann@example.com (Jelly One): {reason}");
+    assert!(
+        lines.contains(&failed_line.as_str()),
+        "{failed_line} in {text}"
+    );
+    assert!(
+        !text.contains("ben@example.com"),
+        "only failed rows: {text}"
+    );
+    assert!(
+        text.contains(&run_url) && text.contains(&report_url),
+        "{text}"
+    );
+    // The HTML part escapes `/` in attributes (`&#x2f;`), which a mail client reads as `/`.
+    let html = msg["html"].as_str().expect("html").replace("&#x2f;", "/");
+    assert!(
+        html.contains("row 2, ann@example.com (Jelly One): "),
+        "{html}"
+    );
+    assert!(html.contains(&format!("href=\"{run_url}\"")), "{html}");
+    assert!(html.contains(&format!("href=\"{report_url}\"")), "{html}");
+}
+
+#[tokio::test]
 async fn a_job_given_up_is_told_to_the_administrator_once() {
     let m = media_test().await;
     email_on(&m, 9).await;

@@ -55,10 +55,10 @@ use boxoffice_domain::Permission;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const STAFF_PASSWORD: &str = "Supp0rt-pw!";
+pub(crate) const STAFF_PASSWORD: &str = "Supp0rt-pw!";
 
 /// A staff login whose custom role holds exactly `permissions`; its login id and role id.
-async fn staff_with(t: &TestApp, email: &str, permissions: &[Permission]) -> (i64, i64) {
+pub(crate) async fn staff_with(t: &TestApp, email: &str, permissions: &[Permission]) -> (i64, i64) {
     let role = boxoffice_store::roles::create_custom(t.app.db.ex(), email, permissions, 0)
         .await
         .expect("role");
@@ -78,7 +78,7 @@ async fn staff_with(t: &TestApp, email: &str, permissions: &[Permission]) -> (i6
     (login.id, role.id)
 }
 
-async fn token_of(t: &TestApp, email: &str) -> String {
+pub(crate) async fn token_of(t: &TestApp, email: &str) -> String {
     t.app
         .create_api_token(&boxoffice_app::audit::Actor::cli(), email, "tests")
         .await
@@ -87,7 +87,7 @@ async fn token_of(t: &TestApp, email: &str) -> String {
 }
 
 /// A browser of its own (cookie jar), logged in as `email`.
-async fn browser_as(t: &TestApp, email: &str, password: &str) -> reqwest::Client {
+pub(crate) async fn browser_as(t: &TestApp, email: &str, password: &str) -> reqwest::Client {
     let c = client();
     let page = c
         .get(t.url("/login"))

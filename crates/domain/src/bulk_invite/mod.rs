@@ -160,14 +160,51 @@ pub struct ValidatedFile {
 
 /// Parses and validates an upload. See the module documentation.
 pub fn validate(bytes: &[u8], ctx: &Context<'_>) -> Result<ValidatedFile, Vec<RowError>> {
-    let parsed = file::parse(bytes)?;
-    let file_hash = format!("{:016x}", fnv1a64(bytes));
-    let rows = rules::validate_rows(&parsed, &file_hash, ctx)?;
-    Ok(ValidatedFile {
-        rows,
-        unknown_columns: parsed.unknown_columns,
-        file_hash,
-    })
+    Upload::parse(bytes)?.validate(ctx)
+}
+
+/// An upload whose file-level checks passed (size, encoding, header), its rows not yet
+/// checked. Lets the caller look up only the transaction ids the file uses
+/// ([`Upload::transaction_ids`]) before [`Upload::validate`], rather than every id recorded.
+pub struct Upload {
+    parsed: file::ParsedFile,
+    file_hash: String,
+}
+
+impl Upload {
+    pub fn parse(bytes: &[u8]) -> Result<Self, Vec<RowError>> {
+        Ok(Self {
+            parsed: file::parse(bytes)?,
+            file_hash: format!("{:016x}", fnv1a64(bytes)),
+        })
+    }
+
+    /// The transaction id each row would record: its Transaction ID cell, or the id generated
+    /// for a blank one. The caller passes those already recorded as
+    /// [`Context::existing_transaction_ids`].
+    pub fn transaction_ids(&self) -> Vec<String> {
+        self.parsed
+            .rows
+            .iter()
+            .map(|r| {
+                rules::transaction_id(
+                    self.parsed.cell(r, Column::TransactionId),
+                    &self.file_hash,
+                    r.row,
+                )
+                .0
+            })
+            .collect()
+    }
+
+    pub fn validate(self, ctx: &Context<'_>) -> Result<ValidatedFile, Vec<RowError>> {
+        let rows = rules::validate_rows(&self.parsed, &self.file_hash, ctx)?;
+        Ok(ValidatedFile {
+            rows,
+            unknown_columns: self.parsed.unknown_columns,
+            file_hash: self.file_hash,
+        })
+    }
 }
 
 /// FNV-1a, 64 bits. Chosen over `std::hash` because its output must never change between Rust

@@ -42,6 +42,16 @@ fn clip(value: &str) -> String {
     }
 }
 
+/// A row's transaction id, and whether it was generated: the cell, or `bulk-<file hash>-<row>`
+/// when blank, so the same file uploaded again yields the same ids.
+pub(super) fn transaction_id(cell: &str, file_hash: &str, row: usize) -> (String, bool) {
+    if cell.is_empty() {
+        (format!("bulk-{file_hash}-{row}"), true)
+    } else {
+        (cell.to_string(), false)
+    }
+}
+
 pub(super) fn validate_rows(
     file: &ParsedFile,
     file_hash: &str,
@@ -190,11 +200,7 @@ pub(super) fn validate_rows(
         let payment_date = payment_date(cell(Column::PaymentDate), ctx.now, &mut e);
 
         let tx_raw = cell(Column::TransactionId);
-        let (transaction_id, generated) = if tx_raw.is_empty() {
-            (format!("bulk-{file_hash}-{}", raw.row), true)
-        } else {
-            (tx_raw.to_string(), false)
-        };
+        let (transaction_id, generated) = transaction_id(tx_raw, file_hash, raw.row);
         let mut tx_ok = true;
         if transaction_id.chars().count() > MAX_SHORT_TEXT
             || transaction_id.chars().any(char::is_control)

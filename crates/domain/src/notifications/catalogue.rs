@@ -182,12 +182,21 @@ pub static EVENTS: &[EventDef] = &[
     ),
     event!(
         "system_message", "System Message", Admin,
-        "The result of a background task (server migration, bulk invite) or anything else the administrator should read.",
+        "The result of a background task (a server migration) or anything else the administrator should read.",
         fields: [("title", "Migration finished"), ("message", "12 moved, 0 failed.")],
         subject: "[{{ site_name }}] {{ title }}",
         text: "{{ title }}\n\n{{ message }}\n",
         html: "<h2>{{ title }}</h2><pre>{{ message }}</pre>",
         discord: "**{{ title }}**\n{{ message }}",
+    ),
+    event!(
+        "bulk_invite_finished", "Bulk Invite Finished", Admin,
+        "A bulk invite (Users page, API or command line) processed its last row: the counts, every failed row with its reason, and links to the import and its report.",
+        fields: [("title", "Bulk invite #12 finished: 1 failed"), ("bulk_invite_id", "12"), ("file_name", "people.csv"), ("total_rows", "40"), ("done_rows", "39"), ("failed_rows", "1"), ("failed_list", "row 7, ann@example.com (Living Room): the server refused the user name"), ("run_url", "https://tv.example.com/admin/users/bulk-invite/12"), ("report_url", "https://tv.example.com/admin/users/bulk-invite/12/report.csv")],
+        subject: "[{{ site_name }}] {{ title }}",
+        text: "{{ title }}\n\nFile: {{ file_name }}\nRows: {{ total_rows }}\nInvited: {{ done_rows }}\nFailed: {{ failed_rows }}\n\nFailed rows:\n{{ failed_list }}\n\nThe import, to retry the failed rows: {{ run_url }}\nThe report (CSV, every row with its outcome): {{ report_url }}\n",
+        html: "<h2>{{ title }}</h2><p>File: {{ file_name }}<br>Rows: {{ total_rows }}<br>Invited: {{ done_rows }}<br>Failed: <strong>{{ failed_rows }}</strong></p><p>Failed rows:</p><pre>{{ failed_list }}</pre><p><a href=\"{{ run_url }}\">Open the import</a> to retry the failed rows · <a href=\"{{ report_url }}\">Download the report</a> (CSV, every row with its outcome)</p>",
+        discord: "**{{ title }}**\n{{ file_name }}: {{ done_rows }} invited, {{ failed_rows }} failed of {{ total_rows }}\n{{ failed_list }}\nImport: {{ run_url }}\nReport: {{ report_url }}",
     ),
     event!(
         "no_server_capacity", "No Server Capacity", Admin,

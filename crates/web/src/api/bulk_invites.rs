@@ -5,13 +5,13 @@ use super::auth::{ApiCaller, Authorized, need};
 use crate::upload::Capped;
 use crate::{ApiError, WebState};
 use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use boxoffice_app::bulk_invite::BulkInviteStart;
 use boxoffice_domain::Permission;
 use boxoffice_domain::bulk_invite::{MAX_FILE_BYTES, file_too_large};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Room for the largest file plus the multipart envelope.
 pub const BODY_LIMIT: usize = MAX_FILE_BYTES + 64 * 1024;
@@ -20,6 +20,11 @@ pub const BODY_LIMIT: usize = MAX_FILE_BYTES + 64 * 1024;
 pub struct BulkInviteCreated {
     pub id: i64,
     pub status_url: String,
+    /// Data rows queued.
+    pub rows: usize,
+    /// Header columns boxoffice does not read; their values were ignored (a misspelt optional
+    /// column such as `Qty` shows up here).
+    pub unknown_columns: Vec<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -42,12 +47,15 @@ pub struct BulkInviteDryRun {
     /// Per row: row, email, server, plan, action {kind, from?}, period {from, to}.
     #[schema(value_type = Vec<Object>)]
     pub rows: serde_json::Value,
+    /// Header columns boxoffice does not read; their values would be ignored.
+    pub unknown_columns: Vec<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BulkInviteStatusOut {
-    /// id, state (running, finished), counts (total_rows, done_rows, failed_rows, remaining) and
-    /// `rows` with each row's outcome (pending, done, failed) and message.
+    /// id, state (running, finished), counts (total_rows, done_rows, failed_rows, remaining),
+    /// `unknown_columns` (header columns that were ignored) and `rows` with each row's outcome
+    /// (pending, done, failed) and message.
     #[schema(value_type = Object)]
     #[serde(flatten)]
     pub status: serde_json::Value,
@@ -131,23 +139,113 @@ pub async fn create(
             }),
         )
             .into_response(),
-        BulkInviteStart::DryRun { rows } => (
+        BulkInviteStart::DryRun {
+            rows,
+            unknown_columns,
+        } => (
             StatusCode::OK,
             Json(BulkInviteDryRun {
                 dry_run: true,
                 rows: serde_json::to_value(rows).unwrap_or_default(),
+                unknown_columns,
             }),
         )
             .into_response(),
-        BulkInviteStart::Started { id, .. } => (
+        BulkInviteStart::Started {
+            id,
+            rows,
+            unknown_columns,
+        } => (
             StatusCode::ACCEPTED,
             Json(BulkInviteCreated {
                 id,
                 status_url: format!("/api/v1/bulk-invites/{id}"),
+                rows,
+                unknown_columns,
             }),
         )
             .into_response(),
     })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// 1-based page (default 1).
+    page: Option<i64>,
+    /// Imports per page (1–100, default 25).
+    per_page: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkInviteSummaryOut {
+    pub id: i64,
+    /// Unix seconds (UTC).
+    pub created_at: i64,
+    /// Who started it: the login, API token or `cli`.
+    pub created_by: String,
+    pub file_name: String,
+    /// running or finished.
+    pub state: String,
+    pub total_rows: i64,
+    pub done_rows: i64,
+    pub failed_rows: i64,
+    pub remaining: i64,
+    pub finished_at: Option<i64>,
+    pub unknown_columns: Vec<String>,
+    pub status_url: String,
+    pub report_url: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkInviteListOut {
+    pub items: Vec<BulkInviteSummaryOut>,
+    pub page: i64,
+    pub per_page: i64,
+    /// Imports on all pages.
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// Past imports, newest first, with their state and counts.
+#[utoipa::path(get, path = "/api/v1/bulk-invites", params(ListQuery), responses((status = 200, body = BulkInviteListOut), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(st): State<WebState>,
+    caller: ApiCaller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<BulkInviteListOut>, ApiError> {
+    caller.require(Permission::UsersWrite)?;
+    let l = st
+        .app
+        .list_bulk_invites(q.page.unwrap_or(1), q.per_page.unwrap_or(25))
+        .await?;
+    Ok(Json(BulkInviteListOut {
+        items: l
+            .items
+            .into_iter()
+            .map(|s| {
+                let id = s.import.id;
+                BulkInviteSummaryOut {
+                    id,
+                    created_at: s.import.created_at,
+                    created_by: s.import.created_by,
+                    file_name: s.import.file_name,
+                    state: s.import.state,
+                    total_rows: s.import.total_rows,
+                    done_rows: s.import.done_rows,
+                    failed_rows: s.import.failed_rows,
+                    remaining: s.remaining,
+                    finished_at: s.import.finished_at,
+                    unknown_columns: s.unknown_columns,
+                    status_url: format!("/api/v1/bulk-invites/{id}"),
+                    report_url: format!("/api/v1/bulk-invites/{id}/report.csv"),
+                }
+            })
+            .collect(),
+        page: l.page,
+        per_page: l.per_page,
+        total: l.total,
+        has_more: l.has_more,
+    }))
 }
 
 /// An import's state, counts and per-row outcomes.

@@ -34,7 +34,7 @@ use utoipa::OpenApi;
         plans::rename_group, plans::delete_group, plans::assign_group,
         plans::plan_grants, plans::apply_plan_grants,
         users::list, drift::list, drift::repair,
-        bulk_invites::create, bulk_invites::get_one, bulk_invites::report, bulk_invites::retry_failed,
+        bulk_invites::create, bulk_invites::list, bulk_invites::get_one, bulk_invites::report, bulk_invites::retry_failed,
         migrations::create, migrations::get_one, migrations::retry,
         notifications::templates, notifications::put_template, notifications::log,
         logins::list, logins::end_sessions),
@@ -49,6 +49,7 @@ use utoipa::OpenApi;
         drift::DriftOut, drift::RepairIn, drift::RepairOut,
         bulk_invites::BulkInviteCreated, bulk_invites::BulkInviteErrors, bulk_invites::BulkInviteErrorOut,
         bulk_invites::BulkInviteDryRun, bulk_invites::BulkInviteStatusOut, bulk_invites::RetryOut,
+        bulk_invites::BulkInviteListOut, bulk_invites::BulkInviteSummaryOut,
         migrations::MigrationIn, migrations::MigrationOut, migrations::MigrationItemOut,
         notifications::TemplateOut, notifications::TemplateIn, notifications::NotificationOut, notifications::NotificationLogOut,
         logins::LoginOut, logins::EndedOut)),
@@ -100,9 +101,9 @@ pub fn routes() -> Router<WebState> {
         )
         .route(
             "/bulk-invites",
-            post(bulk_invites::create).layer(axum::extract::DefaultBodyLimit::max(
-                bulk_invites::BODY_LIMIT,
-            )),
+            get(bulk_invites::list).post(bulk_invites::create).layer(
+                axum::extract::DefaultBodyLimit::max(bulk_invites::BODY_LIMIT),
+            ),
         )
         .route("/bulk-invites/{id}", get(bulk_invites::get_one))
         .route("/bulk-invites/{id}/report.csv", get(bulk_invites::report))

@@ -63,6 +63,7 @@ pub fn routes() -> Router<WebState> {
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .route("/admin/users/bulk-invite/template.csv", get(template_csv))
+        .route("/admin/users/bulk-invites", get(runs_page))
         .route("/admin/users/bulk-invite/{id}", get(status_page))
         .route(
             "/admin/users/bulk-invite/{id}/status.json",
@@ -91,30 +92,35 @@ struct UploadPage {
     message: Option<String>,
     errors: Vec<RowError>,
     preview: Vec<PreviewView>,
+    /// Header columns of a valid file that boxoffice does not read.
+    unknown_columns: Vec<String>,
 }
 
 fn date(t: i64) -> String {
     super::admin::fmt_time(t).chars().take(10).collect()
 }
 
-async fn page(
-    st: &WebState,
-    staff: &Staff,
-    csrf: &str,
+/// What the upload page shows besides the form.
+#[derive(Default)]
+struct Outcome {
     file_name: String,
     message: Option<String>,
     errors: Vec<RowError>,
     preview: Vec<PreviewView>,
-) -> Response {
+    unknown_columns: Vec<String>,
+}
+
+async fn page(st: &WebState, staff: &Staff, csrf: &str, o: Outcome) -> Response {
     let mut layout = Layout::build(st, "Bulk invite or share", Some(&staff.0), csrf, "users").await;
     layout.page = "bulk-invite".into();
     render(&UploadPage {
         layout,
         columns: COLUMNS,
-        file_name,
-        message,
-        errors,
-        preview,
+        file_name: o.file_name,
+        message: o.message,
+        errors: o.errors,
+        preview: o.preview,
+        unknown_columns: o.unknown_columns,
     })
 }
 
@@ -126,7 +132,7 @@ async fn form_page(
     if let Err(r) = staff.require(Permission::UsersWrite) {
         return r;
     }
-    page(&st, &staff, &csrf, String::new(), None, vec![], vec![]).await
+    page(&st, &staff, &csrf, Outcome::default()).await
 }
 
 async fn template_csv(staff: Staff) -> Response {
@@ -243,13 +249,22 @@ async fn upload(
     };
     let (name, bytes, dry_run) = match read_upload(&mut form).await {
         Ok(Upload::File(name, bytes, dry_run)) => (name, bytes, dry_run),
-        Ok(Upload::TooLarge(name)) => {
+        Ok(Upload::TooLarge(file_name)) => {
             let errors = vec![boxoffice_domain::bulk_invite::file_too_large()];
-            let r = page(&st, &staff, &csrf, name, None, errors, vec![]).await;
+            let o = Outcome {
+                file_name,
+                errors,
+                ..Outcome::default()
+            };
+            let r = page(&st, &staff, &csrf, o).await;
             return super::form::with_status(r, StatusCode::UNPROCESSABLE_ENTITY);
         }
         Err(m) => {
-            let r = page(&st, &staff, &csrf, String::new(), Some(m), vec![], vec![]).await;
+            let o = Outcome {
+                message: Some(m),
+                ..Outcome::default()
+            };
+            let r = page(&st, &staff, &csrf, o).await;
             return super::form::with_status(r, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
@@ -263,10 +278,18 @@ async fn upload(
     };
     match out {
         BulkInviteStart::Invalid { errors } => {
-            let r = page(&st, &staff, &csrf, name, None, errors, vec![]).await;
+            let o = Outcome {
+                file_name: name,
+                errors,
+                ..Outcome::default()
+            };
+            let r = page(&st, &staff, &csrf, o).await;
             super::form::with_status(r, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        BulkInviteStart::DryRun { rows } => {
+        BulkInviteStart::DryRun {
+            rows,
+            unknown_columns,
+        } => {
             let servers: Vec<(i64, String)> = match st.app.list_servers().await {
                 Ok(s) => s.into_iter().map(|s| (s.id, s.name)).collect(),
                 Err(e) => return app_error_page(&st, e),
@@ -275,7 +298,13 @@ async fn upload(
                 .into_iter()
                 .map(|r| preview_view(r, &servers))
                 .collect();
-            page(&st, &staff, &csrf, name, None, vec![], preview).await
+            let o = Outcome {
+                file_name: name,
+                preview,
+                unknown_columns,
+                ..Outcome::default()
+            };
+            page(&st, &staff, &csrf, o).await
         }
         BulkInviteStart::Started { id, .. } => {
             Redirect::to(&format!("/admin/users/bulk-invite/{id}")).into_response()
@@ -307,6 +336,7 @@ struct StatusPage {
     remaining: i64,
     rows: Vec<RowOutcome>,
     message: Option<&'static str>,
+    unknown_columns: Vec<String>,
 }
 
 fn outcome_of(o: &str) -> &'static str {
@@ -348,6 +378,7 @@ async fn status_page(
     render(&StatusPage {
         layout,
         id,
+        unknown_columns: s.unknown_columns.clone(),
         file_name: s.import.file_name.clone(),
         created_by: s.import.created_by.clone(),
         created: super::admin::fmt_time(s.import.created_at),
@@ -373,6 +404,87 @@ async fn status_page(
             Some(_) => Some("The failed rows are queued again."),
             None => None,
         },
+    })
+}
+
+/// Imports per page of the list.
+const RUNS_PER_PAGE: i64 = 25;
+
+pub struct RunView {
+    pub id: i64,
+    pub file_name: String,
+    pub created_by: String,
+    pub created: String,
+    /// running, finished, or finished with failures: the badge.
+    pub status: &'static str,
+    pub total: i64,
+    pub done: i64,
+    pub failed: i64,
+    pub remaining: i64,
+    pub unknown_columns: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/bulk_invite_runs.html")]
+struct RunsPage {
+    layout: Layout,
+    runs: Vec<RunView>,
+    page: i64,
+    total: i64,
+    newer: Option<i64>,
+    older: Option<i64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RunsArgs {
+    page: Option<i64>,
+}
+
+/// Past imports, newest first, each with its state, counts, who started it and when, and links
+/// to its progress page and report.
+async fn runs_page(
+    State(st): State<WebState>,
+    staff: Staff,
+    CsrfToken(csrf): CsrfToken,
+    axum::extract::Query(a): axum::extract::Query<RunsArgs>,
+) -> Response {
+    if let Err(r) = staff.require(Permission::UsersWrite) {
+        return r;
+    }
+    let page = a.page.unwrap_or(1).max(1);
+    let list = match st.app.list_bulk_invites(page, RUNS_PER_PAGE).await {
+        Ok(l) => l,
+        Err(e) => return app_error_page(&st, e),
+    };
+    let runs = list
+        .items
+        .into_iter()
+        .map(|s| RunView {
+            id: s.import.id,
+            status: match (s.remaining, s.import.failed_rows) {
+                (r, _) if r > 0 => "running",
+                (_, 0) => "finished",
+                _ => "failed",
+            },
+            file_name: s.import.file_name,
+            created_by: s.import.created_by,
+            created: super::admin::fmt_time(s.import.created_at),
+            total: s.import.total_rows,
+            done: s.import.done_rows,
+            failed: s.import.failed_rows,
+            remaining: s.remaining,
+            unknown_columns: s.unknown_columns.join(", "),
+        })
+        .collect();
+    let mut layout = Layout::build(&st, "Bulk invites", Some(&staff.0), &csrf, "users").await;
+    layout.page = "bulk-invite-runs".into();
+    render(&RunsPage {
+        layout,
+        runs,
+        page: list.page,
+        total: list.total,
+        newer: (list.page > 1).then(|| list.page - 1),
+        older: list.has_more.then(|| list.page + 1),
     })
 }
 
