@@ -236,3 +236,95 @@ async fn a_session_of_a_user_no_customer_owns_is_listed_and_left_alone() {
             .any(|r| r.user_name == "stranger" && r.customer_id.is_none())
     );
 }
+
+/// Ann also holds a share on the Plex fake (as after a migration or a second plan), with her
+/// plex.tv account; answers the Plex server's id. `plex_pass` is the owner account's.
+async fn ann_also_on_plex(m: &MediaTest, plex_pass: bool) -> i64 {
+    m.world.plex_tv.set_plex_pass(plex_pass);
+    let account = m
+        .world
+        .plex_tv
+        .register_account(boxoffice_fakes::PlexAccountSeed {
+            username: "ann".into(),
+            email: ANN.into(),
+            id: None,
+            token: None,
+            home: false,
+        });
+    let plex = m.add_plex_server_via_page().await;
+    exec(
+        &m.t.app.db,
+        format!("UPDATE servers SET enabled = TRUE WHERE id = {plex}"),
+    )
+    .await;
+    exec(
+        &m.t.app.db,
+        format!(
+            "INSERT INTO shares (customer_id, server_id, state, remote_user_id, desired_libraries, downloads, video_transcoding, stream_limit, created_at, updated_at)
+             SELECT id, {plex}, 'active', '{}', '[]', FALSE, FALSE, 2, 0, 0 FROM customers WHERE email = '{ANN}'",
+            account.id
+        ),
+    )
+    .await;
+    plex
+}
+
+fn play_on_plex(m: &MediaTest, device: &str, title: &str) -> String {
+    let mut seed = SessionSeed::new("ann", title);
+    seed.device_id = Some(device.into());
+    seed.device = device.into();
+    m.world.plex_servers[0]
+        .start_session(seed)
+        .expect("plex session")
+}
+
+#[tokio::test]
+async fn the_same_customer_on_plex_and_jellyfin_is_counted_together() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    ann_also_on_plex(&m, true).await;
+    play(&m, "tv", "Movie A");
+    play(&m, "phone", "Movie B");
+    let on_plex = play_on_plex(&m, "laptop", "Movie C");
+    let first = pass(&m).await;
+    assert_eq!(first.sessions, 3, "{first:?}");
+    assert_eq!(first.stopped, 0);
+    let second = pass(&m).await;
+    assert_eq!(second.stopped, 3, "{second:?}");
+    let plex_stops = m.world.plex_servers[0].stopped_sessions();
+    assert_eq!(plex_stops.len(), 1, "{plex_stops:?}");
+    assert_eq!(plex_stops[0].id, on_plex);
+    assert_eq!(plex_stops[0].by, "terminate");
+    assert!(
+        plex_stops[0]
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Too many devices")
+    );
+    assert_eq!(m.world.jellyfin.stopped_sessions().len(), 2);
+}
+
+#[tokio::test]
+async fn plex_without_plex_pass_is_notified_and_nothing_is_stopped() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    email_on(&m).await;
+    ann_also_on_plex(&m, false).await;
+    play_on_plex(&m, "tv", "Movie A");
+    play_on_plex(&m, "phone", "Movie B");
+    play_on_plex(&m, "laptop", "Movie C");
+    pass(&m).await;
+    let r = pass(&m).await;
+    assert_eq!((r.stopped, r.not_stopped), (0, 3), "{r:?}");
+    assert!(m.world.plex_servers[0].stopped_sessions().is_empty());
+    assert_eq!(queued_notices(&m, "stream_limit_exceeded").await, 1);
+    let audit = m.t.app.recent_audit(50).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "enforcement.stream_not_stopped"
+                && a.detail.contains("no Plex Pass")),
+        "{audit:?}"
+    );
+}
