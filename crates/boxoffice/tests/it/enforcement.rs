@@ -328,3 +328,123 @@ async fn plex_without_plex_pass_is_notified_and_nothing_is_stopped() {
         "{audit:?}"
     );
 }
+
+/// Ann invited to the Emby fake on a plan allowing two Emby devices; answers her Emby user id.
+async fn ann_on_emby_with_two_devices(m: &MediaTest) -> String {
+    let (s, v) = m
+        .api(
+            reqwest::Method::POST,
+            "/servers",
+            Some(json!({"platform": "emby", "url": m.world.emby.url(), "api_key": m.world.emby.api_key()})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let emby = v["id"].as_i64().expect("id");
+    m.t.run_pending_jobs().await;
+    let db = &m.t.app.db;
+    exec(
+        db,
+        format!(
+            "UPDATE servers SET enabled = TRUE, allow_new_subscriptions = TRUE WHERE id = {emby}"
+        ),
+    )
+    .await;
+    exec(
+        db,
+        format!("UPDATE libraries SET library_group_id = 2 WHERE server_id = {emby}"),
+    )
+    .await;
+    crate::lifecycle::plan(db, 1, "Basic", 1000, &[2], &[]).await;
+    exec(
+        db,
+        "UPDATE plans SET emby_device_limit = 2 WHERE id = 1".into(),
+    )
+    .await;
+    invite(
+        m,
+        json!({"email": ANN, "plan_id": 1, "transaction_id": "tx-ann"}),
+    )
+    .await;
+    m.t.run_pending_jobs().await;
+    m.world.emby.user(ANN).expect("emby user").id
+}
+
+fn log_in_from(m: &MediaTest, device: &str) {
+    m.world
+        .emby
+        .seed_device(boxoffice_fakes::MbDeviceSeed {
+            user: ANN.into(),
+            name: device.into(),
+            id: Some(device.into()),
+            app_name: None,
+            ip: None,
+        })
+        .expect("device");
+}
+
+fn emby_devices_of(m: &MediaTest, user_id: &str) -> Vec<String> {
+    let mut ids: Vec<String> = m.world.emby.state()["devices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| d["user_id"] == user_id)
+        .filter_map(|d| d["id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn emby_policy(m: &MediaTest) -> (bool, Vec<String>) {
+    let u = m.world.emby.user(ANN).expect("user");
+    let mut enabled: Vec<String> =
+        serde_json::from_value(u.policy["EnabledDevices"].clone()).unwrap_or_default();
+    enabled.sort();
+    (u.flag("EnableAllDevices"), enabled)
+}
+
+#[tokio::test]
+async fn emby_devices_stay_within_the_plans_limit_at_under_and_over_it() {
+    let m = media_test().await;
+    let user = ann_on_emby_with_two_devices(&m).await;
+
+    log_in_from(&m, "dev-a");
+    let under = pass(&m).await;
+    assert_eq!(under.device_settings_changed, 0, "{under:?}");
+    assert!(emby_policy(&m).0, "under the limit new devices may log in");
+
+    log_in_from(&m, "dev-b");
+    let at = pass(&m).await;
+    assert_eq!(at.device_settings_changed, 1, "{at:?}");
+    assert_eq!(
+        emby_policy(&m),
+        (false, vec!["dev-a".to_string(), "dev-b".to_string()])
+    );
+
+    log_in_from(&m, "dev-c");
+    log_in_from(&m, "dev-d");
+    let over = pass(&m).await;
+    assert_eq!(over.devices_deleted, 2, "{over:?}");
+    assert_eq!(emby_devices_of(&m, &user), vec!["dev-c", "dev-d"]);
+    assert_eq!(
+        emby_policy(&m),
+        (false, vec!["dev-c".to_string(), "dev-d".to_string()])
+    );
+
+    // Nothing changed: nothing is written again.
+    let quiet = pass(&m).await;
+    assert_eq!(
+        (quiet.devices_deleted, quiet.device_settings_changed),
+        (0, 0)
+    );
+
+    // The owner lifts the limit: new devices may log in again.
+    exec(
+        &m.t.app.db,
+        "UPDATE plans SET emby_device_limit = NULL WHERE id = 1".into(),
+    )
+    .await;
+    let lifted = pass(&m).await;
+    assert_eq!(lifted.device_settings_changed, 1, "{lifted:?}");
+    assert!(emby_policy(&m).0);
+}
