@@ -121,3 +121,15 @@ pub async fn latest(ex: Ex<'_>) -> Result<Vec<Reading>> {
     .await)
     .map_err(StoreError::from)
 }
+
+/// Streams per server in each pass since `since`, oldest first: (read_at, server_id, streams).
+pub async fn timeline(ex: Ex<'_>, since: i64) -> Result<Vec<(i64, i64, i64)>> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT read_at, server_id, COUNT(*) FROM stream_readings WHERE read_at >= $1
+         GROUP BY read_at, server_id ORDER BY read_at, server_id"
+    )
+    .bind(since)
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}

@@ -448,3 +448,28 @@ async fn emby_devices_stay_within_the_plans_limit_at_under_and_over_it() {
     assert_eq!(lifted.device_settings_changed, 1, "{lifted:?}");
     assert!(emby_policy(&m).0);
 }
+
+#[tokio::test]
+async fn the_activity_page_lists_the_streams_now_with_what_was_done_and_draws_the_day() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    let mut video = SessionSeed::new(ANN, "Transcoded <Film>");
+    video.device_id = Some("tv".into());
+    video.video_decision = "transcode".into();
+    m.world.jellyfin.start_session(video).expect("session");
+    play(&m, "phone", "Direct Film");
+    pass(&m).await;
+    let html = m.t.get_html("/admin/activity").await;
+    assert!(
+        html.contains("Transcoded &#60;Film&#62;") && !html.contains("<Film>"),
+        "titles are escaped: {html}"
+    );
+    assert!(
+        html.contains("Transcode (video)") && html.contains("Stopped"),
+        "{html}"
+    );
+    assert!(html.contains("Direct play"), "{html}");
+    assert!(html.contains(ANN), "the customer is named by e-mail");
+    assert!(html.contains("id=\"streams-chart\""), "{html}");
+    assert!(!html.contains("What this page will hold"));
+}
