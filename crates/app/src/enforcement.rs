@@ -9,8 +9,9 @@ use boxoffice_domain::enforcement::{
     CustomerRules, PassMemory, ServerRules, Session, StopReason, StreamAction, StreamPolicy,
     StreamSettings, TranscodeVerdict, VideoMode, plan_stream_pass,
 };
+use boxoffice_domain::enforcement::{EmbyDevice, emby_device_step};
 use boxoffice_domain::platform::Platform;
-use boxoffice_media::{Decision, LiveSession};
+use boxoffice_media::{Decision, DeviceAccess, LiveSession, UserRef};
 use boxoffice_store::enforcement::{self as store, Reading};
 use boxoffice_store::servers::ServerRow;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,10 @@ pub struct PassReport {
     /// Stops the server refused or could not do (Plex without Plex Pass).
     pub not_stopped: usize,
     pub notified: usize,
+    /// Emby devices deleted for being over a plan's device limit.
+    pub devices_deleted: usize,
+    /// Emby users whose "allow all devices" setting was changed.
+    pub device_settings_changed: usize,
 }
 
 /// What is kept between passes: the rules' memory and when each session was first seen (the
@@ -38,6 +43,10 @@ pub struct PassReport {
 struct Stored {
     rules: PassMemory,
     first_seen: BTreeMap<String, i64>,
+    /// The device setting last written per Emby user ("server:user"), so it is written only
+    /// when it changes.
+    #[serde(default)]
+    devices_applied: BTreeMap<String, String>,
 }
 
 fn session_key(server: i64, id: &str) -> String {
@@ -58,6 +67,13 @@ fn decision_word(d: Decision) -> &'static str {
         Decision::Copy => "copy",
         Decision::Transcode => "transcode",
     }
+}
+
+/// Unix seconds of an ISO 8601 time as the servers write it; an unreadable one counts as oldest.
+fn unix_of(text: &str) -> i64 {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
 }
 
 fn reason_text(r: &StopReason) -> String {
@@ -286,6 +302,10 @@ impl App {
         }
         stored.rules = pass.memory;
         stored.first_seen = first_seen;
+        if settings.bool("enforcement.devices_enabled") {
+            self.enforce_emby_devices(&servers, &enrollees, &mut stored, &mut report, &mut tx)
+                .await?;
+        }
         let memory =
             serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
         store::save_memory(tx.ex(), &memory, now).await?;
@@ -317,6 +337,99 @@ impl App {
         store::record_pass(tx.ex(), &readings, now, now - HISTORY_DAYS * 86_400).await?;
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// Emby device limits (operations §3.9) on every enabled Emby server. A server whose devices
+    /// cannot be read is skipped until the next pass.
+    async fn enforce_emby_devices(
+        &self,
+        servers: &[ServerRow],
+        enrollees: &[store::Enrollee],
+        stored: &mut Stored,
+        report: &mut PassReport,
+        tx: &mut boxoffice_store::Tx,
+    ) -> Result<(), AppError> {
+        for row in servers.iter().filter(|s| s.platform == "emby") {
+            let client = match self.media.server(self, row).await {
+                Ok(c) => c,
+                Err(e) => {
+                    report.servers_failed.push((row.id, e.to_string()));
+                    continue;
+                }
+            };
+            let devices = match client.devices().await {
+                Ok(d) => d,
+                Err(e) => {
+                    report.servers_failed.push((row.id, e.to_string()));
+                    continue;
+                }
+            };
+            for e in enrollees.iter().filter(|e| e.server_id == row.id) {
+                let own: Vec<&boxoffice_media::Device> = devices
+                    .iter()
+                    .filter(|d| d.user_id.as_deref() == Some(e.remote_user_id.as_str()))
+                    .collect();
+                let listed: Vec<EmbyDevice> = own
+                    .iter()
+                    .map(|d| EmbyDevice {
+                        id: d.id.clone(),
+                        last_used: d.last_activity.as_deref().map(unix_of).unwrap_or(0),
+                    })
+                    .collect();
+                let limit = e.emby_device_limit.and_then(|l| u32::try_from(l).ok());
+                let step = emby_device_step(&listed, limit, e.permanent);
+                for id in &step.delete {
+                    match client.delete_device(id).await {
+                        Ok(()) => {
+                            report.devices_deleted += 1;
+                            self.audit(
+                                tx.ex(),
+                                &Actor::system(),
+                                "enforcement.device_deleted",
+                                &format!("customer:{}", e.customer_id),
+                                &format!(
+                                    "{} device {id}: {} devices on a plan allowing {}",
+                                    row.name,
+                                    listed.len(),
+                                    limit.unwrap_or(0)
+                                ),
+                            )
+                            .await?;
+                        }
+                        Err(err) => report.servers_failed.push((row.id, err.to_string())),
+                    }
+                }
+                // Emby matches the list against the id the client reports, not the list's `Id`.
+                let access = if step.allow_all_devices {
+                    DeviceAccess::All
+                } else {
+                    DeviceAccess::Only(
+                        own.iter()
+                            .filter(|d| step.enabled_devices.contains(&d.id))
+                            .map(|d| d.reported_id.clone())
+                            .collect(),
+                    )
+                };
+                let signature = format!("{access:?}");
+                let key = session_key(row.id, &e.remote_user_id);
+                let unchanged = stored.devices_applied.get(&key) == Some(&signature);
+                // A user never limited is left as the server has them.
+                let never_limited =
+                    step.allow_all_devices && !stored.devices_applied.contains_key(&key);
+                if unchanged || never_limited {
+                    continue;
+                }
+                let user = UserRef::user(e.remote_user_id.clone());
+                match client.set_device_access(&user, &access).await {
+                    Ok(()) => {
+                        report.device_settings_changed += 1;
+                        stored.devices_applied.insert(key, signature);
+                    }
+                    Err(err) => report.servers_failed.push((row.id, err.to_string())),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every server's sessions, read concurrently: one slow server does not hold up the rest.

@@ -1,6 +1,7 @@
 //! The use cases of boxoffice. The web layer, the CLI and the background jobs all call these, so a
 //! rule lives in one place whichever door a request comes through. Nothing here knows HTTP.
 
+pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod bulk_invite;

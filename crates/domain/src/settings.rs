@@ -132,6 +132,7 @@ settings! {
     "enforcement.stream_policy", "Enforcement", "Over the stream limit", Kind::Choice(&["stop_all", "stop_newest"]), "stop_all", "stop_all: every stream of the customer stops (with a message on each player); stop_newest: the streams that started first keep playing up to the limit.";
     "enforcement.confirm_readings", "Enforcement", "Readings before acting", Kind::Int { min: 1, max: 10 }, "2", "Consecutive passes a customer must be over the limit before anything is stopped, so a player reconnecting never counts twice.";
     "enforcement.transcoding_enabled", "Enforcement", "Enforce transcoding rules", Kind::Bool, "true", "Stop a video transcode when the plan does not include transcoding, or a 4K transcode on a server that does not allow it. Audio-only transcodes are never stopped.";
+    "enforcement.devices_enabled", "Enforcement", "Enforce Emby device limits", Kind::Bool, "true", "Keep each Emby user within the plan's device limit: new devices are refused at the limit, and the least recently used are deleted above it.";
     "jobs.enforcement.enabled", "Background jobs", "Enforce stream and transcoding limits", Kind::Bool, "true", "Read every enabled server's live sessions and act on the plans' stream and transcoding limits.";
     "jobs.enforcement.schedule", "Background jobs", "Enforce stream and transcoding limits: schedule", Kind::Schedule, "every 5m", "An interval such as \"every 5m\" or a cron expression in UTC.";
 }

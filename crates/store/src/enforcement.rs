@@ -12,13 +12,16 @@ pub struct Enrollee {
     pub permanent: bool,
     pub stream_limit: Option<i64>,
     pub video_transcoding: bool,
+    /// The customer's plan's Emby device limit; `None` is unlimited.
+    pub emby_device_limit: Option<i64>,
 }
 
 /// Every live share whose user is known on its server.
 pub async fn enrollees(ex: Ex<'_>) -> Result<Vec<Enrollee>> {
     run!(ex, |e| sqlx::query_as(
-        "SELECT s.customer_id, s.server_id, s.remote_user_id, c.permanent, s.stream_limit, s.video_transcoding
-         FROM shares s JOIN customers c ON c.id = s.customer_id
+        "SELECT s.customer_id, s.server_id, s.remote_user_id, c.permanent, s.stream_limit, s.video_transcoding,
+                p.emby_device_limit
+         FROM shares s JOIN customers c ON c.id = s.customer_id LEFT JOIN plans p ON p.id = c.plan_id
          WHERE s.state IN ('active', 'grace') AND s.remote_user_id <> ''
          ORDER BY s.customer_id, s.server_id"
     )
@@ -114,6 +117,18 @@ pub async fn latest(ex: Ex<'_>) -> Result<Vec<Reading>> {
          FROM stream_readings WHERE read_at = (SELECT MAX(read_at) FROM stream_readings)
          ORDER BY server_id, user_name, session_id"
     )
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}
+
+/// Streams per server in each pass since `since`, oldest first: (read_at, server_id, streams).
+pub async fn timeline(ex: Ex<'_>, since: i64) -> Result<Vec<(i64, i64, i64)>> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT read_at, server_id, COUNT(*) FROM stream_readings WHERE read_at >= $1
+         GROUP BY read_at, server_id ORDER BY read_at, server_id"
+    )
+    .bind(since)
     .fetch_all(e)
     .await)
     .map_err(StoreError::from)

@@ -236,3 +236,240 @@ async fn a_session_of_a_user_no_customer_owns_is_listed_and_left_alone() {
             .any(|r| r.user_name == "stranger" && r.customer_id.is_none())
     );
 }
+
+/// Ann also holds a share on the Plex fake (as after a migration or a second plan), with her
+/// plex.tv account; answers the Plex server's id. `plex_pass` is the owner account's.
+async fn ann_also_on_plex(m: &MediaTest, plex_pass: bool) -> i64 {
+    m.world.plex_tv.set_plex_pass(plex_pass);
+    let account = m
+        .world
+        .plex_tv
+        .register_account(boxoffice_fakes::PlexAccountSeed {
+            username: "ann".into(),
+            email: ANN.into(),
+            id: None,
+            token: None,
+            home: false,
+        });
+    let plex = m.add_plex_server_via_page().await;
+    exec(
+        &m.t.app.db,
+        format!("UPDATE servers SET enabled = TRUE WHERE id = {plex}"),
+    )
+    .await;
+    exec(
+        &m.t.app.db,
+        format!(
+            "INSERT INTO shares (customer_id, server_id, state, remote_user_id, desired_libraries, downloads, video_transcoding, stream_limit, created_at, updated_at)
+             SELECT id, {plex}, 'active', '{}', '[]', FALSE, FALSE, 2, 0, 0 FROM customers WHERE email = '{ANN}'",
+            account.id
+        ),
+    )
+    .await;
+    plex
+}
+
+fn play_on_plex(m: &MediaTest, device: &str, title: &str) -> String {
+    let mut seed = SessionSeed::new("ann", title);
+    seed.device_id = Some(device.into());
+    seed.device = device.into();
+    m.world.plex_servers[0]
+        .start_session(seed)
+        .expect("plex session")
+}
+
+#[tokio::test]
+async fn the_same_customer_on_plex_and_jellyfin_is_counted_together() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    ann_also_on_plex(&m, true).await;
+    play(&m, "tv", "Movie A");
+    play(&m, "phone", "Movie B");
+    let on_plex = play_on_plex(&m, "laptop", "Movie C");
+    let first = pass(&m).await;
+    assert_eq!(first.sessions, 3, "{first:?}");
+    assert_eq!(first.stopped, 0);
+    let second = pass(&m).await;
+    assert_eq!(second.stopped, 3, "{second:?}");
+    let plex_stops = m.world.plex_servers[0].stopped_sessions();
+    assert_eq!(plex_stops.len(), 1, "{plex_stops:?}");
+    assert_eq!(plex_stops[0].id, on_plex);
+    assert_eq!(plex_stops[0].by, "terminate");
+    assert!(
+        plex_stops[0]
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Too many devices")
+    );
+    assert_eq!(m.world.jellyfin.stopped_sessions().len(), 2);
+}
+
+#[tokio::test]
+async fn plex_without_plex_pass_is_notified_and_nothing_is_stopped() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    email_on(&m).await;
+    ann_also_on_plex(&m, false).await;
+    play_on_plex(&m, "tv", "Movie A");
+    play_on_plex(&m, "phone", "Movie B");
+    play_on_plex(&m, "laptop", "Movie C");
+    pass(&m).await;
+    let r = pass(&m).await;
+    assert_eq!((r.stopped, r.not_stopped), (0, 3), "{r:?}");
+    assert!(m.world.plex_servers[0].stopped_sessions().is_empty());
+    assert_eq!(queued_notices(&m, "stream_limit_exceeded").await, 1);
+    let audit = m.t.app.recent_audit(50).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "enforcement.stream_not_stopped"
+                && a.detail.contains("no Plex Pass")),
+        "{audit:?}"
+    );
+}
+
+/// Ann invited to the Emby fake on a plan allowing two Emby devices; answers her Emby user id.
+async fn ann_on_emby_with_two_devices(m: &MediaTest) -> String {
+    let (s, v) = m
+        .api(
+            reqwest::Method::POST,
+            "/servers",
+            Some(json!({"platform": "emby", "url": m.world.emby.url(), "api_key": m.world.emby.api_key()})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let emby = v["id"].as_i64().expect("id");
+    m.t.run_pending_jobs().await;
+    let db = &m.t.app.db;
+    exec(
+        db,
+        format!(
+            "UPDATE servers SET enabled = TRUE, allow_new_subscriptions = TRUE WHERE id = {emby}"
+        ),
+    )
+    .await;
+    exec(
+        db,
+        format!("UPDATE libraries SET library_group_id = 2 WHERE server_id = {emby}"),
+    )
+    .await;
+    crate::lifecycle::plan(db, 1, "Basic", 1000, &[2], &[]).await;
+    exec(
+        db,
+        "UPDATE plans SET emby_device_limit = 2 WHERE id = 1".into(),
+    )
+    .await;
+    invite(
+        m,
+        json!({"email": ANN, "plan_id": 1, "transaction_id": "tx-ann"}),
+    )
+    .await;
+    m.t.run_pending_jobs().await;
+    m.world.emby.user(ANN).expect("emby user").id
+}
+
+fn log_in_from(m: &MediaTest, device: &str) {
+    m.world
+        .emby
+        .seed_device(boxoffice_fakes::MbDeviceSeed {
+            user: ANN.into(),
+            name: device.into(),
+            id: Some(device.into()),
+            app_name: None,
+            ip: None,
+        })
+        .expect("device");
+}
+
+fn emby_devices_of(m: &MediaTest, user_id: &str) -> Vec<String> {
+    let mut ids: Vec<String> = m.world.emby.state()["devices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| d["user_id"] == user_id)
+        .filter_map(|d| d["id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn emby_policy(m: &MediaTest) -> (bool, Vec<String>) {
+    let u = m.world.emby.user(ANN).expect("user");
+    let mut enabled: Vec<String> =
+        serde_json::from_value(u.policy["EnabledDevices"].clone()).unwrap_or_default();
+    enabled.sort();
+    (u.flag("EnableAllDevices"), enabled)
+}
+
+#[tokio::test]
+async fn emby_devices_stay_within_the_plans_limit_at_under_and_over_it() {
+    let m = media_test().await;
+    let user = ann_on_emby_with_two_devices(&m).await;
+
+    log_in_from(&m, "dev-a");
+    let under = pass(&m).await;
+    assert_eq!(under.device_settings_changed, 0, "{under:?}");
+    assert!(emby_policy(&m).0, "under the limit new devices may log in");
+
+    log_in_from(&m, "dev-b");
+    let at = pass(&m).await;
+    assert_eq!(at.device_settings_changed, 1, "{at:?}");
+    assert_eq!(
+        emby_policy(&m),
+        (false, vec!["dev-a".to_string(), "dev-b".to_string()])
+    );
+
+    log_in_from(&m, "dev-c");
+    log_in_from(&m, "dev-d");
+    let over = pass(&m).await;
+    assert_eq!(over.devices_deleted, 2, "{over:?}");
+    assert_eq!(emby_devices_of(&m, &user), vec!["dev-c", "dev-d"]);
+    assert_eq!(
+        emby_policy(&m),
+        (false, vec!["dev-c".to_string(), "dev-d".to_string()])
+    );
+
+    // Nothing changed: nothing is written again.
+    let quiet = pass(&m).await;
+    assert_eq!(
+        (quiet.devices_deleted, quiet.device_settings_changed),
+        (0, 0)
+    );
+
+    // The owner lifts the limit: new devices may log in again.
+    exec(
+        &m.t.app.db,
+        "UPDATE plans SET emby_device_limit = NULL WHERE id = 1".into(),
+    )
+    .await;
+    let lifted = pass(&m).await;
+    assert_eq!(lifted.device_settings_changed, 1, "{lifted:?}");
+    assert!(emby_policy(&m).0);
+}
+
+#[tokio::test]
+async fn the_activity_page_lists_the_streams_now_with_what_was_done_and_draws_the_day() {
+    let m = media_test().await;
+    ann_with_two_streams(&m).await;
+    let mut video = SessionSeed::new(ANN, "Transcoded <Film>");
+    video.device_id = Some("tv".into());
+    video.video_decision = "transcode".into();
+    m.world.jellyfin.start_session(video).expect("session");
+    play(&m, "phone", "Direct Film");
+    pass(&m).await;
+    let html = m.t.get_html("/admin/activity").await;
+    assert!(
+        html.contains("Transcoded &#60;Film&#62;") && !html.contains("<Film>"),
+        "titles are escaped: {html}"
+    );
+    assert!(
+        html.contains("Transcode (video)") && html.contains("Stopped"),
+        "{html}"
+    );
+    assert!(html.contains("Direct play"), "{html}");
+    assert!(html.contains(ANN), "the customer is named by e-mail");
+    assert!(html.contains("id=\"streams-chart\""), "{html}");
+    assert!(!html.contains("What this page will hold"));
+}

@@ -177,10 +177,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Activity",
         permission: Permission::ActivityRead,
         summary: "Live and past streams, and what enforcement did about them.",
-        coming: &[
-            "Live sessions per server",
-            "Stopped streams with their reason",
-        ],
+        coming: &[],
     },
     Section {
         slug: "settings",

@@ -1,6 +1,7 @@
 //! Server-rendered pages. Templates escape every value; forms work without JavaScript.
 
 mod account;
+mod activity;
 pub mod admin;
 mod auth;
 mod bulk_invite;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<WebState> {
         .merge(library_groups::routes())
         .merge(selftest::routes())
         .merge(drift::routes())
+        .merge(activity::routes())
         .merge(new_customer::routes())
         .merge(users::routes())
         .merge(plex_change::routes())

@@ -1,0 +1,121 @@
+//! The Streaming activity page's data: the latest pass's sessions with the names an owner
+//! knows them by, and streams over time per server from the recorded passes.
+
+use crate::{App, AppError};
+use boxoffice_store::enforcement as store;
+use std::collections::{BTreeMap, HashMap};
+
+/// One live stream as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamNow {
+    pub server: String,
+    /// The customer's e-mail, or the server's user name for a user no customer owns.
+    pub who: String,
+    pub customer_id: Option<i64>,
+    pub title: String,
+    pub device: String,
+    pub product: String,
+    pub quality: String,
+    pub playback: &'static str,
+    /// What enforcement did: "", "Stopped" or "Could not stop".
+    pub action: &'static str,
+}
+
+/// A server's busiest moment in the period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerPeak {
+    pub server: String,
+    pub peak: i64,
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// When the latest pass read the servers; `None` before the first pass.
+    pub read_at: Option<i64>,
+    pub now: Vec<StreamNow>,
+    /// Streams across every server at each pass of the period, oldest first.
+    pub timeline: Vec<(i64, i64)>,
+    pub peaks: Vec<ServerPeak>,
+}
+
+/// What the server does with the stream, in the words players use.
+fn playback(video: &str, audio: &str) -> &'static str {
+    match (video, audio) {
+        ("transcode", _) => "Transcode (video)",
+        (_, "transcode") => "Direct stream (audio transcoded)",
+        ("copy", _) => "Direct stream",
+        _ => "Direct play",
+    }
+}
+
+impl App {
+    /// The latest pass and the last `hours` of recorded passes.
+    pub async fn activity(&self, hours: i64) -> Result<Activity, AppError> {
+        let servers: HashMap<i64, String> = boxoffice_store::servers::list(self.db.ex())
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        let latest = store::latest(self.db.ex()).await?;
+        let mut emails: HashMap<i64, String> = HashMap::new();
+        for id in latest.iter().filter_map(|r| r.customer_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = emails.entry(id) {
+                let c = boxoffice_store::customers::find(self.db.ex(), id).await?;
+                slot.insert(c.email);
+            }
+        }
+        let name_of = |id: i64| {
+            servers
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("server {id}"))
+        };
+        let now = latest
+            .iter()
+            .map(|r| StreamNow {
+                server: name_of(r.server_id),
+                who: r
+                    .customer_id
+                    .and_then(|c| emails.get(&c).cloned())
+                    .unwrap_or_else(|| r.user_name.clone()),
+                customer_id: r.customer_id,
+                title: r.title.clone(),
+                device: r.device.clone(),
+                product: r.product.clone(),
+                quality: r.resolution.clone(),
+                playback: playback(&r.video_decision, &r.audio_decision),
+                action: match r.action.as_str() {
+                    "stopped" => "Stopped",
+                    "not_stopped" => "Could not stop",
+                    _ => "",
+                },
+            })
+            .collect();
+        let rows = store::timeline(self.db.ex(), self.now() - hours * 3600).await?;
+        let mut total: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut peak: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        for (at, server, n) in rows {
+            *total.entry(at).or_default() += n;
+            let p = peak.entry(server).or_insert((n, at));
+            if n > p.0 {
+                *p = (n, at);
+            }
+        }
+        let mut peaks: Vec<ServerPeak> = peak
+            .into_iter()
+            .map(|(server, (n, at))| ServerPeak {
+                server: name_of(server),
+                peak: n,
+                at,
+            })
+            .collect();
+        peaks.sort_by(|a, b| b.peak.cmp(&a.peak).then_with(|| a.server.cmp(&b.server)));
+        Ok(Activity {
+            read_at: latest.first().map(|r| r.read_at),
+            now,
+            timeline: total.into_iter().collect(),
+            peaks,
+        })
+    }
+}
