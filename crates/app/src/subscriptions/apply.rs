@@ -5,7 +5,8 @@
 
 use crate::{App, AppError};
 use boxoffice_media::{
-    AccessPolicy, LibraryAccess, MediaServer, MediaUser, NewUser, Platform, UserRef,
+    AccessPolicy, LibraryAccess, MediaError, MediaServer, MediaUser, NewUser, Platform,
+    PlexRefusal, UserRef,
 };
 use boxoffice_store::customers::CustomerRow;
 use boxoffice_store::servers::ServerRow;
@@ -188,7 +189,11 @@ impl App {
                     let read = Some(u).filter(|_| client.platform() != Platform::Plex);
                     return self.read_back(&target, &recorded, read).await;
                 }
-                Err(e) if create_first && e.is_user_rejected() => {
+                // The user is there already: Jellyfin/Emby refuse the taken name (an earlier
+                // attempt created it and stopped before recording it), Plex answers "already
+                // sharing" (an invite it had not listed yet). The user found is brought in line
+                // and read back like any other; only a refusal with no such user is a failure.
+                Err(e) if (create_first && e.is_user_rejected()) || already_sharing(&e) => {
                     existing = find_user(&*client, share, &who).await?;
                     if existing.is_none() {
                         return Err(e.into());
@@ -358,6 +363,17 @@ async fn find_user(
     }
     let users = client.users().await?;
     Ok(match_user(&users, share, who).cloned())
+}
+
+/// plex.tv's 422 "you're already sharing this server with …".
+fn already_sharing(e: &MediaError) -> bool {
+    matches!(
+        e,
+        MediaError::PlexRefused {
+            reason: PlexRefusal::AlreadyShared,
+            ..
+        }
+    )
 }
 
 /// Whether the share's user can be created without looking for it first: Jellyfin and Emby

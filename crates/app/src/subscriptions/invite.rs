@@ -58,6 +58,18 @@ pub struct InviteOutcome {
     pub replayed: bool,
 }
 
+/// How the share an invite writes reaches its server. The caller decides once, before anything
+/// is written, so each share has exactly one path to its server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShareDelivery {
+    /// A keyed share job applies it, with retries and backoff (forms, the API, payments).
+    #[default]
+    Queued,
+    /// The caller applies it itself once the invite has committed (the bulk import, whose row
+    /// reports the server's answer and is itself the durable retry): no share job is queued.
+    Inline,
+}
+
 /// A renewal: another payment for a customer.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct RenewInput {
@@ -82,7 +94,17 @@ impl App {
         actor: &Actor,
         input: InviteInput,
     ) -> Result<InviteOutcome, AppError> {
-        match self.invite_once(actor, &input).await {
+        self.invite_with(actor, input, ShareDelivery::Queued).await
+    }
+
+    /// As [`Self::invite`], with the share delivered as `delivery` says.
+    pub async fn invite_with(
+        &self,
+        actor: &Actor,
+        input: InviteInput,
+        delivery: ShareDelivery,
+    ) -> Result<InviteOutcome, AppError> {
+        match self.invite_once(actor, &input, delivery).await {
             // A unique index made this attempt wait for another writing the same transaction
             // (a worker killed while its commit was in flight, a form sent twice at once) and
             // then refused it: once that one has committed, this request is its replay.
@@ -106,6 +128,7 @@ impl App {
         &self,
         actor: &Actor,
         input: &InviteInput,
+        delivery: ShareDelivery,
     ) -> Result<InviteOutcome, AppError> {
         let email =
             Email::parse(&input.email).map_err(|e| AppError::invalid("email", e.to_string()))?;
@@ -165,6 +188,7 @@ impl App {
                 &renew,
                 input.server_id,
                 input.subscription_id.as_deref(),
+                delivery,
             )
             .await?;
         self.audit(
@@ -201,7 +225,14 @@ impl App {
             return Ok(done);
         }
         let out = self
-            .pay_and_provision(&mut tx, &customer, &input, None, None)
+            .pay_and_provision(
+                &mut tx,
+                &customer,
+                &input,
+                None,
+                None,
+                ShareDelivery::Queued,
+            )
             .await?;
         self.audit(
             tx.ex(),
@@ -222,6 +253,7 @@ impl App {
         input: &RenewInput,
         server: Option<i64>,
         subscription_id: Option<&str>,
+        delivery: ShareDelivery,
     ) -> Result<InviteOutcome, AppError> {
         let now = self.now();
         let plan_id = input
@@ -314,12 +346,14 @@ impl App {
         .await?;
         self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
             .await?;
-        let (share_id, server_id, no_capacity, awaiting_plex_change) =
-            match self.provision(tx, customer, &plan, server).await? {
-                Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None, None),
-                Provisioned::NoCapacity(text) => (None, None, Some(text), None),
-                Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
-            };
+        let (share_id, server_id, no_capacity, awaiting_plex_change) = match self
+            .provision_with(tx, customer, &plan, server, delivery)
+            .await?
+        {
+            Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None, None),
+            Provisioned::NoCapacity(text) => (None, None, Some(text), None),
+            Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
+        };
         self.enqueue_request_app_sync(tx, customer.id, &format!("payment:{}", payment.id))
             .await?;
         Ok(InviteOutcome {

@@ -1,6 +1,7 @@
 //! Choosing a server for a customer (domain `select_server`) and writing the share they should
 //! have there, with the job that applies it. Runs inside the caller's transaction.
 
+use super::invite::ShareDelivery;
 use super::plan::LoadedPlan;
 use super::{NO_CAPACITY_EVENT, SHARE_APPLY_JOB};
 use crate::queue::JobSpec;
@@ -42,7 +43,7 @@ pub(crate) fn covered_until(payments: &[PaymentRow], now: i64) -> Option<i64> {
 
 /// The key of the job applying a share at one revision: one job per revision, however often
 /// a use case is retried.
-pub(crate) fn share_job_key(share_id: i64, revision: i64) -> String {
+fn share_job_key(share_id: i64, revision: i64) -> String {
     format!("share:{share_id}:r{revision}")
 }
 
@@ -91,13 +92,29 @@ impl App {
     }
 
     /// Writes the share an active customer should have for `plan`, on `server` or on the one
-    /// selection picks; records the admin event when none can take it.
+    /// selection picks, with the job that applies it; records the admin event when none can
+    /// take it.
     pub(crate) async fn provision(
         &self,
         tx: &mut Tx,
         customer: &CustomerRow,
         plan: &LoadedPlan,
         server: Option<i64>,
+    ) -> Result<Provisioned, AppError> {
+        self.provision_with(tx, customer, plan, server, ShareDelivery::Queued)
+            .await
+    }
+
+    /// As [`Self::provision`]; with [`ShareDelivery::Inline`] the share is written without its
+    /// job, for the caller to apply once the transaction commits. A share left on another
+    /// server is removed by its own job either way.
+    pub(crate) async fn provision_with(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+        server: Option<i64>,
+        delivery: ShareDelivery,
     ) -> Result<Provisioned, AppError> {
         let now = self.now();
         let existing = shares::list_for_customer(tx.ex(), customer.id).await?;
@@ -199,7 +216,9 @@ impl App {
             now,
         )
         .await?;
-        self.enqueue_share_apply(tx.ex(), &row).await?;
+        if delivery == ShareDelivery::Queued {
+            self.enqueue_share_apply(tx.ex(), &row).await?;
+        }
         Ok(Provisioned::Share(Box::new(row)))
     }
 
