@@ -10,8 +10,9 @@
 //! on, and nothing else applies the same share at the same time.
 
 use crate::audit::Actor;
+use crate::job_reads::JobReads;
 use crate::queue::JobSpec;
-use crate::subscriptions::{InviteInput, ShareDelivery};
+use crate::subscriptions::{InviteInput, InviteWay, ShareDelivery};
 use crate::{App, AppError};
 use boxoffice_domain::Money;
 use boxoffice_domain::bulk_invite::{
@@ -29,6 +30,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The job that processes an import's pending rows (payload `{"bulk_invite_id"}`).
 pub const BULK_INVITE_JOB: &str = "bulk_invite.run";
+
+/// How many pending rows the job reads at once.
+const PENDING_PAGE: i64 = 64;
 
 /// What an upload led to.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -235,9 +239,17 @@ impl App {
             label: format!("bulk invite {id}"),
             ip: String::new(),
         };
+        // Settings, plans and servers are read once per run, not once per row.
+        let reads = self.job_reads().await?;
         let mut processed = 0;
+        // Pending rows are read a page at a time: the rows of a page stay pending in the
+        // database until each one's outcome is written, so a crash loses none of them.
+        let mut page = std::collections::VecDeque::new();
         while limit.is_none_or(|l| processed < l) {
-            let Some(row) = bulk_invites::next_pending(self.db.ex(), id).await? else {
+            if page.is_empty() {
+                page.extend(bulk_invites::next_pending(self.db.ex(), id, PENDING_PAGE).await?);
+            }
+            let Some(row) = page.pop_front() else {
                 let mut tx = self.db.begin().await?;
                 bulk_invites::finish(tx.ex(), id, self.now()).await?;
                 let b = bulk_invites::find(tx.ex(), id).await?;
@@ -263,7 +275,7 @@ impl App {
                 tx.commit().await?;
                 break;
             };
-            let (outcome, message, customer) = match self.invite_row(&actor, &row).await {
+            let (outcome, message, customer) = match self.invite_row(&actor, &row, &reads).await {
                 Ok(done) => ("done", done.message, Some(done.customer_id)),
                 // The database itself failing is not the row's fault: stop, and let the job retry.
                 Err(AppError::Store(e)) if !matches!(e, StoreError::NotFound) => {
@@ -271,9 +283,8 @@ impl App {
                 }
                 Err(e) => ("failed", e.to_string(), None),
             };
-            let mut tx = self.db.begin().await?;
             bulk_invites::record_outcome(
-                tx.ex(),
+                self.db.ex(),
                 id,
                 row.row_number,
                 outcome,
@@ -282,13 +293,17 @@ impl App {
                 self.now(),
             )
             .await?;
-            tx.commit().await?;
             processed += 1;
         }
         Ok(processed)
     }
 
-    async fn invite_row(&self, actor: &Actor, row: &ImportRow) -> Result<RowDone, AppError> {
+    async fn invite_row(
+        &self,
+        actor: &Actor,
+        row: &ImportRow,
+        reads: &JobReads,
+    ) -> Result<RowDone, AppError> {
         // The row applies its share itself, so the invite queues no share job for it: one path
         // to the server per share, and the server's answer is this row's outcome.
         let out = self
@@ -308,7 +323,7 @@ impl App {
                     notes: Some(row.notes.clone()).filter(|n| !n.is_empty()),
                     ..InviteInput::default()
                 },
-                ShareDelivery::Inline,
+                InviteWay::new(ShareDelivery::Inline, Some(reads)),
             )
             .await?;
         if let Some(text) = out.no_capacity.or(out.awaiting_plex_change) {
@@ -318,7 +333,7 @@ impl App {
             // `apply_share` finds a user already on the server rather than inviting again, so
             // a re-run after a crash adds nothing. A refusal fails the row with the server's
             // message; "Retry failed rows" applies the share again.
-            self.apply_share(share).await?;
+            self.apply_share_in_job(share, reads).await?;
         }
         let message = if out.replayed {
             "already recorded; share checked".to_string()

@@ -7,6 +7,7 @@ pub mod bulk_invite;
 pub mod crypto;
 pub mod discord;
 pub mod error;
+pub mod job_reads;
 pub mod media;
 pub mod metrics;
 pub mod notify;

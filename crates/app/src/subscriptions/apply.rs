@@ -3,6 +3,7 @@
 //! job converges on the latest desired state and never doubles an invite: an existing user on
 //! the server is found and updated rather than invited again.
 
+use crate::job_reads::JobReads;
 use crate::{App, AppError};
 use boxoffice_media::{
     AccessPolicy, LibraryAccess, MediaError, MediaServer, MediaUser, NewUser, Platform,
@@ -13,6 +14,7 @@ use boxoffice_store::servers::ServerRow;
 use boxoffice_store::shares::{self, ShareRow};
 use boxoffice_store::{StoreError, customers, provisioning, servers};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// What a share job did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,12 +52,34 @@ impl App {
         replace: Option<&str>,
         resend: bool,
     ) -> Result<ShareApplied, AppError> {
+        self.apply_share_reading(share_id, replace, resend, None)
+            .await
+    }
+
+    /// As `apply_share`, for a job applying many shares: the server, its libraries and the
+    /// invite notice's settings come from what the job read once.
+    pub async fn apply_share_in_job(
+        &self,
+        share_id: i64,
+        reads: &JobReads,
+    ) -> Result<ShareApplied, AppError> {
+        self.apply_share_reading(share_id, None, false, Some(reads))
+            .await
+    }
+
+    async fn apply_share_reading(
+        &self,
+        share_id: i64,
+        replace: Option<&str>,
+        resend: bool,
+        reads: Option<&JobReads>,
+    ) -> Result<ShareApplied, AppError> {
         let share = match shares::find(self.db.ex(), share_id).await {
             Ok(s) => s,
             Err(StoreError::NotFound) => return Ok(ShareApplied::Gone),
             Err(e) => return Err(e.into()),
         };
-        match self.apply_share_row(&share, replace, resend).await {
+        match self.apply_share_row(&share, replace, resend, reads).await {
             Ok(done) => Ok(done),
             Err(e) => {
                 // Visible on the customer's detail until a later attempt succeeds.
@@ -70,18 +94,31 @@ impl App {
         share: &ShareRow,
         replace: Option<&str>,
         resend: bool,
+        reads: Option<&JobReads>,
     ) -> Result<ShareApplied, AppError> {
-        let server = servers::find(self.db.ex(), share.server_id)
-            .await
-            .map_err(AppError::not_found_as("server"))?;
+        let server = match reads {
+            Some(r) => r.server(self.db.ex(), share.server_id).await?,
+            None => Arc::new(
+                servers::find(self.db.ex(), share.server_id)
+                    .await
+                    .map_err(AppError::not_found_as("server"))?,
+            ),
+        };
         let customer = customers::find(self.db.ex(), share.customer_id)
             .await
             .map_err(AppError::not_found_as("customer"))?;
         let client = self.media.server(self, &server).await?;
         let who = identity(&customer, &server.platform);
-        let libraries =
-            provisioning::libraries_by_id(self.db.ex(), share.server_id, &share.library_ids())
-                .await?;
+        let ids = share.library_ids();
+        let libraries = match reads {
+            Some(r) => {
+                r.libraries_by_id(self.db.ex(), share.server_id, &ids)
+                    .await?
+            }
+            None => {
+                Arc::new(provisioning::libraries_by_id(self.db.ex(), share.server_id, &ids).await?)
+            }
+        };
         let grant: Vec<String> = libraries
             .iter()
             .map(|l| {
@@ -172,6 +209,7 @@ impl App {
             customer: &customer,
             who: &who,
             grant: &grant,
+            reads,
         };
         if existing.is_none() {
             let new = NewUser {
@@ -283,6 +321,7 @@ struct Target<'a> {
     customer: &'a CustomerRow,
     who: &'a str,
     grant: &'a [String],
+    reads: Option<&'a JobReads>,
 }
 
 impl App {
@@ -302,7 +341,10 @@ impl App {
                 AppError::Internal(format!("unknown platform {}", target.server.platform))
             })?;
         let event = boxoffice_domain::notifications::invite_event(platform);
-        let batch = self.notice_batch(self.db.ex(), event).await?;
+        let batch = match target.reads {
+            Some(r) => r.notice_batch(self, self.db.ex(), event).await?,
+            None => Arc::new(self.notice_batch(self.db.ex(), event).await?),
+        };
         if !batch.reaches_anyone() {
             return Ok(());
         }

@@ -4,12 +4,14 @@
 use super::plan;
 use super::provision::{Provisioned, covered_until, periods};
 use crate::audit::Actor;
+use crate::job_reads::JobReads;
 use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_domain::coverage;
 use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
 use boxoffice_store::payments::{self, NewPayment, PaymentRow};
 use boxoffice_store::{StoreError, Tx};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct InviteInput {
@@ -70,6 +72,30 @@ pub enum ShareDelivery {
     Inline,
 }
 
+/// How one invite is carried out: where its share goes, and what a job inviting many rows has
+/// read once for all of them.
+#[derive(Clone, Copy, Default)]
+pub struct InviteWay<'a> {
+    pub delivery: ShareDelivery,
+    pub reads: Option<&'a JobReads>,
+    /// The customer was created by this invite: nothing of theirs is stored yet to be read.
+    fresh: bool,
+}
+
+impl<'a> InviteWay<'a> {
+    pub fn new(delivery: ShareDelivery, reads: Option<&'a JobReads>) -> Self {
+        Self {
+            delivery,
+            reads,
+            fresh: false,
+        }
+    }
+
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+}
+
 /// A renewal: another payment for a customer.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct RenewInput {
@@ -94,17 +120,17 @@ impl App {
         actor: &Actor,
         input: InviteInput,
     ) -> Result<InviteOutcome, AppError> {
-        self.invite_with(actor, input, ShareDelivery::Queued).await
+        self.invite_with(actor, input, InviteWay::default()).await
     }
 
-    /// As [`Self::invite`], with the share delivered as `delivery` says.
+    /// As [`Self::invite`], carried out the `way` given.
     pub async fn invite_with(
         &self,
         actor: &Actor,
         input: InviteInput,
-        delivery: ShareDelivery,
+        way: InviteWay<'_>,
     ) -> Result<InviteOutcome, AppError> {
-        match self.invite_once(actor, &input, delivery).await {
+        match self.invite_once(actor, &input, way).await {
             // A unique index made this attempt wait for another writing the same transaction
             // (a worker killed while its commit was in flight, a form sent twice at once) and
             // then refused it: once that one has committed, this request is its replay.
@@ -128,7 +154,7 @@ impl App {
         &self,
         actor: &Actor,
         input: &InviteInput,
-        delivery: ShareDelivery,
+        mut way: InviteWay<'_>,
     ) -> Result<InviteOutcome, AppError> {
         let email =
             Email::parse(&input.email).map_err(|e| AppError::invalid("email", e.to_string()))?;
@@ -140,6 +166,7 @@ impl App {
         let customer = match customers::find_by_email_key(tx.ex(), &email.normalized()).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => {
+                way.fresh = true;
                 let e = email.as_str();
                 let username = input
                     .username
@@ -188,7 +215,7 @@ impl App {
                 &renew,
                 input.server_id,
                 input.subscription_id.as_deref(),
-                delivery,
+                way,
             )
             .await?;
         self.audit(
@@ -225,14 +252,7 @@ impl App {
             return Ok(done);
         }
         let out = self
-            .pay_and_provision(
-                &mut tx,
-                &customer,
-                &input,
-                None,
-                None,
-                ShareDelivery::Queued,
-            )
+            .pay_and_provision(&mut tx, &customer, &input, None, None, InviteWay::default())
             .await?;
         self.audit(
             tx.ex(),
@@ -253,14 +273,17 @@ impl App {
         input: &RenewInput,
         server: Option<i64>,
         subscription_id: Option<&str>,
-        delivery: ShareDelivery,
+        way: InviteWay<'_>,
     ) -> Result<InviteOutcome, AppError> {
         let now = self.now();
         let plan_id = input
             .plan_id
             .or(customer.plan_id)
             .ok_or_else(|| AppError::invalid("plan_id", "choose a plan"))?;
-        let plan = plan::load(tx.ex(), plan_id).await?;
+        let plan = match way.reads {
+            Some(r) => r.plan(tx.ex(), plan_id).await?,
+            None => Arc::new(plan::load(tx.ex(), plan_id).await?),
+        };
         let quantity = input.quantity.unwrap_or(1);
         if !(1..=120).contains(&quantity) {
             return Err(AppError::invalid(
@@ -268,7 +291,11 @@ impl App {
                 "quantity is between 1 and 120",
             ));
         }
-        let mut history = payments::list_for_customer(tx.ex(), customer.id).await?;
+        let mut history = if way.fresh {
+            Vec::new()
+        } else {
+            payments::list_for_customer(tx.ex(), customer.id).await?
+        };
         let paid = periods(&history);
         // A given payment date starts the period, but never inside coverage already paid for.
         let start = match input.starts_at {
@@ -330,32 +357,41 @@ impl App {
             now,
         )
         .await?;
-        self.notify(
-            tx.ex(),
-            crate::notify::Notice::to_customer("payment_received", customer.id)
-                .with("plan_name", plan.plan.name.clone())
-                .with(
-                    "payment_amount",
-                    crate::notify::money(payment.amount_minor, &payment.currency),
-                )
-                .with("payment_from", crate::notify::date(payment.period_from))
-                .with("payment_to", crate::notify::date(payment.period_to))
-                .with("transaction_id", transaction_id.clone())
-                .once(format!("payment:{}", payment.id)),
-        )
-        .await?;
-        self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
-            .await?;
+        let notice = crate::notify::Notice::to_customer("payment_received", customer.id)
+            .with("plan_name", plan.plan.name.clone())
+            .with(
+                "payment_amount",
+                crate::notify::money(payment.amount_minor, &payment.currency),
+            )
+            .with("payment_from", crate::notify::date(payment.period_from))
+            .with("payment_to", crate::notify::date(payment.period_to))
+            .with("transaction_id", transaction_id.clone())
+            .once(format!("payment:{}", payment.id));
+        match way.reads {
+            Some(r) => {
+                let batch = r.notice_batch(self, tx.ex(), "payment_received").await?;
+                self.queue_notice(tx.ex(), &batch, notice).await?;
+            }
+            None => {
+                self.notify(tx.ex(), notice).await?;
+            }
+        }
+        if way.reads.is_none_or(JobReads::discord_sync_on) {
+            self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
+                .await?;
+        }
         let (share_id, server_id, no_capacity, awaiting_plex_change) = match self
-            .provision_with(tx, customer, &plan, server, delivery)
+            .provision_with(tx, customer, &plan, server, way)
             .await?
         {
             Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None, None),
             Provisioned::NoCapacity(text) => (None, None, Some(text), None),
             Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
         };
-        self.enqueue_request_app_sync(tx, customer.id, &format!("payment:{}", payment.id))
-            .await?;
+        if way.reads.is_none_or(JobReads::request_apps_on) {
+            self.enqueue_request_app_sync(tx, customer.id, &format!("payment:{}", payment.id))
+                .await?;
+        }
         Ok(InviteOutcome {
             customer_id: customer.id,
             payment_id: payment.id,

@@ -12,7 +12,7 @@ mod invite;
 mod media_password;
 mod migrate;
 mod new_customer;
-mod plan;
+pub(crate) mod plan;
 mod plex_change;
 mod provision;
 mod reconcile;
@@ -23,7 +23,7 @@ pub use change::PlanChanged;
 pub use detail::{CustomerDetail, CustomerStatus};
 pub use edit::{CustomerEdit, CustomerEdited};
 pub use expiry::ExpiryReport;
-pub use invite::{InviteInput, InviteOutcome, RenewInput, ShareDelivery};
+pub use invite::{InviteInput, InviteOutcome, InviteWay, RenewInput, ShareDelivery};
 pub use media_password::{
     LINK_VALID_DAYS, LinkState, MEDIA_PASSWORD_JOB, MediaPasswordView, NEW_LINK_WAIT_SECS,
     spent_message,
