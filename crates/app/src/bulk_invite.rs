@@ -333,7 +333,8 @@ impl App {
             // `apply_share` finds a user already on the server rather than inviting again, so
             // a re-run after a crash adds nothing. A refusal fails the row with the server's
             // message; "Retry failed rows" applies the share again.
-            self.apply_share_in_job(share, reads).await?;
+            self.apply_share_in_job(share, reads, out.written.map(|w| *w))
+                .await?;
         }
         let message = if out.replayed {
             "already recorded; share checked".to_string()

@@ -3,6 +3,7 @@
 //! job converges on the latest desired state and never doubles an invite: an existing user on
 //! the server is found and updated rather than invited again.
 
+use super::invite::Written;
 use crate::job_reads::JobReads;
 use crate::{App, AppError};
 use boxoffice_media::{
@@ -56,14 +57,21 @@ impl App {
             .await
     }
 
-    /// As `apply_share`, for a job applying many shares: the server, its libraries and the
-    /// invite notice's settings come from what the job read once.
-    pub async fn apply_share_in_job(
+    /// As `apply_share`, for a job applying the shares its invites wrote: the server, its
+    /// libraries and the invite notice's settings come from what the job read once, and the
+    /// share and customer from what the invite wrote, when it wrote them (not on a replay).
+    pub(crate) async fn apply_share_in_job(
         &self,
         share_id: i64,
         reads: &JobReads,
+        written: Option<Written>,
     ) -> Result<ShareApplied, AppError> {
-        self.apply_share_reading(share_id, None, false, Some(reads))
+        let Some(w) = written.filter(|w| w.share.id == share_id) else {
+            return self
+                .apply_share_reading(share_id, None, false, Some(reads))
+                .await;
+        };
+        self.apply_or_record(&w.share, None, false, Some(reads), Some(&w.customer))
             .await
     }
 
@@ -79,10 +87,26 @@ impl App {
             Err(StoreError::NotFound) => return Ok(ShareApplied::Gone),
             Err(e) => return Err(e.into()),
         };
-        match self.apply_share_row(&share, replace, resend, reads).await {
+        self.apply_or_record(&share, replace, resend, reads, None)
+            .await
+    }
+
+    /// Applies `share`, recording a failure on the share (visible on the customer's detail
+    /// until a later attempt succeeds).
+    async fn apply_or_record(
+        &self,
+        share: &ShareRow,
+        replace: Option<&str>,
+        resend: bool,
+        reads: Option<&JobReads>,
+        customer: Option<&CustomerRow>,
+    ) -> Result<ShareApplied, AppError> {
+        match self
+            .apply_share_row(share, replace, resend, reads, customer)
+            .await
+        {
             Ok(done) => Ok(done),
             Err(e) => {
-                // Visible on the customer's detail until a later attempt succeeds.
                 shares::record_error(self.db.ex(), share.id, &e.to_string(), self.now()).await?;
                 Err(e)
             }
@@ -95,6 +119,7 @@ impl App {
         replace: Option<&str>,
         resend: bool,
         reads: Option<&JobReads>,
+        customer: Option<&CustomerRow>,
     ) -> Result<ShareApplied, AppError> {
         let server = match reads {
             Some(r) => r.server(self.db.ex(), share.server_id).await?,
@@ -104,9 +129,12 @@ impl App {
                     .map_err(AppError::not_found_as("server"))?,
             ),
         };
-        let customer = customers::find(self.db.ex(), share.customer_id)
-            .await
-            .map_err(AppError::not_found_as("customer"))?;
+        let customer = match customer {
+            Some(c) => c.clone(),
+            None => customers::find(self.db.ex(), share.customer_id)
+                .await
+                .map_err(AppError::not_found_as("customer"))?,
+        };
         let client = self.media.server(self, &server).await?;
         let who = identity(&customer, &server.platform);
         let ids = share.library_ids();

@@ -10,6 +10,7 @@ use boxoffice_domain::Email;
 use boxoffice_domain::coverage;
 use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
 use boxoffice_store::payments::{self, NewPayment, PaymentRow};
+use boxoffice_store::shares::ShareRow;
 use boxoffice_store::{StoreError, Tx};
 use std::sync::Arc;
 
@@ -58,6 +59,17 @@ pub struct InviteOutcome {
     pub awaiting_plex_change: Option<String>,
     /// True when this transaction had already been recorded: nothing new was written.
     pub replayed: bool,
+    /// The share and customer rows as this invite wrote them, for a caller that applies the
+    /// share itself ([`ShareDelivery::Inline`]) without reading them back.
+    #[serde(skip)]
+    pub(crate) written: Option<Box<Written>>,
+}
+
+/// A share row and its customer as an invite wrote them.
+#[derive(Clone, Debug)]
+pub(crate) struct Written {
+    pub share: ShareRow,
+    pub customer: CustomerRow,
 }
 
 /// How the share an invite writes reaches its server. The caller decides once, before anything
@@ -380,11 +392,21 @@ impl App {
             self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
                 .await?;
         }
+        let mut written = None;
         let (share_id, server_id, no_capacity, awaiting_plex_change) = match self
             .provision_with(tx, customer, &plan, server, way)
             .await?
         {
-            Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None, None),
+            Provisioned::Share(s) => {
+                let ids = (Some(s.id), Some(s.server_id));
+                if way.delivery == ShareDelivery::Inline {
+                    written = Some(Box::new(Written {
+                        share: *s,
+                        customer: customer.clone(),
+                    }));
+                }
+                (ids.0, ids.1, None, None)
+            }
             Provisioned::NoCapacity(text) => (None, None, Some(text), None),
             Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
         };
@@ -403,6 +425,7 @@ impl App {
             no_capacity,
             awaiting_plex_change,
             replayed: false,
+            written,
         })
     }
 }
@@ -449,5 +472,6 @@ async fn replay(
         no_capacity: None,
         awaiting_plex_change: None,
         replayed: true,
+        written: None,
     }))
 }
