@@ -201,11 +201,12 @@ async fn a_plex_share_applied_twice_at_once_is_shared_once_and_neither_apply_fai
         .await;
     assert!(s == 200 || s == 201, "{s} {v}");
     let share = v["share_id"].as_i64().expect("share id");
-    // Both applies look the invitee up before either has invited (the list answers slowly), so
-    // the second invite meets plex.tv's "already sharing".
+    // Both applies look the invitee up before either has invited (the list answers slowly, long
+    // enough for the other apply's reads on a busy PostgreSQL), so the second invite meets
+    // plex.tv's "already sharing".
     m.world
         .plex_tv
-        .add_fault(FaultRule::path("/api/servers/", FaultAction::Delay { ms: 25 }).method("GET"));
+        .add_fault(FaultRule::path("/api/servers/", FaultAction::Delay { ms: 250 }).method("GET"));
     let (a, b) = tokio::join!(m.t.app.apply_share(share), m.t.app.apply_share(share));
     let (a, b) = (a.expect("first apply"), b.expect("second apply"));
     assert_eq!(a, b);
@@ -226,5 +227,15 @@ async fn a_plex_share_applied_twice_at_once_is_shared_once_and_neither_apply_fai
         .filter(|r| r.method == "POST" && r.path == "/api/v2/shared_servers")
         .filter(|r| r.status == Some(422))
         .count();
-    assert_eq!(refused, 1, "the race this test is about did not happen");
+    let log: Vec<(String, String, Option<u16>)> = m
+        .world
+        .plex_tv
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.status))
+        .collect();
+    assert_eq!(
+        refused, 1,
+        "the race this test is about did not happen: {log:?}"
+    );
 }
