@@ -5,12 +5,14 @@
 //! Each row carries its transaction id (given or generated), so the invite of a row replays
 //! instead of doubling when a crashed job runs again; the row's outcome is written after it, so
 //! the re-run resumes at the first pending row. The share is applied inline (the same idempotent
-//! `apply_share` the share job uses) so that a server refusing the invite marks that row failed
-//! with the server's message, while the other rows go on.
+//! `apply_share` the share job uses) and no share job is queued for it, so that a server
+//! refusing the invite marks that row failed with the server's message, while the other rows go
+//! on, and nothing else applies the same share at the same time.
 
 use crate::audit::Actor;
+use crate::job_reads::JobReads;
 use crate::queue::JobSpec;
-use crate::subscriptions::{InviteInput, ShareApplied, share_job_key};
+use crate::subscriptions::{InviteInput, InviteWay, ShareDelivery};
 use crate::{App, AppError};
 use boxoffice_domain::Money;
 use boxoffice_domain::bulk_invite::{
@@ -23,11 +25,14 @@ use boxoffice_domain::plans::PlanDuration;
 use boxoffice_domain::platform::Platform;
 use boxoffice_domain::selection::DEFAULT_MAX_USERS;
 use boxoffice_store::bulk_invites::{self, BulkInviteRow, ImportRow};
-use boxoffice_store::{StoreError, jobs, libraries, library_groups, plans, servers, shares};
+use boxoffice_store::{StoreError, libraries, library_groups, plans, servers, shares};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The job that processes an import's pending rows (payload `{"bulk_invite_id"}`).
 pub const BULK_INVITE_JOB: &str = "bulk_invite.run";
+
+/// How many pending rows the job reads at once.
+const PENDING_PAGE: i64 = 64;
 
 /// What an upload led to.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -297,23 +302,30 @@ impl App {
             label: format!("bulk invite {id}"),
             ip: String::new(),
         };
+        // Settings, plans and servers are read once per run, not once per row.
+        let reads = self.job_reads().await?;
         let mut processed = 0;
+        // Pending rows are read a page at a time: the rows of a page stay pending in the
+        // database until each one's outcome is written, so a crash loses none of them.
+        let mut page = std::collections::VecDeque::new();
         while limit.is_none_or(|l| processed < l) {
-            let Some(row) = bulk_invites::next_pending(self.db.ex(), id).await? else {
+            if page.is_empty() {
+                page.extend(bulk_invites::next_pending(self.db.ex(), id, PENDING_PAGE).await?);
+            }
+            let Some(row) = page.pop_front() else {
                 self.finish_bulk_invite(id).await?;
                 break;
             };
-            let (outcome, message, customer, applied) = match self.invite_row(&actor, &row).await {
-                Ok(done) => ("done", done.message, Some(done.customer_id), done.applied),
+            let (outcome, message, customer) = match self.invite_row(&actor, &row, &reads).await {
+                Ok(done) => ("done", done.message, Some(done.customer_id)),
                 // The database itself failing is not the row's fault: stop, and let the job retry.
                 Err(AppError::Store(e)) if !matches!(e, StoreError::NotFound) => {
                     return Err(AppError::Store(e));
                 }
-                Err(e) => ("failed", e.to_string(), None, None),
+                Err(e) => ("failed", e.to_string(), None),
             };
-            let mut tx = self.db.begin().await?;
             bulk_invites::record_outcome(
-                tx.ex(),
+                self.db.ex(),
                 id,
                 row.row_number,
                 outcome,
@@ -322,21 +334,21 @@ impl App {
                 self.now(),
             )
             .await?;
-            // The row applied its share itself, so the share job the invite queued has nothing
-            // left to do; a failed row leaves it queued to retry with backoff.
-            if let Some((share_id, revision)) = applied {
-                jobs::settle_queued(tx.ex(), &share_job_key(share_id, revision), self.now())
-                    .await?;
-            }
-            tx.commit().await?;
             processed += 1;
         }
         Ok(processed)
     }
 
-    async fn invite_row(&self, actor: &Actor, row: &ImportRow) -> Result<RowDone, AppError> {
+    async fn invite_row(
+        &self,
+        actor: &Actor,
+        row: &ImportRow,
+        reads: &JobReads,
+    ) -> Result<RowDone, AppError> {
+        // The row applies its share itself, so the invite queues no share job for it: one path
+        // to the server per share, and the server's answer is this row's outcome.
         let out = self
-            .invite(
+            .invite_with(
                 actor,
                 InviteInput {
                     email: row.email.clone(),
@@ -352,27 +364,18 @@ impl App {
                     notes: Some(row.notes.clone()).filter(|n| !n.is_empty()),
                     ..InviteInput::default()
                 },
+                InviteWay::new(ShareDelivery::Inline, Some(reads)),
             )
             .await?;
         if let Some(text) = out.no_capacity.or(out.awaiting_plex_change) {
             return Err(AppError::Conflict(text));
         }
-        let mut applied = None;
         if let Some(share) = out.share_id {
-            // Inline so a refusal is this row's outcome; `apply_share` finds an existing user
-            // rather than inviting again, so a re-run adds nothing.
-            let done = match self.apply_share(share).await {
-                Ok(done) => done,
-                // A worker may have run the share job the invite queued at this very moment:
-                // if it invited first, Plex answers "already sharing" and Jellyfin/Emby "name
-                // taken". A second pass finds that user and brings it in line instead of
-                // inviting; a refusal that repeats fails the row.
-                Err(e) if already_shared(&e) => self.apply_share(share).await?,
-                Err(e) => return Err(e),
-            };
-            if let ShareApplied::Applied { revision, .. } = done {
-                applied = Some((share, revision));
-            }
+            // `apply_share` finds a user already on the server rather than inviting again, so
+            // a re-run after a crash adds nothing. A refusal fails the row with the server's
+            // message; "Retry failed rows" applies the share again.
+            self.apply_share_in_job(share, reads, out.written.map(|w| *w))
+                .await?;
         }
         let message = if out.replayed {
             "already recorded; share checked".to_string()
@@ -382,7 +385,6 @@ impl App {
         Ok(RowDone {
             customer_id: out.customer_id,
             message,
-            applied,
         })
     }
 
@@ -514,24 +516,10 @@ impl App {
     }
 }
 
-/// A row the job applied: its customer, the report's message, and the share (id, revision)
-/// it brought the server to.
+/// A row the job applied: its customer and the report's message.
 struct RowDone {
     customer_id: i64,
     message: String,
-    applied: Option<(i64, i64)>,
-}
-
-fn already_shared(e: &AppError) -> bool {
-    matches!(
-        e,
-        AppError::Media(
-            boxoffice_media::MediaError::PlexRefused {
-                reason: boxoffice_media::PlexRefusal::AlreadyShared,
-                ..
-            } | boxoffice_media::MediaError::UserRejected { .. }
-        )
-    )
 }
 
 /// Quotes a CSV cell, and neutralises a leading `= + - @` (and tab/CR) with an apostrophe so a

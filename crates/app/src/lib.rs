@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod discord;
 pub mod enforcement;
 pub mod error;
+pub mod job_reads;
 pub mod media;
 pub mod metrics;
 pub mod notify;

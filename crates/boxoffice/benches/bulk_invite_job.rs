@@ -1,4 +1,4 @@
-//! The bulk-invite job's cost per row (issue 6: ≤ 3 ms) against the unthrottled Jellyfin fake:
+//! The bulk-invite job's cost per row (goal: ≤ 1 ms) against the unthrottled Jellyfin fake:
 //! the demo's catalogue on the sandbox's fakes, a SQLite database file, then files of 100 and
 //! 1,000 rows imported by the job itself (validation, customer, payment, share written and
 //! applied to the fake, outcome recorded). The fakes run on a thread of their own, as a server

@@ -183,22 +183,23 @@ pub async fn failed_rows(ex: Ex<'_>, id: i64, limit: usize) -> Result<Vec<Import
     .map_err(StoreError::from)
 }
 
-/// The first row still to do, in file order.
-pub async fn next_pending(ex: Ex<'_>, id: i64) -> Result<Option<ImportRow>> {
+/// The first `limit` rows still to do, in file order.
+pub async fn next_pending(ex: Ex<'_>, id: i64, limit: i64) -> Result<Vec<ImportRow>> {
     let sql = format!(
-        "SELECT {ROW_COLS} FROM bulk_invite_rows WHERE bulk_invite_id = $1 AND outcome = 'pending' ORDER BY row_number LIMIT 1"
+        "SELECT {ROW_COLS} FROM bulk_invite_rows WHERE bulk_invite_id = $1 AND outcome = 'pending' ORDER BY row_number LIMIT $2"
     );
     run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(e)
+        .bind(limit)
+        .fetch_all(e)
         .await)
     .map_err(StoreError::from)
 }
 
-/// Records a row's outcome and refreshes the import's counts from its rows (recounted rather than
-/// incremented, so a row written twice after a crash cannot skew them).
+/// Records a row's outcome; the import's done and failed counts follow in the same statement
+/// (migration 0021), so this needs no transaction of its own.
 pub async fn record_outcome(
-    mut ex: Ex<'_>,
+    ex: Ex<'_>,
     id: i64,
     row_number: i64,
     outcome: &str,
@@ -206,7 +207,7 @@ pub async fn record_outcome(
     customer_id: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    affected!(ex.reborrow(), |e| {
+    affected!(ex, |e| {
         sqlx::query(
         "UPDATE bulk_invite_rows SET outcome = $3, message = $4, customer_id = COALESCE($5, customer_id), processed_at = $6
          WHERE bulk_invite_id = $1 AND row_number = $2"
@@ -217,21 +218,6 @@ pub async fn record_outcome(
     .bind(message)
     .bind(customer_id)
     .bind(now)
-    .execute(e)
-    .await
-    })?;
-    recount(ex, id).await
-}
-
-async fn recount(ex: Ex<'_>, id: i64) -> Result<()> {
-    affected!(ex, |e| {
-        sqlx::query(
-        "UPDATE bulk_invites SET
-           done_rows = (SELECT COUNT(*) FROM bulk_invite_rows WHERE bulk_invite_id = $1 AND outcome = 'done'),
-           failed_rows = (SELECT COUNT(*) FROM bulk_invite_rows WHERE bulk_invite_id = $1 AND outcome = 'failed')
-         WHERE id = $1"
-    )
-    .bind(id)
     .execute(e)
     .await
     })?;
@@ -263,14 +249,13 @@ pub async fn reset_failed(mut ex: Ex<'_>, id: i64) -> Result<(u64, i64)> {
     if n == 0 {
         return Ok((0, 0));
     }
-    let retries: i64 = run!(ex.reborrow(), |e| sqlx::query_scalar(
+    let retries: i64 = run!(ex, |e| sqlx::query_scalar(
         "UPDATE bulk_invites SET state = 'running', finished_at = NULL, retries = retries + 1 WHERE id = $1 RETURNING retries"
     )
     .bind(id)
     .fetch_one(e)
     .await)
     .map_err(StoreError::from)?;
-    recount(ex, id).await?;
     Ok((n, retries))
 }
 

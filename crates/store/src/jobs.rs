@@ -122,23 +122,6 @@ pub async fn complete(ex: Ex<'_>, id: i64, token: &str, now: i64) -> Result<bool
     Ok(n == 1)
 }
 
-/// Marks the queued (not yet claimed) job with this key done: its work was done another way
-/// (a bulk-invite row applies its share inline). A job a worker already holds is left to
-/// finish. True when a job was settled.
-pub async fn settle_queued(ex: Ex<'_>, idempotency_key: &str, now: i64) -> Result<bool> {
-    let n = affected!(ex, |e| {
-        sqlx::query(
-            "UPDATE jobs SET state = 'done', finished_at = $2, updated_at = $2
-             WHERE idempotency_key = $1 AND state = 'queued'",
-        )
-        .bind(idempotency_key)
-        .bind(now)
-        .execute(e)
-        .await
-    })?;
-    Ok(n == 1)
-}
-
 /// Puts a failed job back in the queue to run again at `run_after`.
 pub async fn retry_later(
     ex: Ex<'_>,

@@ -133,12 +133,23 @@ impl App {
         mut ex: Ex<'_>,
         event: &str,
     ) -> Result<NoticeBatch, AppError> {
+        let settings = App::settings_in(ex.reborrow()).await?;
+        self.notice_batch_from(ex, event, &settings).await
+    }
+
+    /// As [`Self::notice_batch`], with settings already read.
+    pub(crate) async fn notice_batch_from(
+        &self,
+        mut ex: Ex<'_>,
+        event: &str,
+        settings: &Settings,
+    ) -> Result<NoticeBatch, AppError> {
         let Some(def) = notifications::find(event) else {
             return Err(AppError::Internal(format!(
                 "unknown notification event {event}"
             )));
         };
-        let settings = App::settings_in(ex.reborrow()).await?;
+        let settings = settings.clone();
         let email = settings.bool("email.enabled")
             && self
                 .effective_template(ex.reborrow(), def.key, Channel::Email)

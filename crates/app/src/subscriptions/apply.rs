@@ -3,15 +3,19 @@
 //! job converges on the latest desired state and never doubles an invite: an existing user on
 //! the server is found and updated rather than invited again.
 
+use super::invite::Written;
+use crate::job_reads::JobReads;
 use crate::{App, AppError};
 use boxoffice_media::{
-    AccessPolicy, LibraryAccess, MediaServer, MediaUser, NewUser, Platform, UserRef,
+    AccessPolicy, LibraryAccess, MediaError, MediaServer, MediaUser, NewUser, Platform,
+    PlexRefusal, UserRef,
 };
 use boxoffice_store::customers::CustomerRow;
 use boxoffice_store::servers::ServerRow;
 use boxoffice_store::shares::{self, ShareRow};
 use boxoffice_store::{StoreError, customers, provisioning, servers};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// What a share job did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,15 +53,60 @@ impl App {
         replace: Option<&str>,
         resend: bool,
     ) -> Result<ShareApplied, AppError> {
+        self.apply_share_reading(share_id, replace, resend, None)
+            .await
+    }
+
+    /// As `apply_share`, for a job applying the shares its invites wrote: the server, its
+    /// libraries and the invite notice's settings come from what the job read once, and the
+    /// share and customer from what the invite wrote, when it wrote them (not on a replay).
+    pub(crate) async fn apply_share_in_job(
+        &self,
+        share_id: i64,
+        reads: &JobReads,
+        written: Option<Written>,
+    ) -> Result<ShareApplied, AppError> {
+        let Some(w) = written.filter(|w| w.share.id == share_id) else {
+            return self
+                .apply_share_reading(share_id, None, false, Some(reads))
+                .await;
+        };
+        self.apply_or_record(&w.share, None, false, Some(reads), Some(&w.customer))
+            .await
+    }
+
+    async fn apply_share_reading(
+        &self,
+        share_id: i64,
+        replace: Option<&str>,
+        resend: bool,
+        reads: Option<&JobReads>,
+    ) -> Result<ShareApplied, AppError> {
         let share = match shares::find(self.db.ex(), share_id).await {
             Ok(s) => s,
             Err(StoreError::NotFound) => return Ok(ShareApplied::Gone),
             Err(e) => return Err(e.into()),
         };
-        match self.apply_share_row(&share, replace, resend).await {
+        self.apply_or_record(&share, replace, resend, reads, None)
+            .await
+    }
+
+    /// Applies `share`, recording a failure on the share (visible on the customer's detail
+    /// until a later attempt succeeds).
+    async fn apply_or_record(
+        &self,
+        share: &ShareRow,
+        replace: Option<&str>,
+        resend: bool,
+        reads: Option<&JobReads>,
+        customer: Option<&CustomerRow>,
+    ) -> Result<ShareApplied, AppError> {
+        match self
+            .apply_share_row(share, replace, resend, reads, customer)
+            .await
+        {
             Ok(done) => Ok(done),
             Err(e) => {
-                // Visible on the customer's detail until a later attempt succeeds.
                 shares::record_error(self.db.ex(), share.id, &e.to_string(), self.now()).await?;
                 Err(e)
             }
@@ -69,18 +118,35 @@ impl App {
         share: &ShareRow,
         replace: Option<&str>,
         resend: bool,
+        reads: Option<&JobReads>,
+        customer: Option<&CustomerRow>,
     ) -> Result<ShareApplied, AppError> {
-        let server = servers::find(self.db.ex(), share.server_id)
-            .await
-            .map_err(AppError::not_found_as("server"))?;
-        let customer = customers::find(self.db.ex(), share.customer_id)
-            .await
-            .map_err(AppError::not_found_as("customer"))?;
+        let server = match reads {
+            Some(r) => r.server(self.db.ex(), share.server_id).await?,
+            None => Arc::new(
+                servers::find(self.db.ex(), share.server_id)
+                    .await
+                    .map_err(AppError::not_found_as("server"))?,
+            ),
+        };
+        let customer = match customer {
+            Some(c) => c.clone(),
+            None => customers::find(self.db.ex(), share.customer_id)
+                .await
+                .map_err(AppError::not_found_as("customer"))?,
+        };
         let client = self.media.server(self, &server).await?;
         let who = identity(&customer, &server.platform);
-        let libraries =
-            provisioning::libraries_by_id(self.db.ex(), share.server_id, &share.library_ids())
-                .await?;
+        let ids = share.library_ids();
+        let libraries = match reads {
+            Some(r) => {
+                r.libraries_by_id(self.db.ex(), share.server_id, &ids)
+                    .await?
+            }
+            None => {
+                Arc::new(provisioning::libraries_by_id(self.db.ex(), share.server_id, &ids).await?)
+            }
+        };
         let grant: Vec<String> = libraries
             .iter()
             .map(|l| {
@@ -171,6 +237,7 @@ impl App {
             customer: &customer,
             who: &who,
             grant: &grant,
+            reads,
         };
         if existing.is_none() {
             let new = NewUser {
@@ -188,7 +255,11 @@ impl App {
                     let read = Some(u).filter(|_| client.platform() != Platform::Plex);
                     return self.read_back(&target, &recorded, read).await;
                 }
-                Err(e) if create_first && e.is_user_rejected() => {
+                // The user is there already: Jellyfin/Emby refuse the taken name (an earlier
+                // attempt created it and stopped before recording it), Plex answers "already
+                // sharing" (an invite it had not listed yet). The user found is brought in line
+                // and read back like any other; only a refusal with no such user is a failure.
+                Err(e) if (create_first && e.is_user_rejected()) || already_sharing(&e) => {
                     existing = find_user(&*client, share, &who).await?;
                     if existing.is_none() {
                         return Err(e.into());
@@ -278,6 +349,7 @@ struct Target<'a> {
     customer: &'a CustomerRow,
     who: &'a str,
     grant: &'a [String],
+    reads: Option<&'a JobReads>,
 }
 
 impl App {
@@ -297,7 +369,10 @@ impl App {
                 AppError::Internal(format!("unknown platform {}", target.server.platform))
             })?;
         let event = boxoffice_domain::notifications::invite_event(platform);
-        let batch = self.notice_batch(self.db.ex(), event).await?;
+        let batch = match target.reads {
+            Some(r) => r.notice_batch(self, self.db.ex(), event).await?,
+            None => Arc::new(self.notice_batch(self.db.ex(), event).await?),
+        };
         if !batch.reaches_anyone() {
             return Ok(());
         }
@@ -358,6 +433,17 @@ async fn find_user(
     }
     let users = client.users().await?;
     Ok(match_user(&users, share, who).cloned())
+}
+
+/// plex.tv's 422 "you're already sharing this server with …".
+fn already_sharing(e: &MediaError) -> bool {
+    matches!(
+        e,
+        MediaError::PlexRefused {
+            reason: PlexRefusal::AlreadyShared,
+            ..
+        }
+    )
 }
 
 /// Whether the share's user can be created without looking for it first: Jellyfin and Emby

@@ -4,12 +4,15 @@
 use super::plan;
 use super::provision::{Provisioned, covered_until, periods};
 use crate::audit::Actor;
+use crate::job_reads::JobReads;
 use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_domain::coverage;
 use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
 use boxoffice_store::payments::{self, NewPayment, PaymentRow};
+use boxoffice_store::shares::ShareRow;
 use boxoffice_store::{StoreError, Tx};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct InviteInput {
@@ -71,6 +74,53 @@ pub struct InviteOutcome {
     pub awaiting_plex_change: Option<String>,
     /// True when this transaction had already been recorded: nothing new was written.
     pub replayed: bool,
+    /// The share and customer rows as this invite wrote them, for a caller that applies the
+    /// share itself ([`ShareDelivery::Inline`]) without reading them back.
+    #[serde(skip)]
+    pub(crate) written: Option<Box<Written>>,
+}
+
+/// A share row and its customer as an invite wrote them.
+#[derive(Clone, Debug)]
+pub(crate) struct Written {
+    pub share: ShareRow,
+    pub customer: CustomerRow,
+}
+
+/// How the share an invite writes reaches its server. The caller decides once, before anything
+/// is written, so each share has exactly one path to its server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShareDelivery {
+    /// A keyed share job applies it, with retries and backoff (forms, the API, payments).
+    #[default]
+    Queued,
+    /// The caller applies it itself once the invite has committed (the bulk import, whose row
+    /// reports the server's answer and is itself the durable retry): no share job is queued.
+    Inline,
+}
+
+/// How one invite is carried out: where its share goes, and what a job inviting many rows has
+/// read once for all of them.
+#[derive(Clone, Copy, Default)]
+pub struct InviteWay<'a> {
+    pub delivery: ShareDelivery,
+    pub reads: Option<&'a JobReads>,
+    /// The customer was created by this invite: nothing of theirs is stored yet to be read.
+    fresh: bool,
+}
+
+impl<'a> InviteWay<'a> {
+    pub fn new(delivery: ShareDelivery, reads: Option<&'a JobReads>) -> Self {
+        Self {
+            delivery,
+            reads,
+            fresh: false,
+        }
+    }
+
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.fresh
+    }
 }
 
 /// A renewal: another payment for a customer.
@@ -97,7 +147,17 @@ impl App {
         actor: &Actor,
         input: InviteInput,
     ) -> Result<InviteOutcome, AppError> {
-        match self.invite_once(actor, &input).await {
+        self.invite_with(actor, input, InviteWay::default()).await
+    }
+
+    /// As [`Self::invite`], carried out the `way` given.
+    pub async fn invite_with(
+        &self,
+        actor: &Actor,
+        input: InviteInput,
+        way: InviteWay<'_>,
+    ) -> Result<InviteOutcome, AppError> {
+        match self.invite_once(actor, &input, way).await {
             // A unique index made this attempt wait for another writing the same transaction
             // (a worker killed while its commit was in flight, a form sent twice at once) and
             // then refused it: once that one has committed, this request is its replay.
@@ -121,6 +181,7 @@ impl App {
         &self,
         actor: &Actor,
         input: &InviteInput,
+        mut way: InviteWay<'_>,
     ) -> Result<InviteOutcome, AppError> {
         let email =
             Email::parse(&input.email).map_err(|e| AppError::invalid("email", e.to_string()))?;
@@ -132,6 +193,7 @@ impl App {
         let customer = match customers::find_by_email_key(tx.ex(), &email.normalized()).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => {
+                way.fresh = true;
                 let e = email.as_str();
                 let username = input
                     .username
@@ -187,6 +249,7 @@ impl App {
                         WhenNoServer::Refuse
                     },
                 },
+                way,
             )
             .await?;
         self.audit(
@@ -233,6 +296,7 @@ impl App {
                     // The renewal is money already taken: it is never lost for want of a server.
                     when_no_server: WhenNoServer::Wait,
                 },
+                InviteWay::default(),
             )
             .await?;
         self.audit(
@@ -253,6 +317,7 @@ impl App {
         customer: &CustomerRow,
         input: &RenewInput,
         placement: Placement<'_>,
+        way: InviteWay<'_>,
     ) -> Result<InviteOutcome, AppError> {
         let Placement {
             server,
@@ -264,7 +329,10 @@ impl App {
             .plan_id
             .or(customer.plan_id)
             .ok_or_else(|| AppError::invalid("plan_id", "choose a plan"))?;
-        let plan = plan::load(tx.ex(), plan_id).await?;
+        let plan = match way.reads {
+            Some(r) => r.plan(tx.ex(), plan_id).await?,
+            None => Arc::new(plan::load(tx.ex(), plan_id).await?),
+        };
         let quantity = input.quantity.unwrap_or(1);
         if !(1..=120).contains(&quantity) {
             return Err(AppError::invalid(
@@ -272,7 +340,11 @@ impl App {
                 "quantity is between 1 and 120",
             ));
         }
-        let mut history = payments::list_for_customer(tx.ex(), customer.id).await?;
+        let mut history = if way.fresh {
+            Vec::new()
+        } else {
+            payments::list_for_customer(tx.ex(), customer.id).await?
+        };
         let paid = periods(&history);
         // A given payment date starts the period, but never inside coverage already paid for.
         let start = match input.starts_at {
@@ -334,39 +406,60 @@ impl App {
             now,
         )
         .await?;
-        self.notify(
-            tx.ex(),
-            crate::notify::Notice::to_customer("payment_received", customer.id)
-                .with("plan_name", plan.plan.name.clone())
-                .with(
-                    "payment_amount",
-                    crate::notify::money(payment.amount_minor, &payment.currency),
-                )
-                .with("payment_from", crate::notify::date(payment.period_from))
-                .with("payment_to", crate::notify::date(payment.period_to))
-                .with("transaction_id", transaction_id.clone())
-                .once(format!("payment:{}", payment.id)),
-        )
-        .await?;
-        self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
-            .await?;
-        let (share_id, server_id, no_capacity, awaiting_plex_change) =
-            match self.provision(tx, customer, &plan, server).await? {
-                Provisioned::Share(s) => (Some(s.id), Some(s.server_id), None, None),
-                Provisioned::NoCapacity(text) if when_no_server == WhenNoServer::Refuse => {
-                    // The caller's transaction is dropped with this error: the customer, the
-                    // payment and every job queued above go with it.
-                    return Err(AppError::Conflict(format!(
-                        "{text}: nothing was recorded. Give a server room for this plan (raise its \
-                         maximum number of users or open it to new subscriptions), or choose the \
-                         server, then invite again."
-                    )));
+        let notice = crate::notify::Notice::to_customer("payment_received", customer.id)
+            .with("plan_name", plan.plan.name.clone())
+            .with(
+                "payment_amount",
+                crate::notify::money(payment.amount_minor, &payment.currency),
+            )
+            .with("payment_from", crate::notify::date(payment.period_from))
+            .with("payment_to", crate::notify::date(payment.period_to))
+            .with("transaction_id", transaction_id.clone())
+            .once(format!("payment:{}", payment.id));
+        match way.reads {
+            Some(r) => {
+                let batch = r.notice_batch(self, tx.ex(), "payment_received").await?;
+                self.queue_notice(tx.ex(), &batch, notice).await?;
+            }
+            None => {
+                self.notify(tx.ex(), notice).await?;
+            }
+        }
+        if way.reads.is_none_or(JobReads::discord_sync_on) {
+            self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
+                .await?;
+        }
+        let mut written = None;
+        let (share_id, server_id, no_capacity, awaiting_plex_change) = match self
+            .provision_with(tx, customer, &plan, server, way)
+            .await?
+        {
+            Provisioned::Share(s) => {
+                let ids = (Some(s.id), Some(s.server_id));
+                if way.delivery == ShareDelivery::Inline {
+                    written = Some(Box::new(Written {
+                        share: *s,
+                        customer: customer.clone(),
+                    }));
                 }
-                Provisioned::NoCapacity(text) => (None, None, Some(text), None),
-                Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
-            };
-        self.enqueue_request_app_sync(tx, customer.id, &format!("payment:{}", payment.id))
-            .await?;
+                (ids.0, ids.1, None, None)
+            }
+            Provisioned::NoCapacity(text) if when_no_server == WhenNoServer::Refuse => {
+                // The caller's transaction is dropped with this error: the customer, the
+                // payment and every job queued above go with it.
+                return Err(AppError::Conflict(format!(
+                    "{text}: nothing was recorded. Give a server room for this plan (raise its \
+                     maximum number of users or open it to new subscriptions), or choose the \
+                     server, then invite again."
+                )));
+            }
+            Provisioned::NoCapacity(text) => (None, None, Some(text), None),
+            Provisioned::AwaitingPlexChange(text) => (None, None, None, Some(text)),
+        };
+        if way.reads.is_none_or(JobReads::request_apps_on) {
+            self.enqueue_request_app_sync(tx, customer.id, &format!("payment:{}", payment.id))
+                .await?;
+        }
         Ok(InviteOutcome {
             customer_id: customer.id,
             payment_id: payment.id,
@@ -378,6 +471,7 @@ impl App {
             no_capacity,
             awaiting_plex_change,
             replayed: false,
+            written,
         })
     }
 }
@@ -432,5 +526,6 @@ async fn replay(
         no_capacity: None,
         awaiting_plex_change: None,
         replayed: true,
+        written: None,
     }))
 }

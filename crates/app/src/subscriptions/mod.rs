@@ -13,7 +13,7 @@ mod invite;
 mod media_password;
 mod migrate;
 mod new_customer;
-mod plan;
+pub(crate) mod plan;
 mod plex_change;
 mod provision;
 mod reconcile;
@@ -25,7 +25,7 @@ pub use change::PlanChanged;
 pub use detail::{CustomerDetail, CustomerStatus};
 pub use edit::{CustomerEdit, CustomerEdited};
 pub use expiry::ExpiryReport;
-pub use invite::{InviteInput, InviteOutcome, RenewInput};
+pub use invite::{InviteInput, InviteOutcome, InviteWay, RenewInput, ShareDelivery};
 pub use media_password::{
     LINK_VALID_DAYS, LinkState, MEDIA_PASSWORD_JOB, MediaPasswordView, NEW_LINK_WAIT_SECS,
     spent_message,
@@ -38,7 +38,6 @@ pub use new_customer::{FieldError, NewCustomerError, NewCustomerForm};
 pub use plex_change::{
     PLEX_CHANGE_REQUIRED_EVENT, PLEX_CHANGE_SETTING, PLEX_CHANGED_EVENT, PlexAccountChanged,
 };
-pub(crate) use provision::share_job_key;
 pub use reconcile::{DriftView, ReconcileReport, kind as drift_kind};
 pub use reinvite::{
     PLEX_BAN_WARNING, REINVITE_BUTTON_SETTING, SELF_REINVITE_EVENT, SELF_REINVITE_EVERY_MINUTES,

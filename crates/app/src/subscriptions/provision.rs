@@ -1,6 +1,7 @@
 //! Choosing a server for a customer (domain `select_server`) and writing the share they should
 //! have there, with the job that applies it. Runs inside the caller's transaction.
 
+use super::invite::{InviteWay, ShareDelivery};
 use super::plan::LoadedPlan;
 use super::{NO_CAPACITY_EVENT, SHARE_APPLY_JOB};
 use crate::queue::JobSpec;
@@ -13,6 +14,7 @@ use boxoffice_store::payments::PaymentRow;
 use boxoffice_store::shares::{self, Desired, ShareRow};
 use boxoffice_store::{Ex, Tx, admin_events, plex_account_change, provisioning, servers, waiting};
 use serde_json::json;
+use std::sync::Arc;
 
 /// Admin event: a flagged customer was paid for but not invited to a Plex server.
 pub const AWAITING_PLEX_CHANGE_EVENT: &str = "awaiting_plex_account_change";
@@ -42,7 +44,7 @@ pub(crate) fn covered_until(payments: &[PaymentRow], now: i64) -> Option<i64> {
 
 /// The key of the job applying a share at one revision: one job per revision, however often
 /// a use case is retried.
-pub(crate) fn share_job_key(share_id: i64, revision: i64) -> String {
+fn share_job_key(share_id: i64, revision: i64) -> String {
     format!("share:{share_id}:r{revision}")
 }
 
@@ -91,7 +93,8 @@ impl App {
     }
 
     /// Writes the share an active customer should have for `plan`, on `server` or on the one
-    /// selection picks; records the admin event when none can take it.
+    /// selection picks, with the job that applies it; records the admin event when none can
+    /// take it.
     pub(crate) async fn provision(
         &self,
         tx: &mut Tx,
@@ -99,8 +102,27 @@ impl App {
         plan: &LoadedPlan,
         server: Option<i64>,
     ) -> Result<Provisioned, AppError> {
+        self.provision_with(tx, customer, plan, server, InviteWay::default())
+            .await
+    }
+
+    /// As [`Self::provision`]; with [`ShareDelivery::Inline`] the share is written without its
+    /// job, for the caller to apply once the transaction commits. A share left on another
+    /// server is removed by its own job either way.
+    pub(crate) async fn provision_with(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+        server: Option<i64>,
+        way: InviteWay<'_>,
+    ) -> Result<Provisioned, AppError> {
         let now = self.now();
-        let existing = shares::list_for_customer(tx.ex(), customer.id).await?;
+        let existing = if way.is_fresh() {
+            Vec::new()
+        } else {
+            shares::list_for_customer(tx.ex(), customer.id).await?
+        };
         let server_id = match server {
             Some(id) => id,
             None => match self.select(tx, customer, plan, &existing).await? {
@@ -136,14 +158,21 @@ impl App {
         };
         // A customer flagged after a Plex ban is not placed on or re-invited to a Plex server
         // until they give a new Plex account; a share still live there is kept up to date.
-        let target = servers::find(tx.ex(), server_id)
-            .await
-            .map_err(AppError::not_found_as("server"))?;
+        let target = match way.reads {
+            Some(r) => r.server(tx.ex(), server_id).await?,
+            None => Arc::new(
+                servers::find(tx.ex(), server_id)
+                    .await
+                    .map_err(AppError::not_found_as("server"))?,
+            ),
+        };
         let live_here = existing.iter().any(|s| {
             s.server_id == server_id && matches!(s.state.as_str(), "active" | "invited" | "grace")
         });
+        // A customer created by this very invite cannot have been flagged yet.
         if target.platform == "plex"
             && !live_here
+            && !way.is_fresh()
             && plex_account_change::is_required(tx.ex(), customer.id).await?
         {
             let text = format!(
@@ -184,9 +213,11 @@ impl App {
             .await?;
             self.enqueue_share_apply(tx.ex(), &row).await?;
         }
-        let libraries =
-            provisioning::libraries_in_groups(tx.ex(), server_id, &plan.plan.library_group_ids)
-                .await?;
+        let groups = &plan.plan.library_group_ids;
+        let libraries = match way.reads {
+            Some(r) => r.libraries_in_groups(tx, server_id, groups).await?,
+            None => Arc::new(provisioning::libraries_in_groups(tx.ex(), server_id, groups).await?),
+        };
         let ids: Vec<i64> = libraries.iter().map(|l| l.id).collect();
         // An invite not yet accepted stays "invited"; everything else waits for its job.
         let state = match existing.iter().find(|s| s.server_id == server_id) {
@@ -208,7 +239,9 @@ impl App {
             now,
         )
         .await?;
-        self.enqueue_share_apply(tx.ex(), &row).await?;
+        if way.delivery == ShareDelivery::Queued {
+            self.enqueue_share_apply(tx.ex(), &row).await?;
+        }
         waiting::clear(tx.ex(), customer.id).await?;
         Ok(Provisioned::Share(Box::new(row)))
     }

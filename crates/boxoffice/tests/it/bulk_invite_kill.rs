@@ -98,7 +98,8 @@ async fn an_import_killed_at_random_points_applies_every_row_exactly_once() {
     assert!(kills >= 3, "only {kills} kills: the test did not test much");
     eprintln!("{rows} rows imported across {kills} kills");
 
-    // The lease has run out: the runner takes the job (and the share jobs the invites queued).
+    // The lease has run out: the runner takes the job (the rows apply their shares themselves;
+    // the invites queue none).
     m.t.advance_clock(time::Duration::seconds(3600));
     m.t.run_pending_jobs().await;
     let v = status(&m, id).await;

@@ -193,9 +193,7 @@ async fn failed_rows_are_retried_from_the_progress_page() {
             },
         )
         .method("POST")
-        // Twice: the row applies a refused share once more (the queued share job may have
-        // created the user meanwhile), and a refusal that repeats is the row's failure.
-        .times(2),
+        .times(1),
     );
     m.t.run_pending_jobs().await;
     let html = m.t.get_html(&status_page).await;

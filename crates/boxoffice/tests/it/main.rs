@@ -14,6 +14,7 @@ mod browser_users;
 mod bulk_invite;
 mod bulk_invite_kill;
 mod bulk_invite_page;
+mod bulk_invite_share;
 mod capacity;
 mod cli;
 mod control_api_faults;
