@@ -68,6 +68,30 @@ pub struct Reading {
     pub action: String,
 }
 
+const READING_COLUMNS: usize = 12;
+/// Well under SQLite's 32,766 bound parameters per statement.
+const READINGS_PER_INSERT: usize = 500;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO stream_readings (read_at, server_id, customer_id, session_id, user_name, device, product, title, resolution, video_decision, audio_decision, action) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..READING_COLUMNS {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * READING_COLUMNS + col + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Stores a pass's readings and drops what is no longer wanted: every earlier reading of a
 /// server without activity logging, and any reading older than `keep_since`.
 pub async fn record_pass(
@@ -85,26 +109,28 @@ pub async fn record_pass(
     .bind(read_at)
     .execute(e)
     .await)?;
-    for r in readings {
+    // Many rows per statement: a pass over 100 busy servers records thousands of sessions, and
+    // one statement each would be most of the pass's time.
+    for chunk in readings.chunks(READINGS_PER_INSERT) {
+        let sql = insert_sql(chunk.len());
         affected!(ex.reborrow(), |e| {
-            sqlx::query(
-            "INSERT INTO stream_readings (read_at, server_id, customer_id, session_id, user_name, device, product, title, resolution, video_decision, audio_decision, action)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        )
-        .bind(r.read_at)
-        .bind(r.server_id)
-        .bind(r.customer_id)
-        .bind(&r.session_id)
-        .bind(&r.user_name)
-        .bind(&r.device)
-        .bind(&r.product)
-        .bind(&r.title)
-        .bind(&r.resolution)
-        .bind(&r.video_decision)
-        .bind(&r.audio_decision)
-        .bind(&r.action)
-        .execute(e)
-        .await
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for r in chunk {
+                q = q
+                    .bind(r.read_at)
+                    .bind(r.server_id)
+                    .bind(r.customer_id)
+                    .bind(&r.session_id)
+                    .bind(&r.user_name)
+                    .bind(&r.device)
+                    .bind(&r.product)
+                    .bind(&r.title)
+                    .bind(&r.resolution)
+                    .bind(&r.video_decision)
+                    .bind(&r.audio_decision)
+                    .bind(&r.action);
+            }
+            q.execute(e).await
         })?;
     }
     Ok(())
