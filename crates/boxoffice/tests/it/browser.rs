@@ -144,7 +144,16 @@ impl Browser {
                 .await
             {
                 Ok(v) => return v.as_str().unwrap_or_default().to_string(),
-                Err(e) if e["error"] == "stale element reference" => continue,
+                // Chromium reports the replaced element either way, depending on when the
+                // page swapped it.
+                Err(e)
+                    if e["error"] == "stale element reference"
+                        || e["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("does not belong to the document")) =>
+                {
+                    continue;
+                }
                 Err(e) => panic!("webdriver {css} {what}: {e}"),
             }
         }
