@@ -4,9 +4,11 @@
 pub mod audit;
 pub mod auth;
 pub mod bulk_invite;
+mod bulk_invite_stops;
 pub mod crypto;
 pub mod discord;
 pub mod error;
+pub mod job_lease;
 pub mod media;
 pub mod metrics;
 pub mod notify;
@@ -42,6 +44,8 @@ pub struct App {
     pub password_params: passwords::Params,
     /// How many password hashes run at once, and how many may wait (`passwords.*` config).
     pub password_gate: Arc<passwords::Gate>,
+    /// Wakes idle job workers when a job is queued.
+    pub queue_wake: Arc<queue::QueueWake>,
 }
 
 impl App {
@@ -62,6 +66,7 @@ impl App {
             media,
             password_params: passwords::Params::default(),
             password_gate: Arc::new(passwords::Gate::for_this_machine()),
+            queue_wake: Arc::new(queue::QueueWake::default()),
         }
     }
 
