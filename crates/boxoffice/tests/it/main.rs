@@ -20,6 +20,7 @@ mod customers;
 mod demo;
 mod discord;
 mod health;
+mod job_restarts;
 mod jobs;
 mod lifecycle;
 mod login_limits;
