@@ -53,6 +53,7 @@ impl JobSpec {
 pub struct QueueWake {
     tx: watch::Sender<u64>,
     listening: AtomicBool,
+    connected: AtomicBool,
 }
 
 impl Default for QueueWake {
@@ -60,11 +61,17 @@ impl Default for QueueWake {
         Self {
             tx: watch::channel(0).0,
             listening: AtomicBool::new(false),
+            connected: AtomicBool::new(false),
         }
     }
 }
 
 impl QueueWake {
+    /// True once this instance hears the announcements of the others (PostgreSQL).
+    pub fn hears_other_instances(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
     pub fn ring(&self) {
         self.tx.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -134,7 +141,9 @@ impl App {
                 match QueueListener::connect(&db).await {
                     Ok(None) => return,
                     Ok(Some(mut listener)) => {
-                        // Jobs queued while no one listened are picked up by this ring.
+                        // Jobs announced while no one listened (at start, or while the
+                        // connection was lost) are picked up by this ring.
+                        wake.connected.store(true, Ordering::SeqCst);
                         wake.ring();
                         while listener.next().await.is_ok() {
                             wake.ring();

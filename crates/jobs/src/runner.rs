@@ -335,11 +335,19 @@ impl Runner {
             if let Err(e) = runner.run_pending().await {
                 tracing::error!(error = %e, "job worker failed; retrying after the poll interval");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(runner.opts.poll_interval) => {}
-                _ = shutdown_asked(&mut stop) => {}
-                _ = wake.changed() => {}
-            }
+            runner
+                .app
+                .metrics
+                .inc("boxoffice_job_worker_idle_total", String::new());
+            let by = tokio::select! {
+                _ = tokio::time::sleep(runner.opts.poll_interval) => "poll",
+                _ = shutdown_asked(&mut stop) => "shutdown",
+                _ = wake.changed() => "queued",
+            };
+            runner
+                .app
+                .metrics
+                .inc("boxoffice_job_worker_wakes_total", labels(&[("by", by)]));
         }
     }
 }

@@ -21,6 +21,7 @@ mod demo;
 mod discord;
 mod health;
 mod job_restarts;
+mod job_wake;
 mod jobs;
 mod lifecycle;
 mod login_limits;
