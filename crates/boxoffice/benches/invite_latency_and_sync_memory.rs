@@ -8,7 +8,8 @@
 //! 2. **Resident memory after the hourly jobs on 3,000 remote users**: 3,000 customers imported
 //!    onto the Jellyfin fake, then a fresh process (this bench again, as a child) opens the same
 //!    database and runs the hourly jobs (server sync with its library syncs, reconciliation,
-//!    expiry) and reports its resident set before, at peak and after.
+//!    expiry) and reports its resident set before, at peak, after, and after giving freed memory
+//!    back (`release_freed_memory`, which a worker calls once it has drained the queue).
 //!
 //! Prints the numbers and writes them to target/bench/invite_latency_and_sync_memory.json.
 //!
@@ -258,6 +259,9 @@ async fn child(dir: PathBuf) -> Result<(), Error> {
     let jobs = runner.run_pending().await?;
     let secs = t.elapsed().as_secs_f64();
     let (after, peak) = memory();
+    // What a worker does once it has drained the queue.
+    boxoffice_jobs::release_freed_memory();
+    let (trimmed, _) = memory();
     let failed = app
         .list_jobs(Some("dead"), 10)
         .await?
@@ -273,6 +277,7 @@ async fn child(dir: PathBuf) -> Result<(), Error> {
             "seconds": secs,
             "rss_before_mib": before,
             "rss_after_mib": after,
+            "rss_after_trim_mib": trimmed,
             "rss_peak_mib": peak,
         })
     );

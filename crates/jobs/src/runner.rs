@@ -332,8 +332,13 @@ impl Runner {
             {
                 tracing::error!(error = %e, "scheduler tick failed");
             }
-            if let Err(e) = runner.run_pending().await {
-                tracing::error!(error = %e, "job worker failed; retrying after the poll interval");
+            match runner.run_pending().await {
+                // The queue is drained: what the jobs freed goes back to the system.
+                Ok(n) if n > 0 => crate::release_freed_memory(),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "job worker failed; retrying after the poll interval")
+                }
             }
             runner
                 .app
