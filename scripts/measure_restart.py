@@ -70,6 +70,8 @@ def one_run(binary):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = json.loads(demo.stdout.readline())
     db = db_path(line["database_url"])
+    # The demo picks a data directory of its own; the other commands use the one it names.
+    env = dict(env, BOXOFFICE_DATA_DIR=line["data_dir"])
     jf = line["sandbox"]["jellyfin"]
     http("POST", jf["control"] + "/faults",
          json.dumps({"path": "/Users/New", "method": "POST",
