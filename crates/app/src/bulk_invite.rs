@@ -10,6 +10,7 @@
 //! on, and nothing else applies the same share at the same time.
 
 use crate::audit::Actor;
+use crate::job_lease::Lease;
 use crate::job_reads::JobReads;
 use crate::queue::JobSpec;
 use crate::subscriptions::{InviteInput, InviteWay, ShareDelivery};
@@ -72,6 +73,8 @@ pub struct BulkInviteStatus {
     pub remaining: i64,
     /// Header columns of the upload that were not read.
     pub unknown_columns: Vec<String>,
+    /// Why the import stopped (state `stopped`): its job was given up. Retry resumes it.
+    pub stop_reason: String,
     pub rows: Vec<ImportRow>,
 }
 
@@ -229,10 +232,12 @@ impl App {
             .map_err(AppError::not_found_as("bulk invite"))?;
         let rows = bulk_invites::rows(self.db.ex(), id).await?;
         let remaining = import.total_rows - import.done_rows - import.failed_rows;
+        let stop_reason = bulk_invites::stop_reason(self.db.ex(), id).await?;
         Ok(BulkInviteStatus {
             unknown_columns: import.unknown_columns(),
             import,
             remaining,
+            stop_reason,
             rows,
         })
     }
@@ -265,10 +270,11 @@ impl App {
         })
     }
 
-    /// Puts the failed rows back to pending and queues a job for them; returns how many.
+    /// Puts the failed rows back to pending and queues a job for them, and resumes a stopped
+    /// import; returns how many rows are queued again.
     pub async fn retry_failed_bulk_invite(&self, actor: &Actor, id: i64) -> Result<u64, AppError> {
         let mut tx = self.db.begin().await?;
-        bulk_invites::find(tx.ex(), id)
+        let before = bulk_invites::find(tx.ex(), id)
             .await
             .map_err(AppError::not_found_as("bulk invite"))?;
         let (n, retry) = bulk_invites::reset_failed(tx.ex(), id).await?;
@@ -288,15 +294,32 @@ impl App {
             )
             .await?;
         }
+        let n = self
+            .resume_stopped_bulk_invite(tx.ex(), actor, &before, n > 0)
+            .await?
+            .unwrap_or(n);
         tx.commit().await?;
         Ok(n)
     }
 
     /// Processes pending rows in file order, at most `limit` of them (all when `None`); returns
-    /// how many were processed. The job calls it with `None`; tests stop part-way to stand for a
-    /// crash. A store failure is returned (the job retries and resumes); a row's own failure is
-    /// recorded on the row and the next row goes on.
+    /// how many were processed. Tests stop part-way to stand for a crash. A store failure is
+    /// returned (the job retries and resumes); a row's own failure is recorded on the row and the
+    /// next row goes on.
     pub async fn run_bulk_invite(&self, id: i64, limit: Option<usize>) -> Result<usize, AppError> {
+        self.run_bulk_invite_under(id, limit, &Lease::detached())
+            .await
+    }
+
+    /// [`App::run_bulk_invite`] under a job's lease: each row done is progress, and a shutdown
+    /// stops it between rows ([`AppError::Interrupted`]; the import shows as paused).
+    pub async fn run_bulk_invite_under(
+        &self,
+        id: i64,
+        limit: Option<usize>,
+        lease: &Lease,
+    ) -> Result<usize, AppError> {
+        bulk_invites::set_running(self.db.ex(), id).await?;
         let actor = Actor {
             login_id: None,
             label: format!("bulk invite {id}"),
@@ -309,6 +332,10 @@ impl App {
         // database until each one's outcome is written, so a crash loses none of them.
         let mut page = std::collections::VecDeque::new();
         while limit.is_none_or(|l| processed < l) {
+            if lease.stop_requested() {
+                bulk_invites::set_paused(self.db.ex(), id).await?;
+                return Err(AppError::Interrupted);
+            }
             if page.is_empty() {
                 page.extend(bulk_invites::next_pending(self.db.ex(), id, PENDING_PAGE).await?);
             }
@@ -334,6 +361,7 @@ impl App {
                 self.now(),
             )
             .await?;
+            lease.progressed(self).await?;
             processed += 1;
         }
         Ok(processed)

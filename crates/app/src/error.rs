@@ -38,6 +38,10 @@ pub enum AppError {
     },
     #[error("{0}")]
     Internal(String),
+    /// A long job stopped between units of work because its worker is shutting down; the job is
+    /// handed back and resumes where it stopped.
+    #[error("stopped for shutdown; resumes at the next start")]
+    Interrupted,
 }
 
 impl From<StoreError> for AppError {

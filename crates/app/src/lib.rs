@@ -6,10 +6,12 @@ pub mod audit;
 pub mod auth;
 pub mod bulk_invite;
 pub mod bulk_invite_results;
+mod bulk_invite_stops;
 pub mod crypto;
 pub mod discord;
 pub mod enforcement;
 pub mod error;
+pub mod job_lease;
 pub mod job_reads;
 pub mod media;
 pub mod metrics;
@@ -46,6 +48,8 @@ pub struct App {
     pub password_params: passwords::Params,
     /// How many password hashes run at once, and how many may wait (`passwords.*` config).
     pub password_gate: Arc<passwords::Gate>,
+    /// Wakes idle job workers when a job is queued.
+    pub queue_wake: Arc<queue::QueueWake>,
 }
 
 impl App {
@@ -66,6 +70,7 @@ impl App {
             media,
             password_params: passwords::Params::default(),
             password_gate: Arc::new(passwords::Gate::for_this_machine()),
+            queue_wake: Arc::new(queue::QueueWake::default()),
         }
     }
 

@@ -45,6 +45,15 @@ impl Metrics {
         }
     }
 
+    /// A counter's value (0 when never incremented).
+    pub fn counter(&self, name: &str, label_set: &str) -> u64 {
+        self.counters
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&(name.to_string(), label_set.to_string())).copied())
+            .unwrap_or(0)
+    }
+
     pub fn observe(&self, name: &str, label_set: String, secs: f64) {
         if let Ok(mut h) = self.histograms.lock() {
             let e = h.entry((name.to_string(), label_set)).or_default();

@@ -2,8 +2,11 @@
 //! transaction, so either both happen or neither does.
 
 use crate::{App, AppError};
-use boxoffice_store::Ex;
-use boxoffice_store::jobs::{self, Enqueued, NewJob};
+use boxoffice_store::jobs::{self, Enqueued, NewJob, QueueListener};
+use boxoffice_store::{Db, Ex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
 
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
 
@@ -43,8 +46,56 @@ impl JobSpec {
     }
 }
 
+/// Wakes this instance's idle workers when a job is queued, instead of leaving the job to their
+/// next poll. Rung by every enqueue here and, on PostgreSQL, by the announcements of every
+/// instance (see [`App::listen_for_queued_jobs`]).
+#[derive(Debug)]
+pub struct QueueWake {
+    tx: watch::Sender<u64>,
+    listening: AtomicBool,
+    connected: AtomicBool,
+}
+
+impl Default for QueueWake {
+    fn default() -> Self {
+        Self {
+            tx: watch::channel(0).0,
+            listening: AtomicBool::new(false),
+            connected: AtomicBool::new(false),
+        }
+    }
+}
+
+impl QueueWake {
+    /// True once this instance hears the announcements of the others (PostgreSQL).
+    pub fn hears_other_instances(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    pub fn ring(&self) {
+        self.tx.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver whose `changed()` resolves at the next ring.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.tx.subscribe()
+    }
+}
+
 impl App {
+    /// Queues a job in the caller's transaction and wakes the idle workers. The wake may come
+    /// before the commit: on SQLite a worker's claim is a write, which waits for the enqueuing
+    /// transaction to end and then sees the job; on PostgreSQL the `NOTIFY` the enqueue sent is
+    /// delivered at commit and wakes them again.
     pub async fn enqueue(&self, ex: Ex<'_>, spec: JobSpec) -> Result<Enqueued, AppError> {
+        let queued = self.enqueue_quietly(ex, spec).await?;
+        if matches!(queued, Enqueued::Created(_)) {
+            self.queue_wake.ring();
+        }
+        Ok(queued)
+    }
+
+    async fn enqueue_quietly(&self, ex: Ex<'_>, spec: JobSpec) -> Result<Enqueued, AppError> {
         let now = self.now();
         let payload = spec.payload.to_string();
         Ok(jobs::enqueue(
@@ -73,7 +124,38 @@ impl App {
         self.audit(tx.ex(), actor, "jobs.retry", &id.to_string(), "")
             .await?;
         tx.commit().await?;
+        self.queue_wake.ring();
         Ok(())
+    }
+
+    /// On PostgreSQL, listens for the jobs any instance queues and wakes this instance's idle
+    /// workers (once per `App`; a no-op on SQLite). A dropped connection is re-established.
+    pub fn listen_for_queued_jobs(&self) {
+        if self.queue_wake.listening.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let db: Db = self.db.clone();
+        let wake = self.queue_wake.clone();
+        tokio::spawn(async move {
+            while !db.is_closed() {
+                match QueueListener::connect(&db).await {
+                    Ok(None) => return,
+                    Ok(Some(mut listener)) => {
+                        // Jobs announced while no one listened (at start, or while the
+                        // connection was lost) are picked up by this ring.
+                        wake.connected.store(true, Ordering::SeqCst);
+                        wake.ring();
+                        while listener.next().await.is_ok() {
+                            wake.ring();
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for queued jobs; the workers poll meanwhile");
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
     }
 }
 

@@ -8,7 +8,7 @@ use boxoffice_domain::Clock;
 use boxoffice_jobs::{Registry, Runner, RunnerOptions, registry_with_builtins};
 use boxoffice_store::{ConnectOptions, Db, StoreError};
 use boxoffice_web::WebOptions;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -180,11 +180,27 @@ impl Application {
     }
 
     /// Serves HTTP and runs the job workers until `shutdown` resolves or the server fails.
+    ///
+    /// At shutdown the workers are told at once, alongside the web server: a long job stops
+    /// between units of work and hands its lease back (a short one finishes, or is cut off after
+    /// the runner's shutdown grace, 3 s), so the next start resumes it immediately. Requests still open
+    /// after [`WEB_DRAIN`] are dropped rather than holding the exit.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(tokio::sync::watch::channel(false).0);
+        let stop_rx = stop_tx.subscribe();
+        let signal = {
+            let stop_tx = stop_tx.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+        };
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
         let mut workers = Vec::new();
         if self.run_jobs {
             for i in 0..self.workers.max(1) {
@@ -199,38 +215,55 @@ impl Application {
         }
         let metrics_server = self.metrics_listener.map(|listener| {
             let router = boxoffice_web::metrics_router(self.app.clone(), self.web.clone());
-            let mut stop = stop_rx.clone();
+            let stop = stopped(stop_rx.clone());
             tokio::spawn(async move {
                 axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.changed().await;
-                    })
+                    .with_graceful_shutdown(stop)
                     .await
             })
         });
         let router = boxoffice_web::router(self.app.clone(), self.web.clone());
-        let result = axum::serve(
+        let server = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(stopped(stop_rx.clone()))
+        .into_future();
+        let drained = {
+            let stop = stopped(stop_rx.clone());
+            async move {
+                stop.await;
+                tokio::time::sleep(WEB_DRAIN).await;
+            }
+        };
+        let result = tokio::select! {
+            r = server => r,
+            _ = drained => {
+                tracing::warn!("requests still open {} s after shutdown began; closing them", WEB_DRAIN.as_secs());
+                Ok(())
+            }
+        };
         if let Err(e) = &result {
             tracing::error!(error = %e, "the web server stopped with an error");
         }
         let _ = stop_tx.send(true);
+        signal.abort();
         if let Some(m) = metrics_server {
-            let _ = m.await;
+            let _ = tokio::time::timeout(WEB_DRAIN, m).await;
         }
+        let wait = self.runner.shutdown_grace + Duration::from_secs(2);
         for w in workers {
-            if let Err(e) = tokio::time::timeout(Duration::from_secs(30), w).await {
-                tracing::warn!(error = %e, "a job worker did not stop within 30 s");
+            if tokio::time::timeout(wait, w).await.is_err() {
+                tracing::warn!("a job worker did not stop within {} s", wait.as_secs());
             }
         }
-        self.app.db.close().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.app.db.close()).await;
         result
     }
 }
+
+/// How long open requests may run on once shutdown began.
+const WEB_DRAIN: Duration = Duration::from_secs(3);
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

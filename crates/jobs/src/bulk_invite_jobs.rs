@@ -12,7 +12,7 @@ pub fn register(r: &mut Registry) {
                 ctx.payload
             )));
         };
-        let n = app.run_bulk_invite(id, None).await?;
+        let n = app.run_bulk_invite_under(id, None, &ctx.lease).await?;
         tracing::info!(bulk_invite_id = id, rows = n, "bulk invite processed");
         Ok::<(), JobError>(())
     });

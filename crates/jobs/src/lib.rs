@@ -9,6 +9,7 @@ mod discord_jobs;
 mod enforcement_jobs;
 mod media_jobs;
 mod media_password_jobs;
+mod memory;
 mod notify_jobs;
 mod registry;
 mod request_app_jobs;
@@ -17,5 +18,6 @@ mod scheduler;
 mod subscription_jobs;
 
 pub use builtin::registry_with_builtins;
+pub use memory::release_freed_memory;
 pub use registry::{Handler, JobCtx, JobError, Recurring, Registry};
 pub use runner::{Outcome, Runner, RunnerOptions};

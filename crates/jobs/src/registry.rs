@@ -1,4 +1,5 @@
 use boxoffice_app::App;
+use boxoffice_app::job_lease::Lease;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +14,8 @@ pub struct JobCtx {
     /// 1 on the first run.
     pub attempt: i64,
     pub max_attempts: i64,
+    /// For long handlers: stop between units of work when asked, and record progress.
+    pub lease: Lease,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +29,17 @@ pub enum JobError {
     /// Like `Retry`, but not before this many seconds (a provider's Retry-After).
     #[error("{message} (retry after {after_secs}s)")]
     RetryAfter { message: String, after_secs: i64 },
+    /// The handler stopped between units of work because the worker is shutting down: the job
+    /// is handed back without counting the attempt.
+    #[error("stopped for shutdown")]
+    Interrupted,
 }
 
 impl From<boxoffice_app::AppError> for JobError {
     fn from(e: boxoffice_app::AppError) -> Self {
         use boxoffice_app::AppError as E;
         match e {
+            E::Interrupted => JobError::Interrupted,
             E::Invalid { .. }
             | E::NotFound(_)
             | E::Conflict(_)

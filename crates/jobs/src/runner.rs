@@ -1,9 +1,11 @@
 use crate::registry::{JobCtx, JobError, Registry};
+use boxoffice_app::job_lease::Lease;
 use boxoffice_app::{App, AppError, metrics::labels};
 use boxoffice_domain::backoff::retry_delay_secs;
 use boxoffice_store::jobs::{self, Job};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 #[derive(Clone, Debug)]
 pub struct RunnerOptions {
@@ -12,6 +14,9 @@ pub struct RunnerOptions {
     pub retry_cap_secs: i64,
     pub poll_interval: Duration,
     pub scheduler: bool,
+    /// How long a handler may run on after shutdown is asked before it is cut off (its job is
+    /// handed back either way). Long handlers stop sooner, between units of work.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -22,6 +27,7 @@ impl Default for RunnerOptions {
             retry_cap_secs: 6 * 3600,
             poll_interval: Duration::from_secs(1),
             scheduler: true,
+            shutdown_grace: Duration::from_secs(3),
         }
     }
 }
@@ -33,6 +39,9 @@ pub enum Outcome {
     Dead(String),
     /// The lease ran out while the handler worked and another worker took the job over.
     LeaseLost,
+    /// The worker is shutting down: the job went back to the queue, due at once, its attempt
+    /// not counted.
+    HandedBack,
 }
 
 #[derive(Clone)]
@@ -41,6 +50,8 @@ pub struct Runner {
     pub(crate) registry: Arc<Registry>,
     pub(crate) opts: RunnerOptions,
     worker: String,
+    /// Turns true when the worker is to shut down.
+    stop: watch::Receiver<bool>,
 }
 
 fn jitter() -> f64 {
@@ -65,7 +76,19 @@ impl Runner {
             registry,
             opts,
             worker,
+            stop: watch::channel(false).1,
         }
+    }
+
+    /// Stops this runner when `stop` turns true: no new job is claimed, a long handler stops
+    /// between units of work, and the job it held is handed back.
+    pub fn with_shutdown(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
     }
 
     pub fn registry(&self) -> &Registry {
@@ -74,6 +97,9 @@ impl Runner {
 
     /// Claims and runs one due job. None when nothing is due.
     pub async fn run_one(&self) -> Result<Option<(Job, Outcome)>, AppError> {
+        if self.stopping() {
+            return Ok(None);
+        }
         let now = self.app.now();
         let token = new_lease_token(&self.worker);
         let Some(job) =
@@ -137,12 +163,14 @@ impl Runner {
                 return Ok(Outcome::Dead(msg));
             }
         };
+        let lease = Lease::new(job.id, token, self.stop.clone());
         let ctx = JobCtx {
             id: job.id,
             kind: job.kind.clone(),
             payload,
             attempt: job.attempts,
             max_attempts: job.max_attempts,
+            lease: lease.clone(),
         };
         let span =
             tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
@@ -174,9 +202,17 @@ impl Runner {
                     Outcome::LeaseLost
                 }
             }
+            Err(JobError::Interrupted) => {
+                if jobs::release(self.app.db.ex(), job.id, token, now).await? {
+                    Outcome::HandedBack
+                } else {
+                    Outcome::LeaseLost
+                }
+            }
             Err(e @ (JobError::Retry(_) | JobError::RetryAfter { .. })) => {
                 let msg = e.to_string();
-                if job.attempts >= job.max_attempts {
+                // A run that made progress is not charged its attempt (the store keeps the count).
+                if job.attempts >= job.max_attempts && !lease.made_progress() {
                     let msg = format!("gave up after {} attempts: {msg}", job.attempts);
                     if jobs::bury(self.app.db.ex(), job.id, token, now, &msg).await? {
                         Outcome::Dead(msg)
@@ -213,6 +249,9 @@ impl Runner {
             Outcome::LeaseLost => {
                 tracing::warn!(id = job.id, kind = %job.kind, "job lease lost; another worker has it")
             }
+            Outcome::HandedBack => {
+                tracing::info!(id = job.id, kind = %job.kind, "job handed back for shutdown")
+            }
         }
         self.count(
             &job.kind,
@@ -221,12 +260,16 @@ impl Runner {
                 Outcome::RetryAt(_) => "retry",
                 Outcome::Dead(_) => "dead",
                 Outcome::LeaseLost => "lease_lost",
+                Outcome::HandedBack => "handed_back",
             },
         );
         Ok(outcome)
     }
 
     /// Awaits the handler while extending its lease, so a long job is not taken over while alive.
+    /// When shutdown is asked, the handler gets `shutdown_grace` to return (a long one stops
+    /// between units of work and answers `Interrupted`); past it, it is cut off, and the job is
+    /// handed back all the same. Handlers are written to be cut off anywhere, as by a crash.
     async fn with_heartbeat(
         &self,
         id: i64,
@@ -234,6 +277,8 @@ impl Runner {
         mut task: tokio::task::JoinHandle<Result<(), JobError>>,
     ) -> Result<(), JobError> {
         let every = Duration::from_secs((self.opts.lease_secs / 3).max(1) as u64);
+        let mut stop = self.stop.clone();
+        let mut deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         loop {
             tokio::select! {
                 r = &mut task => {
@@ -249,6 +294,15 @@ impl Runner {
                         tracing::warn!(id, error = %e, "could not extend a job's lease");
                     }
                 }
+                _ = shutdown_asked(&mut stop), if deadline.is_none() => {
+                    deadline = Some(Box::pin(tokio::time::sleep(self.opts.shutdown_grace)));
+                }
+                _ = async { if let Some(d) = deadline.as_mut() { d.await } }, if deadline.is_some() => {
+                    tracing::warn!(id, "job still running at the end of the shutdown grace; cut off");
+                    task.abort();
+                    let _ = (&mut task).await;
+                    return Err(JobError::Interrupted);
+                }
             }
         }
     }
@@ -260,24 +314,52 @@ impl Runner {
         );
     }
 
-    /// The worker loop: scheduler tick, drain the queue, wait a poll interval; until `shutdown`.
-    pub async fn run_forever(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    /// The worker loop: scheduler tick, drain the queue, then wait for a job to be queued (here or,
+    /// on PostgreSQL, by any instance) or for the poll interval; until `shutdown`.
+    pub async fn run_forever(self, shutdown: watch::Receiver<bool>) {
+        let runner = self.with_shutdown(shutdown);
+        runner.app.listen_for_queued_jobs();
+        let mut wake = runner.app.queue_wake.subscribe();
+        let mut stop = runner.stop.clone();
         loop {
-            if self.opts.scheduler
-                && let Err(e) = self.tick_scheduler().await
+            if runner.stopping() {
+                return;
+            }
+            // Rings from here on wake the wait below, even those during the drain.
+            wake.borrow_and_update();
+            if runner.opts.scheduler
+                && let Err(e) = runner.tick_scheduler().await
             {
                 tracing::error!(error = %e, "scheduler tick failed");
             }
-            if let Err(e) = self.run_pending().await {
-                tracing::error!(error = %e, "job worker failed; retrying after the poll interval");
+            match runner.run_pending().await {
+                // The queue is drained: what the jobs freed goes back to the system.
+                Ok(n) if n > 0 => crate::release_freed_memory(),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "job worker failed; retrying after the poll interval")
+                }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(self.opts.poll_interval) => {}
-                _ = shutdown.changed() => {}
-            }
-            if *shutdown.borrow() {
-                return;
-            }
+            runner
+                .app
+                .metrics
+                .inc("boxoffice_job_worker_idle_total", String::new());
+            let by = tokio::select! {
+                _ = tokio::time::sleep(runner.opts.poll_interval) => "poll",
+                _ = shutdown_asked(&mut stop) => "shutdown",
+                _ = wake.changed() => "queued",
+            };
+            runner
+                .app
+                .metrics
+                .inc("boxoffice_job_worker_wakes_total", labels(&[("by", by)]));
         }
+    }
+}
+
+/// Resolves once shutdown is asked; never when the sender is gone without asking.
+async fn shutdown_asked(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

@@ -90,7 +90,7 @@ pub fn register(r: &mut Registry) {
         };
         // Per-customer failures are recorded on the migration, not retried here: the admin
         // retries them from the migration once the target is fixed.
-        let report = app.run_migration(id).await?;
+        let report = app.run_migration_under(id, &ctx.lease).await?;
         tracing::info!(
             migration_id = id,
             moved = report.moved,

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::MediaServer;
 use crate::error::{MediaError, Result};
 use crate::http::{ClientOptions, HttpCore, Req};
+use crate::mb_users::{UserDto, UserPage};
 use crate::mediabrowser::{Mb, s, user_id};
 use crate::policy::{AccessPolicy, DeviceAccess};
 use crate::types::{
@@ -156,23 +157,19 @@ impl MediaServer for EmbyServer {
                 .q("Limit", page.to_string());
             let resp = self.mb.http.send("list users", req).await?;
             if resp.status == 404 && out.is_empty() {
-                let v = self
-                    .mb
-                    .json("list users", Req::get("/Users"), "server")
-                    .await?;
-                return Ok(v
-                    .as_array()
-                    .map(|a| a.iter().map(|u| self.mb.user_from(u)).collect())
-                    .unwrap_or_default());
+                return self.mb.user_list("list users", Req::get("/Users")).await;
             }
             if !resp.ok() {
                 return Err(self.mb.http.error("list users", &resp, "server"));
             }
-            let v = self.mb.http.parse_json("list users", &resp)?;
-            let items = v["Items"].as_array().cloned().unwrap_or_default();
-            let total = v["TotalRecordCount"].as_u64().unwrap_or(0) as usize;
-            let got = items.len();
-            out.extend(items.iter().map(|u| self.mb.user_from(u)));
+            let page: UserPage = self.mb.http.parse_typed("list users", &resp)?;
+            let total = page
+                .total
+                .0
+                .and_then(|t| t.parse::<usize>().ok())
+                .unwrap_or(0);
+            let got = page.items.0.len();
+            out.extend(page.items.0.into_iter().map(UserDto::into_user));
             if got == 0 || out.len() >= total {
                 return Ok(out);
             }

@@ -457,6 +457,19 @@ impl HttpCore {
         self.parse_json(op, &resp)
     }
 
+    /// Reads the body straight into `T` (an empty body is `T::default()`), without a JSON tree.
+    pub fn parse_typed<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        op: &str,
+        resp: &Resp,
+    ) -> Result<T> {
+        if resp.body.trim().is_empty() {
+            return Ok(T::default());
+        }
+        serde_json::from_str(&resp.body)
+            .map_err(|e| self.bad_response(op, format!("invalid JSON: {e}")))
+    }
+
     pub fn parse_json(&self, op: &str, resp: &Resp) -> Result<Value> {
         if resp.body.trim().is_empty() {
             return Ok(Value::Null);

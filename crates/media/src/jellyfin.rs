@@ -71,13 +71,7 @@ impl MediaServer for JellyfinServer {
 
     async fn users(&self) -> Result<Vec<MediaUser>> {
         // A bare array, no paging (ref §2.2 J3).
-        let v = self
-            .mb
-            .json("list users", Req::get("/Users"), "server")
-            .await?;
-        Ok(v.as_array()
-            .map(|a| a.iter().map(|u| self.mb.user_from(u)).collect())
-            .unwrap_or_default())
+        self.mb.user_list("list users", Req::get("/Users")).await
     }
 
     async fn user(&self, user: &UserRef) -> Result<Option<MediaUser>> {

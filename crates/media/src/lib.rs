@@ -12,6 +12,7 @@ mod emby;
 mod error;
 mod http;
 mod jellyfin;
+mod mb_users;
 mod mediabrowser;
 mod plex_server;
 mod plex_tv;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{MediaError, Result};
 use crate::http::{HttpCore, Req, Resp};
+use crate::mb_users::{UserDto, UserList};
 use crate::policy::{AccessPolicy, DeviceAccess, apply_mediabrowser, denull};
 use crate::types::{
     Decision, Device, Library, LiveSession, MediaUser, Platform, PlaybackState, ServerIdentity,
@@ -27,7 +28,7 @@ pub(crate) fn s(v: &Value) -> Option<String> {
     }
 }
 
-fn b(v: &Value) -> bool {
+pub(crate) fn b(v: &Value) -> bool {
     v.as_bool().unwrap_or(false)
 }
 
@@ -116,32 +117,15 @@ impl Mb {
     }
 
     pub fn user_from(&self, v: &Value) -> MediaUser {
-        let p = &v["Policy"];
-        let all = b(&p["EnableAllFolders"]);
-        let strs = |a: &Value| -> Vec<String> {
-            a.as_array()
-                .map(|x| x.iter().filter_map(s).collect())
-                .unwrap_or_default()
-        };
-        MediaUser {
-            user_ref: UserRef::user(s(&v["Id"]).unwrap_or_default()),
-            name: s(&v["Name"]).unwrap_or_default(),
-            email: None,
-            all_libraries: all,
-            libraries: if all {
-                Vec::new()
-            } else {
-                strs(&p["EnabledFolders"])
-            },
-            downloads: b(&p["EnableContentDownloading"]),
-            video_transcoding: Some(b(&p["EnableVideoPlaybackTranscoding"])),
-            disabled: b(&p["IsDisabled"]),
-            is_admin: b(&p["IsAdministrator"]),
-            pending: false,
-            all_devices: p["EnableAllDevices"].as_bool().unwrap_or(true),
-            enabled_devices: strs(&p["EnabledDevices"]),
-            connect_username: s(&v["ConnectUserName"]),
-        }
+        use serde::Deserialize;
+        UserDto::deserialize(v).unwrap_or_default().into_user()
+    }
+
+    /// A user list (`/Users`, a bare array) read into the fields used, with no JSON tree.
+    pub async fn user_list(&self, op: &str, req: Req) -> Result<Vec<MediaUser>> {
+        let resp = self.call(op, req, "server").await?;
+        let list: UserList = self.http.parse_typed(op, &resp)?;
+        Ok(list.0.into_iter().map(UserDto::into_user).collect())
     }
 
     pub async fn user_dto(&self, id: &str) -> Result<Value> {

@@ -359,3 +359,53 @@ pub async fn known_customers(mut ex: Ex<'_>, keys: &[String]) -> Result<Vec<Know
     }
     Ok(out)
 }
+
+/// Marks an import stopped: its job was given up, for `reason`. It stays so until retried.
+pub async fn set_stopped(ex: Ex<'_>, id: i64, reason: &str) -> Result<()> {
+    affected!(ex, |e| {
+        sqlx::query(
+        "UPDATE bulk_invites SET state = 'stopped', stop_reason = $2 WHERE id = $1 AND state <> 'finished'"
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(e)
+    .await
+    })?;
+    Ok(())
+}
+
+/// Marks a running import paused: its worker shut down between rows and handed the job back.
+pub async fn set_paused(ex: Ex<'_>, id: i64) -> Result<()> {
+    affected!(ex, |e| sqlx::query(
+        "UPDATE bulk_invites SET state = 'paused' WHERE id = $1 AND state = 'running'"
+    )
+    .bind(id)
+    .execute(e)
+    .await)?;
+    Ok(())
+}
+
+/// Puts a paused or stopped import back to running (its job runs again); true when it was
+/// stopped or paused.
+pub async fn set_running(ex: Ex<'_>, id: i64) -> Result<bool> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+        "UPDATE bulk_invites SET state = 'running', stop_reason = '' WHERE id = $1 AND state IN ('paused', 'stopped')"
+    )
+    .bind(id)
+    .execute(e)
+    .await
+    })?;
+    Ok(n == 1)
+}
+
+/// Why an import stopped; empty unless it is stopped.
+pub async fn stop_reason(ex: Ex<'_>, id: i64) -> Result<String> {
+    run!(ex, |e| sqlx::query_scalar(
+        "SELECT stop_reason FROM bulk_invites WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(e)
+    .await)
+    .map_err(StoreError::from)
+}

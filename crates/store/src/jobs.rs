@@ -3,7 +3,23 @@
 //! conditional on the claim's `lease_token`, so a worker that lost its lease cannot finish a job
 //! someone else now holds.
 
-use crate::{Backend, Ex, Result, StoreError, affected, run};
+use crate::{Backend, Db, Ex, Result, StoreError, affected, run};
+
+/// The PostgreSQL channel on which a queued job is announced. The `NOTIFY` is part of the
+/// enqueue's transaction, so PostgreSQL delivers it when (and only if) the job is committed;
+/// every instance listening wakes an idle worker at once instead of at its next poll.
+pub const QUEUE_CHANNEL: &str = "boxoffice_jobs";
+
+/// Announces a job ready to run to the other instances (PostgreSQL only; SQLite is one instance).
+async fn announce(ex: Ex<'_>) -> Result<()> {
+    if ex.backend() == Backend::Postgres {
+        affected!(ex, |e| sqlx::query("SELECT pg_notify($1, '')")
+            .bind(QUEUE_CHANNEL)
+            .execute(e)
+            .await)?;
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct Job {
@@ -64,6 +80,7 @@ pub async fn enqueue(mut ex: Ex<'_>, j: NewJob<'_>, now: i64) -> Result<Enqueued
     .await
     })?;
     if let Some((id,)) = id {
+        announce(ex).await?;
         return Ok(Enqueued::Created(id));
     }
     let key = j.idempotency_key.ok_or(StoreError::NotFound)?;
@@ -77,6 +94,11 @@ pub async fn enqueue(mut ex: Ex<'_>, j: NewJob<'_>, now: i64) -> Result<Enqueued
 }
 
 /// Takes the next due job (queued and due, or running with an expired lease) and leases it.
+///
+/// Taking over an expired lease charges the job an attempt only if its last run made no
+/// progress ([`mark_progress`]): a long job cut short by crashes or deploys while it works
+/// through its rows is not buried after `max_attempts` restarts, while one that dies before
+/// finishing anything still is.
 pub async fn claim(ex: Ex<'_>, now: i64, lease_until: i64, token: &str) -> Result<Option<Job>> {
     // The only place the dialects differ: PostgreSQL lets several instances claim concurrently
     // without waiting on each other's row locks; SQLite has one writer, so the single statement is
@@ -93,13 +115,13 @@ pub async fn claim(ex: Ex<'_>, now: i64, lease_until: i64, token: &str) -> Resul
         .await)?)
 }
 
-const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, lease_token = $3, updated_at = $1
+const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + CASE WHEN state = 'running' AND progressed THEN 0 ELSE 1 END, progressed = FALSE, lease_until = $2, lease_token = $3, updated_at = $1
      WHERE id = (SELECT id FROM jobs
                  WHERE (state = 'queued' AND run_after <= $1) OR (state = 'running' AND lease_until <= $1)
                  ORDER BY run_after, id LIMIT 1)
      RETURNING id, kind, payload, idempotency_key, state, run_after, attempts, max_attempts, last_error, lease_until, lease_token, created_at, updated_at, finished_at";
 
-const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, lease_token = $3, updated_at = $1
+const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = attempts + CASE WHEN state = 'running' AND progressed THEN 0 ELSE 1 END, progressed = FALSE, lease_until = $2, lease_token = $3, updated_at = $1
      WHERE id = (SELECT id FROM jobs
                  WHERE (state = 'queued' AND run_after <= $1) OR (state = 'running' AND lease_until <= $1)
                  ORDER BY run_after, id LIMIT 1
@@ -122,7 +144,8 @@ pub async fn complete(ex: Ex<'_>, id: i64, token: &str, now: i64) -> Result<bool
     Ok(n == 1)
 }
 
-/// Puts a failed job back in the queue to run again at `run_after`.
+/// Puts a failed job back in the queue to run again at `run_after`. A run that made progress
+/// before failing is not charged its attempt.
 pub async fn retry_later(
     ex: Ex<'_>,
     id: i64,
@@ -133,7 +156,8 @@ pub async fn retry_later(
 ) -> Result<bool> {
     let n = affected!(ex, |e| {
         sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_after = $4, last_error = $5, updated_at = $3, lease_until = NULL
+        "UPDATE jobs SET state = 'queued', run_after = $4, last_error = $5, updated_at = $3, lease_until = NULL,
+           attempts = CASE WHEN progressed AND attempts > 0 THEN attempts - 1 ELSE attempts END, progressed = FALSE
          WHERE id = $1 AND lease_token = $2 AND state = 'running'"
     )
     .bind(id)
@@ -164,6 +188,43 @@ pub async fn bury(ex: Ex<'_>, id: i64, token: &str, now: i64, error: &str) -> Re
     Ok(n == 1)
 }
 
+/// Records that the current run of a job finished a unit of work, so losing its lease is not a
+/// failed attempt. False when the lease was lost.
+pub async fn mark_progress(ex: Ex<'_>, id: i64, token: &str) -> Result<bool> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+            "UPDATE jobs SET progressed = TRUE WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+        )
+        .bind(id)
+        .bind(token)
+        .execute(e)
+        .await
+    })?;
+    Ok(n == 1)
+}
+
+/// Hands a job's lease back without charging the attempt (the worker is shutting down): the job
+/// is due again at once, for the next worker of this or another instance. False when the lease
+/// was lost.
+pub async fn release(mut ex: Ex<'_>, id: i64, token: &str, now: i64) -> Result<bool> {
+    let n = affected!(ex.reborrow(), |e| {
+        sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_after = $3, updated_at = $3, lease_until = NULL, lease_token = NULL,
+           attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, progressed = FALSE
+         WHERE id = $1 AND lease_token = $2 AND state = 'running'"
+    )
+    .bind(id)
+    .bind(token)
+    .bind(now)
+    .execute(e)
+    .await
+    })?;
+    if n == 1 {
+        announce(ex).await?;
+    }
+    Ok(n == 1)
+}
+
 pub async fn extend_lease(ex: Ex<'_>, id: i64, token: &str, until: i64) -> Result<bool> {
     let n = affected!(ex, |e| {
         sqlx::query(
@@ -179,8 +240,8 @@ pub async fn extend_lease(ex: Ex<'_>, id: i64, token: &str, until: i64) -> Resul
 }
 
 /// Gives a dead job a fresh set of attempts.
-pub async fn requeue_dead(ex: Ex<'_>, id: i64, now: i64) -> Result<()> {
-    let n = affected!(ex, |e| {
+pub async fn requeue_dead(mut ex: Ex<'_>, id: i64, now: i64) -> Result<()> {
+    let n = affected!(ex.reborrow(), |e| {
         sqlx::query(
         "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $2, updated_at = $2, finished_at = NULL WHERE id = $1 AND state = 'dead'"
     )
@@ -190,8 +251,63 @@ pub async fn requeue_dead(ex: Ex<'_>, id: i64, now: i64) -> Result<()> {
     .await
     })?;
     if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
+        return Err(StoreError::NotFound);
+    }
+    announce(ex).await
+}
+
+/// The jobs of one piece of work: the key itself and the keys it names with a `:` suffix
+/// (`bulk_invite:7`, `bulk_invite:7:retry:2`).
+const FAMILY: &str = "(idempotency_key = $1 OR idempotency_key LIKE $1 || ':%')";
+
+/// Gives the dead jobs of `key`'s family a fresh set of attempts; returns how many.
+pub async fn requeue_dead_family(mut ex: Ex<'_>, key: &str, now: i64) -> Result<u64> {
+    let sql = format!(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $2, updated_at = $2, finished_at = NULL WHERE state = 'dead' AND {FAMILY}"
+    );
+    let n = affected!(ex.reborrow(), |e| sqlx::query(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(key)
+    .bind(now)
+    .execute(e)
+    .await)?;
+    if n > 0 {
+        announce(ex).await?;
+    }
+    Ok(n)
+}
+
+/// How many jobs of `key`'s family are queued or running.
+pub async fn live_in_family(ex: Ex<'_>, key: &str) -> Result<i64> {
+    let sql =
+        format!("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND {FAMILY}");
+    let (n,): (i64,) = run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(key)
+        .fetch_one(e)
+        .await)?;
+    Ok(n)
+}
+
+/// Waits for jobs announced on [`QUEUE_CHANNEL`] by any instance (PostgreSQL).
+pub struct QueueListener(sqlx::postgres::PgListener);
+
+impl QueueListener {
+    /// None on SQLite, where every writer is in this process.
+    pub async fn connect(db: &Db) -> Result<Option<Self>> {
+        let Db::Postgres(pool) = db else {
+            return Ok(None);
+        };
+        let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+        l.listen(QUEUE_CHANNEL).await?;
+        Ok(Some(Self(l)))
+    }
+
+    /// Resolves at the next announcement. A dropped connection is re-established (announcements
+    /// sent meanwhile are lost; the workers' poll interval covers them); an error means the pool
+    /// was closed.
+    pub async fn next(&mut self) -> Result<()> {
+        self.0.recv().await?;
         Ok(())
     }
 }

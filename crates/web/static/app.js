@@ -86,7 +86,7 @@ function bulkInviteProgress(box) {
           var msg = tr.querySelector("[data-message]");
           if (msg) msg.textContent = r.message || "";
         });
-        if (s.remaining > 0) setTimeout(tick, 1500);
+        if (s.remaining > 0 && s.state !== "stopped") setTimeout(tick, 1500);
         else window.location.reload();
       })
       .catch(function () { setTimeout(tick, 5000); });

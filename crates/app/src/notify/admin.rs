@@ -24,6 +24,15 @@ impl App {
             }
             return Ok(());
         }
+        if kind == crate::bulk_invite::BULK_INVITE_JOB {
+            let import = serde_json::from_str::<serde_json::Value>(payload)
+                .ok()
+                .and_then(|p| p["bulk_invite_id"].as_i64());
+            if let Some(import) = import {
+                // The import's own notice names the file, the counts and the Retry.
+                return self.bulk_invite_stopped(import, id, attempts, error).await;
+            }
+        }
         self.notify_now(
             Notice::to_admin("job_failed", None)
                 .with("job_kind", kind)

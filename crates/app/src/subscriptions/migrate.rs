@@ -357,6 +357,18 @@ impl App {
     /// admin event. Safe to run again after a crash: moved items are skipped, and a customer is
     /// only removed from the source once the target share has been applied.
     pub async fn run_migration(&self, id: i64) -> Result<MigrationReport, AppError> {
+        self.run_migration_under(id, &crate::job_lease::Lease::detached())
+            .await
+    }
+
+    /// [`App::run_migration`] under a job's lease: each customer settled is progress, and a
+    /// shutdown stops it between customers ([`AppError::Interrupted`]); the next run skips the
+    /// customers already moved.
+    pub async fn run_migration_under(
+        &self,
+        id: i64,
+        lease: &crate::job_lease::Lease,
+    ) -> Result<MigrationReport, AppError> {
         let row = match server_migrations::find(self.db.ex(), id).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Ok(MigrationReport::default()),
@@ -366,6 +378,9 @@ impl App {
         for item in server_migrations::items(self.db.ex(), id).await? {
             if item.outcome == "moved" || item.outcome == "skipped" {
                 continue;
+            }
+            if lease.stop_requested() {
+                return Err(AppError::Interrupted);
             }
             if self.expired_customer(item.customer).await? {
                 server_migrations::set_item(
@@ -384,6 +399,11 @@ impl App {
                 Err(e) => ("failed", e.to_string()),
             };
             server_migrations::set_item(self.db.ex(), id, item.customer, outcome, &message).await?;
+            // A customer failing again as before is no progress: a run that only repeats
+            // failures and then dies is a failed attempt.
+            if outcome == "moved" || item.outcome != "failed" {
+                lease.progressed(self).await?;
+            }
         }
         let items = server_migrations::items(self.db.ex(), id).await?;
         let report = MigrationReport {

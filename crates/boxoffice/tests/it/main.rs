@@ -23,6 +23,8 @@ mod demo;
 mod discord;
 mod enforcement;
 mod health;
+mod job_restarts;
+mod job_wake;
 mod jobs;
 mod lifecycle;
 mod login_limits;

@@ -53,12 +53,16 @@ pub struct BulkInviteDryRun {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BulkInviteStatusOut {
-    /// id, state (running, finished), counts (total_rows, done_rows, failed_rows, remaining),
-    /// `unknown_columns` (header columns that were ignored) and `rows` with each row's outcome
-    /// (pending, done, failed) and message.
+    /// id, state (running; paused: its worker shut down between rows and it resumes by itself;
+    /// stopped: its job was given up, `stop_reason` says why; finished), counts (total_rows,
+    /// done_rows, failed_rows, remaining), `unknown_columns` (header columns that were ignored)
+    /// and `rows` with each row's outcome (pending, done, failed) and message.
     #[schema(value_type = Object)]
     #[serde(flatten)]
     pub status: serde_json::Value,
+    /// Set while the import is stopped: POST here to resume it at its first row not done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_url: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -257,8 +261,11 @@ pub async fn get_one(
 ) -> Result<Json<BulkInviteStatusOut>, ApiError> {
     caller.require(Permission::UsersWrite)?;
     let s = st.app.bulk_invite_status(id).await?;
+    let retry_url =
+        (s.import.state == "stopped").then(|| format!("/api/v1/bulk-invites/{id}/retry-failed"));
     Ok(Json(BulkInviteStatusOut {
         status: serde_json::to_value(s).unwrap_or_default(),
+        retry_url,
     }))
 }
 
@@ -284,7 +291,7 @@ pub async fn report(
         .into_response())
 }
 
-/// Puts the failed rows back in the queue.
+/// Puts the failed rows back in the queue, and resumes a stopped import.
 #[utoipa::path(post, path = "/api/v1/bulk-invites/{id}/retry-failed", params(("id" = i64, Path)), responses((status = 202, body = RetryOut), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn retry_failed(
     State(st): State<WebState>,

@@ -330,6 +330,10 @@ struct StatusPage {
     created_by: String,
     created: String,
     running: bool,
+    /// Why the import stopped (its job was given up); Retry resumes it.
+    stopped: Option<String>,
+    /// Its worker shut down between rows; it resumes when boxoffice runs again.
+    paused: bool,
     total: i64,
     done: i64,
     failed: i64,
@@ -382,7 +386,9 @@ async fn status_page(
         file_name: s.import.file_name.clone(),
         created_by: s.import.created_by.clone(),
         created: super::admin::fmt_time(s.import.created_at),
-        running: s.remaining > 0,
+        running: s.remaining > 0 && s.import.state != "stopped",
+        stopped: (s.import.state == "stopped").then(|| s.stop_reason.clone()),
+        paused: s.import.state == "paused",
         total: s.import.total_rows,
         done: s.import.done_rows,
         failed: s.import.failed_rows,
@@ -401,7 +407,7 @@ async fn status_page(
             .collect(),
         message: match a.retried {
             Some(0) => Some("No failed rows to retry."),
-            Some(_) => Some("The failed rows are queued again."),
+            Some(_) => Some("The rows not done are queued again."),
             None => None,
         },
     })
