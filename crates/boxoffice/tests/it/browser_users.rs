@@ -33,7 +33,9 @@ async fn the_users_page_renders_filters_and_works_at_phone_width() {
 
     b.fill("#user-filters input[name=q]", "BOB").await;
     b.click("#user-filters button[type=submit]").await;
-    b.on_page("users").await;
+    // The filtered page is the same kind of page: wait for the one that echoes the search, not
+    // for any Users page (the click returns before the old one is gone).
+    b.find("#user-filters input[name=q][value='BOB']").await;
     let total = b.text("#users-total").await;
     assert!(total.contains("1 users"), "{total}");
     assert!(b.text("#users").await.contains("Bobby"));
@@ -57,7 +59,7 @@ async fn the_users_page_renders_filters_and_works_at_phone_width() {
     assert!(menu.contains("Change plan"), "{menu}");
     p.fill("#user-filters input[name=q]", "dave").await;
     p.click("#user-filters button[type=submit]").await;
-    p.on_page("users").await;
+    p.find("#user-filters input[name=q][value='dave']").await;
     assert!(p.text("#users-total").await.contains("1 users"));
     p.screenshot("users-page-phone").await;
     p.quit().await;
