@@ -119,3 +119,51 @@ impl App {
         })
     }
 }
+
+/// One Emby device as the Devices page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceView {
+    pub server: String,
+    /// The customer's e-mail, or the server's user name for a user no customer owns.
+    pub who: String,
+    pub customer_id: Option<i64>,
+    pub name: String,
+    pub app: String,
+    pub last_used: Option<i64>,
+}
+
+impl App {
+    /// The Emby devices the latest enforcement pass found on each server.
+    pub async fn emby_devices(&self) -> Result<Vec<DeviceView>, AppError> {
+        let servers: HashMap<i64, String> = boxoffice_store::servers::list(self.db.ex())
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        let rows = store::devices(self.db.ex()).await?;
+        let mut emails: HashMap<i64, String> = HashMap::new();
+        for id in rows.iter().filter_map(|r| r.customer_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = emails.entry(id) {
+                let c = boxoffice_store::customers::find(self.db.ex(), id).await?;
+                slot.insert(c.email);
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| DeviceView {
+                server: servers
+                    .get(&r.server_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("server {}", r.server_id)),
+                who: r
+                    .customer_id
+                    .and_then(|c| emails.get(&c).cloned())
+                    .unwrap_or_else(|| r.user_name.clone()),
+                customer_id: r.customer_id,
+                name: r.name,
+                app: r.app,
+                last_used: r.last_used,
+            })
+            .collect())
+    }
+}

@@ -302,10 +302,16 @@ impl App {
         }
         stored.rules = pass.memory;
         stored.first_seen = first_seen;
-        if settings.bool("enforcement.devices_enabled") {
-            self.enforce_emby_devices(&servers, &enrollees, &mut stored, &mut report, &mut tx)
-                .await?;
-        }
+        let devices_on = settings.bool("enforcement.devices_enabled");
+        self.emby_devices_pass(
+            &servers,
+            &enrollees,
+            devices_on,
+            &mut stored,
+            &mut report,
+            &mut tx,
+        )
+        .await?;
         let memory =
             serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
         store::save_memory(tx.ex(), &memory, now).await?;
@@ -339,12 +345,14 @@ impl App {
         Ok(report)
     }
 
-    /// Emby device limits (operations §3.9) on every enabled Emby server. A server whose devices
-    /// cannot be read is skipped until the next pass.
-    async fn enforce_emby_devices(
+    /// Reads every enabled Emby server's devices for the Devices page and, when `enforce`, keeps
+    /// them within the plans' limits (operations §3.9). A server whose devices cannot be read is
+    /// skipped until the next pass.
+    async fn emby_devices_pass(
         &self,
         servers: &[ServerRow],
         enrollees: &[store::Enrollee],
+        enforce: bool,
         stored: &mut Stored,
         report: &mut PassReport,
         tx: &mut boxoffice_store::Tx,
@@ -364,7 +372,11 @@ impl App {
                     continue;
                 }
             };
-            for e in enrollees.iter().filter(|e| e.server_id == row.id) {
+            let mut deleted: Vec<String> = Vec::new();
+            for e in enrollees
+                .iter()
+                .filter(|e| enforce && e.server_id == row.id)
+            {
                 let own: Vec<&boxoffice_media::Device> = devices
                     .iter()
                     .filter(|d| d.user_id.as_deref() == Some(e.remote_user_id.as_str()))
@@ -382,6 +394,7 @@ impl App {
                     match client.delete_device(id).await {
                         Ok(()) => {
                             report.devices_deleted += 1;
+                            deleted.push(id.clone());
                             self.audit(
                                 tx.ex(),
                                 &Actor::system(),
@@ -428,6 +441,27 @@ impl App {
                     Err(err) => report.servers_failed.push((row.id, err.to_string())),
                 }
             }
+            let owner: HashMap<&str, i64> = enrollees
+                .iter()
+                .filter(|e| e.server_id == row.id)
+                .map(|e| (e.remote_user_id.as_str(), e.customer_id))
+                .collect();
+            let now = self.now();
+            let rows: Vec<store::DeviceRow> = devices
+                .iter()
+                .filter(|d| !deleted.contains(&d.id))
+                .map(|d| store::DeviceRow {
+                    server_id: row.id,
+                    device_id: d.reported_id.clone(),
+                    customer_id: d.user_id.as_deref().and_then(|u| owner.get(u).copied()),
+                    name: d.name.clone(),
+                    app: d.app.clone(),
+                    user_name: d.user_name.clone().unwrap_or_default(),
+                    last_used: d.last_activity.as_deref().map(unix_of),
+                    read_at: now,
+                })
+                .collect();
+            store::record_devices(tx.ex(), row.id, &rows).await?;
         }
         Ok(())
     }

@@ -159,3 +159,57 @@ pub async fn timeline(ex: Ex<'_>, since: i64) -> Result<Vec<(i64, i64, i64)>> {
     .await)
     .map_err(StoreError::from)
 }
+
+/// One Emby device as a pass found it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub server_id: i64,
+    pub device_id: String,
+    pub customer_id: Option<i64>,
+    pub name: String,
+    pub app: String,
+    pub user_name: String,
+    pub last_used: Option<i64>,
+    pub read_at: i64,
+}
+
+/// Replaces what is recorded of one server's devices.
+pub async fn record_devices(ex: Ex<'_>, server_id: i64, rows: &[DeviceRow]) -> Result<()> {
+    let mut ex = ex;
+    affected!(ex.reborrow(), |e| sqlx::query(
+        "DELETE FROM emby_devices WHERE server_id = $1"
+    )
+    .bind(server_id)
+    .execute(e)
+    .await)?;
+    for r in rows {
+        affected!(ex.reborrow(), |e| {
+            sqlx::query(
+            "INSERT INTO emby_devices (server_id, device_id, customer_id, name, app, user_name, last_used, read_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )
+        .bind(r.server_id)
+        .bind(&r.device_id)
+        .bind(r.customer_id)
+        .bind(&r.name)
+        .bind(&r.app)
+        .bind(&r.user_name)
+        .bind(r.last_used)
+        .bind(r.read_at)
+        .execute(e)
+        .await
+        })?;
+    }
+    Ok(())
+}
+
+/// Every recorded device, by server, then user, then most recently used.
+pub async fn devices(ex: Ex<'_>) -> Result<Vec<DeviceRow>> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT server_id, device_id, customer_id, name, app, user_name, last_used, read_at
+         FROM emby_devices ORDER BY server_id, user_name, last_used DESC, device_id"
+    )
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}

@@ -426,6 +426,16 @@ async fn emby_devices_stay_within_the_plans_limit_at_under_and_over_it() {
     let over = pass(&m).await;
     assert_eq!(over.devices_deleted, 2, "{over:?}");
     assert_eq!(emby_devices_of(&m, &user), vec!["dev-c", "dev-d"]);
+    let page = m.t.get_html("/admin/devices").await;
+    assert!(page.contains("dev-c") && page.contains("dev-d"), "{page}");
+    assert!(
+        !page.contains("dev-a"),
+        "a deleted device is not listed: {page}"
+    );
+    assert!(
+        page.contains(ANN),
+        "the devices are listed under the customer"
+    );
     assert_eq!(
         emby_policy(&m),
         (false, vec!["dev-c".to_string(), "dev-d".to_string()])

@@ -169,7 +169,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Servers & Libraries",
         permission: Permission::DevicesRead,
         summary: "Emby devices and the per-plan device limit.",
-        coming: &["Devices per user", "Delete a device"],
+        coming: &[],
     },
     Section {
         slug: "activity",

@@ -6,6 +6,7 @@ pub mod admin;
 mod auth;
 mod bulk_invite;
 mod contact;
+mod devices;
 mod drift;
 pub mod form;
 mod library_groups;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<WebState> {
         .merge(selftest::routes())
         .merge(drift::routes())
         .merge(activity::routes())
+        .merge(devices::routes())
         .merge(new_customer::routes())
         .merge(users::routes())
         .merge(plex_change::routes())
