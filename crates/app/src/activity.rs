@@ -58,39 +58,35 @@ impl App {
             .map(|s| (s.id, s.name))
             .collect();
         let latest = store::latest(self.db.ex()).await?;
-        let mut emails: HashMap<i64, String> = HashMap::new();
-        for id in latest.iter().filter_map(|r| r.customer_id) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = emails.entry(id) {
-                let c = boxoffice_store::customers::find(self.db.ex(), id).await?;
-                slot.insert(c.email);
-            }
-        }
         let name_of = |id: i64| {
             servers
                 .get(&id)
                 .cloned()
                 .unwrap_or_else(|| format!("server {id}"))
         };
+        let read_at = latest.first().map(|r| r.row.read_at);
         let now = latest
-            .iter()
-            .map(|r| StreamNow {
-                server: name_of(r.server_id),
-                who: r
-                    .customer_id
-                    .and_then(|c| emails.get(&c).cloned())
-                    .unwrap_or_else(|| r.user_name.clone()),
-                customer_id: r.customer_id,
-                title: r.title.clone(),
-                device: r.device.clone(),
-                product: r.product.clone(),
-                quality: r.resolution.clone(),
-                playback: playback(&r.video_decision, &r.audio_decision),
-                action: match r.action.as_str() {
-                    "stopped" => "Stopped",
-                    "not_stopped" => "Could not stop",
-                    _ => "",
+            .into_iter()
+            .map(
+                |store::WithEmail {
+                     row: r,
+                     customer_email,
+                 }| StreamNow {
+                    server: name_of(r.server_id),
+                    who: customer_email.unwrap_or_else(|| r.user_name.clone()),
+                    customer_id: r.customer_id,
+                    title: r.title,
+                    device: r.device,
+                    product: r.product,
+                    quality: r.resolution,
+                    playback: playback(&r.video_decision, &r.audio_decision),
+                    action: match r.action.as_str() {
+                        "stopped" => "Stopped",
+                        "not_stopped" => "Could not stop",
+                        _ => "",
+                    },
                 },
-            })
+            )
             .collect();
         let rows = store::timeline(self.db.ex(), self.now() - hours * 3600).await?;
         let mut total: BTreeMap<i64, i64> = BTreeMap::new();
@@ -112,7 +108,7 @@ impl App {
             .collect();
         peaks.sort_by(|a, b| b.peak.cmp(&a.peak).then_with(|| a.server.cmp(&b.server)));
         Ok(Activity {
-            read_at: latest.first().map(|r| r.read_at),
+            read_at,
             now,
             timeline: total.into_iter().collect(),
             peaks,
@@ -141,29 +137,24 @@ impl App {
             .map(|s| (s.id, s.name))
             .collect();
         let rows = store::devices(self.db.ex()).await?;
-        let mut emails: HashMap<i64, String> = HashMap::new();
-        for id in rows.iter().filter_map(|r| r.customer_id) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = emails.entry(id) {
-                let c = boxoffice_store::customers::find(self.db.ex(), id).await?;
-                slot.insert(c.email);
-            }
-        }
         Ok(rows
             .into_iter()
-            .map(|r| DeviceView {
-                server: servers
-                    .get(&r.server_id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("server {}", r.server_id)),
-                who: r
-                    .customer_id
-                    .and_then(|c| emails.get(&c).cloned())
-                    .unwrap_or_else(|| r.user_name.clone()),
-                customer_id: r.customer_id,
-                name: r.name,
-                app: r.app,
-                last_used: r.last_used,
-            })
+            .map(
+                |store::WithEmail {
+                     row: r,
+                     customer_email,
+                 }| DeviceView {
+                    server: servers
+                        .get(&r.server_id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("server {}", r.server_id)),
+                    who: customer_email.unwrap_or(r.user_name),
+                    customer_id: r.customer_id,
+                    name: r.name,
+                    app: r.app,
+                    last_used: r.last_used,
+                },
+            )
             .collect())
     }
 }

@@ -511,6 +511,10 @@ impl App {
 
     /// The sessions of the latest pass, for the Streaming activity page.
     pub async fn live_streams(&self) -> Result<Vec<Reading>, AppError> {
-        Ok(store::latest(self.db.ex()).await?)
+        Ok(store::latest(self.db.ex())
+            .await?
+            .into_iter()
+            .map(|r| r.row)
+            .collect())
     }
 }

@@ -136,12 +136,22 @@ pub async fn record_pass(
     Ok(())
 }
 
-/// The sessions of the latest pass, newest server first.
-pub async fn latest(ex: Ex<'_>) -> Result<Vec<Reading>> {
+/// A recorded row with its customer's e-mail, read in the same statement.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WithEmail<T> {
+    #[sqlx(flatten)]
+    pub row: T,
+    pub customer_email: Option<String>,
+}
+
+/// The sessions of the latest pass, by server and user.
+pub async fn latest(ex: Ex<'_>) -> Result<Vec<WithEmail<Reading>>> {
     run!(ex, |e| sqlx::query_as(
-        "SELECT read_at, server_id, customer_id, session_id, user_name, device, product, title, resolution, video_decision, audio_decision, action
-         FROM stream_readings WHERE read_at = (SELECT MAX(read_at) FROM stream_readings)
-         ORDER BY server_id, user_name, session_id"
+        "SELECT r.read_at, r.server_id, r.customer_id, r.session_id, r.user_name, r.device, r.product, r.title,
+                r.resolution, r.video_decision, r.audio_decision, r.action, c.email AS customer_email
+         FROM stream_readings r LEFT JOIN customers c ON c.id = r.customer_id
+         WHERE r.read_at = (SELECT MAX(read_at) FROM stream_readings)
+         ORDER BY r.server_id, r.user_name, r.session_id"
     )
     .fetch_all(e)
     .await)
@@ -204,10 +214,12 @@ pub async fn record_devices(ex: Ex<'_>, server_id: i64, rows: &[DeviceRow]) -> R
 }
 
 /// Every recorded device, by server, then user, then most recently used.
-pub async fn devices(ex: Ex<'_>) -> Result<Vec<DeviceRow>> {
+pub async fn devices(ex: Ex<'_>) -> Result<Vec<WithEmail<DeviceRow>>> {
     run!(ex, |e| sqlx::query_as(
-        "SELECT server_id, device_id, customer_id, name, app, user_name, last_used, read_at
-         FROM emby_devices ORDER BY server_id, user_name, last_used DESC, device_id"
+        "SELECT d.server_id, d.device_id, d.customer_id, d.name, d.app, d.user_name, d.last_used, d.read_at,
+                c.email AS customer_email
+         FROM emby_devices d LEFT JOIN customers c ON c.id = d.customer_id
+         ORDER BY d.server_id, d.user_name, d.last_used DESC, d.device_id"
     )
     .fetch_all(e)
     .await)
