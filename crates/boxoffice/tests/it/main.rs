@@ -23,6 +23,7 @@ mod demo;
 mod discord;
 mod enforcement;
 mod health;
+mod idempotency;
 mod job_restarts;
 mod job_wake;
 mod jobs;
