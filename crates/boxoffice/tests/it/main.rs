@@ -4,6 +4,7 @@ mod helpers;
 
 mod api;
 mod auth;
+mod authorization;
 mod browser;
 mod browser_bulk_invite;
 mod browser_media_password;
