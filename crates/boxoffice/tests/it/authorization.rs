@@ -130,10 +130,10 @@ fn admin_paths() -> Vec<String> {
         while let Some(at) = rest.find(".route(") {
             rest = &rest[at + ".route(".len()..];
             let trimmed = rest.trim_start();
-            if let Some(lit) = trimmed.strip_prefix("\"/admin") {
-                if let Some(end) = lit.find('"') {
-                    out.insert(format!("/admin{}", &lit[..end]));
-                }
+            if let Some(lit) = trimmed.strip_prefix("\"/admin")
+                && let Some(end) = lit.find('"')
+            {
+                out.insert(format!("/admin{}", &lit[..end]));
             }
         }
     }
