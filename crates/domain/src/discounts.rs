@@ -449,10 +449,7 @@ mod tests {
         };
         assert_eq!(quote(&c, &ask(&e, 1000)), Err(Refusal::UsedUp));
         assert_eq!(c.state(NOW), CodeState::UsedUp);
-        let c = DiscountCode {
-            used_count: 1,
-            ..c
-        };
+        let c = DiscountCode { used_count: 1, ..c };
         assert!(quote(&c, &ask(&e, 1000)).is_ok());
     }
 
@@ -541,7 +538,10 @@ mod tests {
     #[test]
     fn a_discount_is_a_percentage_or_an_amount_never_both_or_neither() {
         let usd = Currency::parse("USD").unwrap();
-        assert_eq!(parse_discount(Some(10), None, usd), Ok(Discount::Percent(10)));
+        assert_eq!(
+            parse_discount(Some(10), None, usd),
+            Ok(Discount::Percent(10))
+        );
         assert_eq!(
             parse_discount(None, Some(500), usd),
             Ok(Discount::Amount(Money::new(500, usd)))
@@ -552,7 +552,10 @@ mod tests {
         );
         assert_eq!(parse_discount(None, None, usd), Err(CodeError::NoKind));
         assert_eq!(parse_discount(Some(0), None, usd), Err(CodeError::Percent));
-        assert_eq!(parse_discount(Some(100), None, usd), Err(CodeError::Percent));
+        assert_eq!(
+            parse_discount(Some(100), None, usd),
+            Err(CodeError::Percent)
+        );
         assert_eq!(parse_discount(None, Some(0), usd), Err(CodeError::Amount));
         assert_eq!(CodeError::Amount.field(), "amount_off");
     }
@@ -562,7 +565,10 @@ mod tests {
         assert_eq!(parse_max_uses(None), Ok(None));
         assert_eq!(parse_max_uses(Some(5)), Ok(Some(5)));
         assert_eq!(parse_max_uses(Some(0)), Err(CodeError::MaxUses));
-        assert_eq!(check_expiry(Some(NOW - 1), false, NOW), Err(CodeError::ExpiryPast));
+        assert_eq!(
+            check_expiry(Some(NOW - 1), false, NOW),
+            Err(CodeError::ExpiryPast)
+        );
         assert_eq!(check_expiry(Some(NOW - 1), true, NOW), Ok(()));
         assert_eq!(check_expiry(Some(NOW + 1), false, NOW), Ok(()));
         assert_eq!(check_expiry(None, false, NOW), Ok(()));

@@ -318,7 +318,9 @@ mod tests {
             "7,3,1"
         );
         assert_eq!(
-            validate_key("referrals.bonus_min_amount", " 2.5 ").unwrap().1,
+            validate_key("referrals.bonus_min_amount", " 2.5 ")
+                .unwrap()
+                .1,
             "2.50"
         );
         assert_eq!(
@@ -327,7 +329,10 @@ mod tests {
                 .to_string(),
             "Bonus minimum amount: an amount is not negative"
         );
-        assert_eq!(validate_key("referrals.bonus_max_amount", "").unwrap().1, "");
+        assert_eq!(
+            validate_key("referrals.bonus_max_amount", "").unwrap().1,
+            ""
+        );
         let e = validate_key("email.smtp_prot", "25").unwrap_err();
         assert!(
             e.to_string().contains("did you mean \"email.smtp_port\""),

@@ -53,12 +53,14 @@ pub struct CodeValues {
 }
 
 async fn plan_links(ex: Ex<'_>, code_id: Option<i64>) -> Result<Vec<(i64, i64)>> {
-    Ok(run!(ex, |e| sqlx::query_as(
+    Ok(run!(ex, |e| {
+        sqlx::query_as(
         "SELECT code_id, plan_id FROM discount_code_plans WHERE $1 IS NULL OR code_id = $1 ORDER BY code_id, plan_id"
     )
     .bind(code_id)
     .fetch_all(e)
-    .await)?)
+    .await
+    })?)
 }
 
 fn attach(rows: Vec<CodeRow>, links: &[(i64, i64)]) -> Vec<CodeRecord> {
@@ -77,23 +79,19 @@ fn attach(rows: Vec<CodeRow>, links: &[(i64, i64)]) -> Vec<CodeRecord> {
 /// Every code, newest first.
 pub async fn list(mut ex: Ex<'_>) -> Result<Vec<CodeRecord>> {
     let sql = format!("SELECT {COLS} FROM discount_codes ORDER BY created_at DESC, id DESC");
-    let rows: Vec<CodeRow> = run!(ex.reborrow(), |e| sqlx::query_as(sqlx::AssertSqlSafe(
-        sql
-    ))
-    .fetch_all(e)
-    .await)?;
+    let rows: Vec<CodeRow> = run!(ex.reborrow(), |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(e)
+        .await)?;
     let links = plan_links(ex, None).await?;
     Ok(attach(rows, &links))
 }
 
 pub async fn find(mut ex: Ex<'_>, id: i64) -> Result<CodeRecord> {
     let sql = format!("SELECT {COLS} FROM discount_codes WHERE id = $1");
-    let row: CodeRow = run!(ex.reborrow(), |e| sqlx::query_as(sqlx::AssertSqlSafe(
-        sql
-    ))
-    .bind(id)
-    .fetch_one(e)
-    .await)?;
+    let row: CodeRow = run!(ex.reborrow(), |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(e)
+        .await)?;
     let links = plan_links(ex, Some(id)).await?;
     Ok(attach(vec![row], &links).remove(0))
 }
@@ -101,12 +99,10 @@ pub async fn find(mut ex: Ex<'_>, id: i64) -> Result<CodeRecord> {
 /// The code spelled `code` (already normalised).
 pub async fn find_by_code(mut ex: Ex<'_>, code: &str) -> Result<CodeRecord> {
     let sql = format!("SELECT {COLS} FROM discount_codes WHERE code = $1");
-    let row: CodeRow = run!(ex.reborrow(), |e| sqlx::query_as(sqlx::AssertSqlSafe(
-        sql
-    ))
-    .bind(code)
-    .fetch_one(e)
-    .await)?;
+    let row: CodeRow = run!(ex.reborrow(), |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(code)
+        .fetch_one(e)
+        .await)?;
     let id = row.id;
     let links = plan_links(ex, Some(id)).await?;
     Ok(attach(vec![row], &links).remove(0))
@@ -145,7 +141,8 @@ async fn set_plans(mut ex: Ex<'_>, id: i64, plan_ids: &[i64]) -> Result<()> {
 }
 
 pub async fn insert(mut ex: Ex<'_>, v: &CodeValues, now: i64) -> Result<i64> {
-    let id: i64 = run!(ex.reborrow(), |e| sqlx::query_scalar(
+    let id: i64 = run!(ex.reborrow(), |e| {
+        sqlx::query_scalar(
         "INSERT INTO discount_codes (code, description, percent_off, amount_off_minor, currency, customer_email, customer_email_key, expires_at, max_uses, once_per_customer, active, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id"
     )
@@ -162,14 +159,16 @@ pub async fn insert(mut ex: Ex<'_>, v: &CodeValues, now: i64) -> Result<i64> {
     .bind(v.active)
     .bind(now)
     .fetch_one(e)
-    .await)?;
+    .await
+    })?;
     set_plans(ex, id, &v.plan_ids).await?;
     Ok(id)
 }
 
 /// Replaces what an administrator sets; the use count is kept.
 pub async fn update(mut ex: Ex<'_>, id: i64, v: &CodeValues, now: i64) -> Result<()> {
-    let n = affected!(ex.reborrow(), |e| sqlx::query(
+    let n = affected!(ex.reborrow(), |e| {
+        sqlx::query(
         "UPDATE discount_codes SET code = $2, description = $3, percent_off = $4, amount_off_minor = $5, currency = $6,
              customer_email = $7, customer_email_key = $8, expires_at = $9, max_uses = $10, once_per_customer = $11,
              active = $12, updated_at = $13 WHERE id = $1"
@@ -188,7 +187,8 @@ pub async fn update(mut ex: Ex<'_>, id: i64, v: &CodeValues, now: i64) -> Result
     .bind(v.active)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -266,7 +266,8 @@ pub struct NewRedemption<'a> {
 /// Records a use; `None` when one already exists for this reference, or (for a once-per-customer
 /// code) for this customer.
 pub async fn insert_redemption(ex: Ex<'_>, r: &NewRedemption<'_>) -> Result<Option<i64>> {
-    Ok(run!(ex, |e| sqlx::query_scalar(
+    Ok(run!(ex, |e| {
+        sqlx::query_scalar(
         "INSERT INTO discount_redemptions (code_id, customer_id, reference, once_per_customer, plan_id, price_minor, discount_minor, currency, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id"
     )
@@ -280,7 +281,8 @@ pub async fn insert_redemption(ex: Ex<'_>, r: &NewRedemption<'_>) -> Result<Opti
     .bind(r.currency)
     .bind(r.now)
     .fetch_optional(e)
-    .await)?)
+    .await
+    })?)
 }
 
 /// The use recorded for `reference`, if any.
@@ -307,13 +309,26 @@ pub async fn redemptions(ex: Ex<'_>, code_id: i64) -> Result<Vec<(RedemptionRow,
         r: RedemptionRow,
         email: String,
     }
-    let rows: Vec<Row> = run!(ex, |e| sqlx::query_as(
+    let rows: Vec<Row> = run!(ex, |e| {
+        sqlx::query_as(
         "SELECT r.id, r.code_id, r.customer_id, r.reference, r.plan_id, r.price_minor, r.discount_minor, r.currency, r.created_at, c.email
          FROM discount_redemptions r JOIN customers c ON c.id = r.customer_id
          WHERE r.code_id = $1 ORDER BY r.created_at DESC, r.id DESC"
     )
     .bind(code_id)
     .fetch_all(e)
-    .await)?;
+    .await
+    })?;
     Ok(rows.into_iter().map(|r| (r.r, r.email)).collect())
+}
+
+/// Takes back a use recorded in this transaction (its count could not be taken).
+pub async fn delete_redemption(ex: Ex<'_>, id: i64) -> Result<()> {
+    affected!(ex, |e| sqlx::query(
+        "DELETE FROM discount_redemptions WHERE id = $1"
+    )
+    .bind(id)
+    .execute(e)
+    .await)?;
+    Ok(())
 }

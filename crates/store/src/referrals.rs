@@ -17,14 +17,16 @@ pub async fn code_of(ex: Ex<'_>, customer_id: i64) -> Result<Option<String>> {
 
 /// Gives the customer `code` unless they have one or the code is taken; answers whether it wrote.
 pub async fn insert_code(ex: Ex<'_>, customer_id: i64, code: &str, now: i64) -> Result<bool> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "INSERT INTO referral_codes (customer_id, code, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
     )
     .bind(customer_id)
     .bind(code)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(n == 1)
 }
 
@@ -46,7 +48,8 @@ pub async fn insert_referral(
     code: &str,
     now: i64,
 ) -> Result<bool> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "INSERT INTO referrals (referred_customer_id, referrer_customer_id, code, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
     )
     .bind(referred)
@@ -54,7 +57,8 @@ pub async fn insert_referral(
     .bind(code)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(n == 1)
 }
 
@@ -113,7 +117,8 @@ pub struct NewCredit<'a> {
 
 /// Records a credit; `None` when the referred customer already earned one.
 pub async fn insert_credit(ex: Ex<'_>, c: &NewCredit<'_>) -> Result<Option<i64>> {
-    Ok(run!(ex, |e| sqlx::query_scalar(
+    Ok(run!(ex, |e| {
+        sqlx::query_scalar(
         "INSERT INTO referral_credits (referrer_customer_id, referred_customer_id, trigger_reference, kind, days, amount_minor, currency, state, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id"
     )
@@ -127,7 +132,8 @@ pub async fn insert_credit(ex: Ex<'_>, c: &NewCredit<'_>) -> Result<Option<i64>>
     .bind(c.state)
     .bind(c.now)
     .fetch_optional(e)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Ties a days credit to the payment that carried its days.
@@ -144,8 +150,7 @@ pub async fn set_bonus_payment(ex: Ex<'_>, id: i64, payment_id: i64) -> Result<(
 
 /// The credit a referred customer earned their referrer, if any.
 pub async fn credit_for_referred(ex: Ex<'_>, referred: i64) -> Result<Option<CreditRow>> {
-    let sql =
-        format!("SELECT {CREDIT_COLS} FROM referral_credits WHERE referred_customer_id = $1");
+    let sql = format!("SELECT {CREDIT_COLS} FROM referral_credits WHERE referred_customer_id = $1");
     Ok(run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(referred)
         .fetch_optional(e)
@@ -182,4 +187,14 @@ pub async fn use_pending(
         .await)?;
     rows.sort_by_key(|r| (r.created_at, r.id));
     Ok(rows)
+}
+
+/// A payment's customer, amount and currency, for the first-payment hook.
+pub async fn payment_amount(ex: Ex<'_>, payment_id: i64) -> Result<Option<(i64, i64, String)>> {
+    Ok(run!(ex, |e| sqlx::query_as(
+        "SELECT customer_id, amount_minor, currency FROM payments WHERE id = $1"
+    )
+    .bind(payment_id)
+    .fetch_optional(e)
+    .await)?)
 }
