@@ -21,6 +21,7 @@ mod control_api_faults;
 mod customers;
 mod demo;
 mod discord;
+mod discounts;
 mod enforcement;
 mod health;
 mod job_restarts;
