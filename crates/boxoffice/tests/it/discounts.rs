@@ -699,3 +699,51 @@ async fn a_percentage_referral_bonus_is_clamped_and_waits_for_the_next_payment()
     assert!(again.credit_ids.is_empty());
     tx.commit().await.expect("commit");
 }
+
+#[tokio::test]
+async fn checkouts_racing_for_the_last_uses_never_take_more_than_the_limit() {
+    let (t, token) = admin_app().await;
+    let plan_id = plan(&t, &token, "Standard").await;
+    let (s, v) = api(
+        &t,
+        &token,
+        Method::POST,
+        "/discount-codes",
+        Some(json!({"code": "RUSH", "percent_off": 50, "max_uses": 3})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().expect("id");
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(customer(&t, &format!("c{i}@example.com"), Some(plan_id)).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, c) in ids.into_iter().enumerate() {
+        let app = t.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = app.db.begin().await.expect("tx");
+            let r = app
+                .redeem_in_tx(tx.ex(), c, plan_id, "RUSH", &format!("checkout:{i}"))
+                .await
+                .expect("redeem runs");
+            tx.commit().await.expect("commit");
+            r
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => won += 1,
+            Err(r) => assert_eq!(r, DiscountRefused::Refused(Refusal::UsedUp)),
+        }
+    }
+    assert_eq!(won, 3);
+    let v = code_by_id(&t, &token, id).await;
+    assert_eq!(
+        (&v["used_count"], &v["state"]),
+        (&json!(3), &json!("used_up"))
+    );
+    let page = t.get_html(&format!("/admin/discount-codes/{id}")).await;
+    assert_eq!(page.matches("checkout:").count(), 3, "three uses listed");
+}
