@@ -245,13 +245,17 @@ impl App {
             let end = start
                 .checked_add(days * DAY)
                 .ok_or_else(|| AppError::Internal("bonus days out of range".into()))?;
+            let plan_currency = boxoffice_store::provisioning::plan(ex.reborrow(), plan_id)
+                .await
+                .map_err(AppError::not_found_as("plan"))?
+                .currency;
             let payment = payments::insert(
                 ex.reborrow(),
                 NewPayment {
                     customer_id: referrer,
                     plan_id,
                     amount_minor: 0,
-                    currency: settings.get("payments.currency"),
+                    currency: &plan_currency,
                     period_from: start,
                     period_to: end,
                     method: "referral",

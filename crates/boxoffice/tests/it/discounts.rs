@@ -501,6 +501,8 @@ async fn a_referrer_is_credited_once_even_if_the_first_payment_hook_runs_twice()
                 ("referrals.bonus_enabled".into(), "true".into()),
                 ("referrals.bonus_type".into(), "days".into()),
                 ("referrals.bonus_value".into(), "7".into()),
+                ("email.enabled".into(), "true".into()),
+                ("general.admin_email".into(), "owner@example.com".into()),
             ],
         )
         .await
@@ -563,6 +565,23 @@ async fn a_referrer_is_credited_once_even_if_the_first_payment_hook_runs_twice()
         .await
         .expect("payments");
     assert_eq!(history.iter().filter(|p| p.source == "referral").count(), 1);
+
+    // The referrer is told once, and so is the administrator.
+    let (_, log) = api(&t, &token, Method::GET, "/notifications/log", None).await;
+    let sent: Vec<(String, String)> = log["items"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .map(|n| {
+            (
+                n["event"].as_str().unwrap_or_default().to_string(),
+                n["recipient"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let count = |event: &str, to: &str| sent.iter().filter(|(e, r)| e == event && r == to).count();
+    assert_eq!(count("referral_bonus", "alex@example.com"), 1, "{sent:?}");
+    assert_eq!(count("system_message", "owner@example.com"), 1, "{sent:?}");
 
     // The referrer sees the link and the credit on My account.
     t.app
