@@ -130,7 +130,7 @@ impl CodeError {
         match self {
             CodeError::CodeLength | CodeError::CodeCharacter(_) => "code",
             CodeError::BothKinds | CodeError::NoKind | CodeError::Percent => "percent_off",
-            CodeError::Amount => "amount_off",
+            CodeError::Amount => "amount_off_minor",
             CodeError::MaxUses => "max_uses",
             CodeError::ExpiryPast => "expires_at",
         }
@@ -557,7 +557,7 @@ mod tests {
             Err(CodeError::Percent)
         );
         assert_eq!(parse_discount(None, Some(0), usd), Err(CodeError::Amount));
-        assert_eq!(CodeError::Amount.field(), "amount_off");
+        assert_eq!(CodeError::Amount.field(), "amount_off_minor");
     }
 
     #[test]

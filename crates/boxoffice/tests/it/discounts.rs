@@ -411,6 +411,19 @@ async fn refused_fields_are_named_in_the_api_and_marked_on_the_page() {
         v["error"]["message"],
         "give either a percentage or an amount off, not both"
     );
+    let (s, v) = api(
+        &t,
+        &token,
+        Method::POST,
+        "/discount-codes",
+        Some(json!({"code": "ZERO", "amount_off_minor": 0})),
+    )
+    .await;
+    assert_eq!(
+        (s, &v["error"]["field"]),
+        (422, &json!("amount_off_minor")),
+        "{v}"
+    );
     let (s, _) = api(
         &t,
         &token,

@@ -497,8 +497,16 @@ async fn submit(
     };
     match st.app.discount_code_problems(id, &input).await {
         Ok(more) => {
+            // An amount or percentage that is not a number is already marked; the use case,
+            // which saw nothing there, would add "give a percentage or an amount off".
+            let discount_marked = issues
+                .iter()
+                .any(|i| matches!(i.field, "percent_off" | "amount_off"));
             for m in more {
-                if !issues.iter().any(|i| i.field == m.field) {
+                let discount_field = matches!(m.field, "percent_off" | "amount_off_minor");
+                if !issues.iter().any(|i| i.field == m.field)
+                    && !(discount_marked && discount_field)
+                {
                     issues.push(m);
                 }
             }
