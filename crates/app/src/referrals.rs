@@ -278,7 +278,7 @@ impl App {
             format!("{bonus} added to your access")
         } else {
             match bonus {
-                Bonus::Days(_) => format!("{bonus} added with your next payment"),
+                Bonus::Days(_) => format!("{bonus}, added with your next payment"),
                 Bonus::Credit(_) => bonus.to_string(),
             }
         };
