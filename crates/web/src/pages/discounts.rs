@@ -504,9 +504,8 @@ async fn submit(
                 .any(|i| matches!(i.field, "percent_off" | "amount_off"));
             for m in more {
                 let discount_field = matches!(m.field, "percent_off" | "amount_off_minor");
-                if !issues.iter().any(|i| i.field == m.field)
-                    && !(discount_marked && discount_field)
-                {
+                let marked = issues.iter().any(|i| i.field == m.field);
+                if !marked && !(discount_marked && discount_field) {
                     issues.push(m);
                 }
             }
