@@ -505,7 +505,8 @@ async fn submit(
             for m in more {
                 let discount_field = matches!(m.field, "percent_off" | "amount_off_minor");
                 let marked = issues.iter().any(|i| i.field == m.field);
-                if !marked && !(discount_marked && discount_field) {
+                let covered = marked || (discount_marked && discount_field);
+                if !covered {
                     issues.push(m);
                 }
             }
