@@ -4,6 +4,7 @@
 mod auth;
 mod bulk_invites;
 mod customers;
+mod discounts;
 mod drift;
 pub(crate) mod idempotency;
 mod jobs;
@@ -167,6 +168,7 @@ pub fn routes() -> Router<WebState> {
             get(servers::self_test).post(servers::run_self_test),
         )
         .merge(plex_change::routes())
+        .merge(discounts::routes())
         .route("/notifications/templates", get(notifications::templates))
         .route(
             "/notifications/templates/{event}/{channel}",
@@ -185,5 +187,6 @@ pub fn routes() -> Router<WebState> {
 async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(<plex_change::PlexChangeDoc as OpenApi>::openapi());
+    doc.merge(<discounts::DiscountsDoc as OpenApi>::openapi());
     axum::Json(doc).into_response()
 }
