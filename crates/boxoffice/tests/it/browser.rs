@@ -401,8 +401,10 @@ async fn the_admin_panel_works_on_a_phone_sized_screen() {
     b.screenshot("phone-dashboard-closed").await;
     b.click(".nav-toggle").await;
     b.screenshot("phone-menu-open").await;
-    b.click("a[href='/admin/settings']").await;
+    b.click("#mainnav a[href='/admin/settings']").await;
     b.on_page("settings").await;
+    b.click("main a[href='/admin/settings/general']").await;
+    b.find("form[action='/admin/settings/general']").await;
     b.fill("input[name='general.site_name']", "Movie Club")
         .await;
     b.click("form.settings button[type=submit]").await;

@@ -1,0 +1,151 @@
+//! In a real browser: the admin shell's navigation is a sidebar on a desktop and a drawer on a
+//! phone, a settings section saves a choice from a select and a flag from a switch, and every page
+//! loads its look from this site alone. Screenshots of the main pages in both themes land in
+//! target/screenshots for a person to look at.
+
+use crate::browser::Browser;
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::users_page::{admin_app, seed_five};
+
+async fn login(b: &Browser, base: &str) {
+    b.goto(&format!("{base}/login")).await;
+    b.fill("input[name=email]", ADMIN_EMAIL).await;
+    b.fill("input[name=password]", ADMIN_PASSWORD).await;
+    b.click("form[action='/login'] button[type=submit]").await;
+    b.on_page("dashboard").await;
+}
+
+/// The right edge of the navigation drawer in CSS pixels (≤ 0 when it is off screen).
+async fn drawer_right(b: &Browser) -> f64 {
+    b.script("return document.getElementById('mainnav').getBoundingClientRect().right;")
+        .await
+        .as_f64()
+        .unwrap_or(-1.0)
+}
+
+/// Every resource the page loaded came from `base`.
+async fn assert_only_this_host(b: &Browser, base: &str) {
+    let v = b
+        .script("return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
+        .await;
+    let names: Vec<String> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    assert!(!names.is_empty(), "the stylesheet and script were loaded");
+    for n in &names {
+        assert!(n.starts_with(base), "{n} is from another host");
+    }
+}
+
+/// Screenshots of one page in the light and the dark theme (the stored choice).
+async fn shoot(b: &Browser, base: &str, path: &str, page: &str, name: &str) {
+    for theme in ["light", "dark"] {
+        b.goto(&format!("{base}{path}")).await;
+        b.on_page(page).await;
+        b.script(&format!("localStorage.setItem('theme', '{theme}'); return 1;"))
+            .await;
+        b.goto(&format!("{base}{path}")).await;
+        b.on_page(page).await;
+        b.screenshot(&format!("design-{name}-{theme}")).await;
+    }
+    b.script("localStorage.removeItem('theme'); return 1;").await;
+}
+
+#[tokio::test]
+async fn on_a_phone_the_admin_navigation_is_a_drawer_that_opens_and_navigates() {
+    let Some(b) = Browser::start(390, 844).await else {
+        return;
+    };
+    let (t, _) = admin_app().await;
+    seed_five(&t).await;
+    let base = t.base.clone();
+    login(&b, &base).await;
+    assert_only_this_host(&b, &base).await;
+    assert!(drawer_right(&b).await <= 0.0, "closed at first");
+    b.click(".nav-toggle").await;
+    // The drawer slides in: measure once its transition has finished.
+    let right = b
+        .script_async(
+            "var el = document.getElementById('mainnav');
+             Promise.all(el.getAnimations().map(function (a) { return a.finished; }))
+               .then(function () { done(el.getBoundingClientRect().right); });",
+        )
+        .await
+        .as_f64()
+        .unwrap_or(-1.0);
+    assert!(right > 200.0, "open: right edge at {right}");
+    let current = b.text("#mainnav a[aria-current='page']").await;
+    assert_eq!(current.trim(), "Dashboard");
+    b.screenshot("design-phone-drawer-open").await;
+    b.click("#mainnav a[href='/admin/users']").await;
+    b.on_page("users").await;
+    assert!(drawer_right(&b).await <= 0.0, "closed again on the new page");
+    assert_eq!(
+        b.text("#mainnav a[aria-current='page']").await.trim(),
+        "Users"
+    );
+    shoot(&b, &base, "/admin", "dashboard", "phone-dashboard").await;
+    shoot(&b, &base, "/admin/users", "users", "phone-users").await;
+    shoot(&b, &base, "/admin/settings/e-mail", "settings", "phone-settings").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_switch() {
+    let Some(b) = Browser::start(1280, 900).await else {
+        return;
+    };
+    let (t, _) = admin_app().await;
+    seed_five(&t).await;
+    let base = t.base.clone();
+    login(&b, &base).await;
+    // The sidebar is there on a desktop, and lists the settings sections under Settings.
+    assert!(drawer_right(&b).await > 200.0);
+    b.click("#mainnav a[href='/admin/settings']").await;
+    b.on_page("settings").await;
+    b.click("#mainnav a[href='/admin/settings/enforcement']").await;
+    b.find("form[action='/admin/settings/enforcement']").await;
+    b.click("select[name='enforcement.stream_policy'] option[value='stop_newest']")
+        .await;
+    // Switched on by default: one click turns it off.
+    b.click("#f-enforcement-streams-enabled").await;
+    b.click("form.settings button[type=submit]").await;
+    b.find(".alert.info").await;
+    assert!(b.url().await.ends_with("/admin/settings/enforcement?saved=1"));
+    let s = t.app.settings().await.unwrap();
+    assert_eq!(s.get("enforcement.stream_policy"), "stop_newest");
+    assert!(!s.bool("enforcement.streams_enabled"));
+    assert_eq!(
+        b.attr("select[name='enforcement.stream_policy'] option[selected]", "value")
+            .await,
+        "stop_newest"
+    );
+    assert_eq!(
+        b.script("return document.getElementById('f-enforcement-streams-enabled').checked;")
+            .await,
+        serde_json::Value::Bool(false)
+    );
+
+    // A value out of range comes back under its field, with what was typed.
+    b.fill("input[name='enforcement.confirm_readings']", "42").await;
+    b.click("form.settings button[type=submit]").await;
+    let err = b.text("#f-enforcement-confirm-readings-error").await;
+    assert!(err.contains("42 is outside 1 to 10"), "{err}");
+    assert_eq!(
+        b.attr("input[name='enforcement.confirm_readings']", "value")
+            .await,
+        "42"
+    );
+    b.screenshot("design-settings-error").await;
+    assert_eq!(
+        t.app.settings().await.unwrap().get("enforcement.confirm_readings"),
+        "2"
+    );
+
+    shoot(&b, &base, "/admin", "dashboard", "desktop-dashboard").await;
+    shoot(&b, &base, "/admin/users", "users", "desktop-users").await;
+    shoot(&b, &base, "/admin/settings/e-mail", "settings", "desktop-settings").await;
+    shoot(&b, &base, "/admin/settings", "settings", "desktop-settings-index").await;
+    b.quit().await;
+}
