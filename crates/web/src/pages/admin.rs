@@ -371,7 +371,7 @@ async fn dashboard_view(
             list.into_iter()
                 .map(|x| {
                     let (status, detail) = match (&x.last_error, x.enabled) {
-                        (_, false) => ("off", "disabled".to_string()),
+                        (_, false) => ("off", String::new()),
                         (Some(e), true) if !e.is_empty() => ("error", e.clone()),
                         (_, true) => (
                             "ok",
