@@ -20,6 +20,7 @@ mod capacity;
 mod cli;
 mod control_api_faults;
 mod customers;
+mod dashboard;
 mod demo;
 mod discord;
 mod enforcement;
