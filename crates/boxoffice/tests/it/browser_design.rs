@@ -150,3 +150,46 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
     shoot(&b, &base, "/admin/settings", "settings", "desktop-settings-index").await;
     b.quit().await;
 }
+
+#[tokio::test]
+async fn every_admin_page_draws_in_the_shell_with_nothing_from_another_host() {
+    let Some(b) = Browser::start(1280, 900).await else {
+        return;
+    };
+    let (t, _) = admin_app().await;
+    seed_five(&t).await;
+    let base = t.base.clone();
+    login(&b, &base).await;
+    let pages = [
+        ("/admin/users", "users"),
+        ("/admin/users/1", "users"),
+        ("/admin/users/new", "users"),
+        ("/admin/site-logins", "site-logins"),
+        ("/admin/plans", "plans"),
+        ("/admin/servers", "servers"),
+        ("/admin/servers/1", "servers"),
+        ("/admin/server-locations", "server-locations"),
+        ("/admin/libraries", "libraries"),
+        ("/admin/library-groups", "library-groups"),
+        ("/admin/shared-servers", "shared-servers"),
+        ("/admin/plex-accounts", "plex-accounts"),
+        ("/admin/self-test", "self-test"),
+        ("/admin/devices", "devices"),
+        ("/admin/activity", "activity"),
+        ("/admin/notifications", "notifications"),
+        ("/admin/notifications/log", "notifications"),
+        ("/admin/jobs", "jobs"),
+        ("/admin/audit", "audit"),
+        ("/admin/roles", "roles"),
+        ("/security", "security"),
+    ];
+    for (path, _) in pages {
+        b.goto(&format!("{base}{path}")).await;
+        // Every admin page has the sidebar and a heading in its main column.
+        b.find("#mainnav").await;
+        b.find("main h1").await;
+        assert_only_this_host(&b, &base).await;
+        b.screenshot(&format!("tour{}", path.replace('/', "-"))).await;
+    }
+    b.quit().await;
+}
