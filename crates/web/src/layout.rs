@@ -72,7 +72,8 @@ pub const ICON_MENU: &str = icon_svg!(r#"<path d="M4 6h16M4 12h16M4 18h16"/>"#);
 pub const ICON_BRAND: &str = icon_svg!(
     r#"<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M10 9.5v5l4.5-2.5z" fill="currentColor"/>"#
 );
-pub const ICON_MOON: &str = icon_svg!(r#"<path d="M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z"/>"#);
+pub const ICON_MOON: &str =
+    icon_svg!(r#"<path d="M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z"/>"#);
 pub const ICON_SUN: &str = icon_svg!(
     r#"<circle cx="12" cy="12" r="4"/><path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4"/>"#
 );
@@ -103,30 +104,28 @@ pub fn icon(slug: &str) -> &'static str {
         "unmatched-payments" => icon_svg!(
             r#"<circle cx="12" cy="12" r="9"/><path d="M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.6.3-1 .9-1 1.6v.6M12 17h.01"/>"#
         ),
-        "plans" => icon_svg!(
-            r#"<path d="M4 7l8-4 8 4-8 4z"/><path d="M4 12l8 4 8-4M4 17l8 4 8-4"/>"#
-        ),
-        "discount-codes" => icon_svg!(
-            r#"<path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8.5" r="1.5"/>"#
-        ),
+        "plans" => {
+            icon_svg!(r#"<path d="M4 7l8-4 8 4-8 4z"/><path d="M4 12l8 4 8-4M4 17l8 4 8-4"/>"#)
+        }
+        "discount-codes" => {
+            icon_svg!(r#"<path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8.5" r="1.5"/>"#)
+        }
         "servers" => icon_svg!(
             r#"<rect x="3" y="4" width="18" height="7" rx="1.5"/><rect x="3" y="13" width="18" height="7" rx="1.5"/><path d="M7 7.5h.01M7 16.5h.01"/>"#
         ),
         "server-locations" => icon_svg!(
             r#"<path d="M12 21s-7-6.2-7-11.5a7 7 0 0 1 14 0C19 14.8 12 21 12 21z"/><circle cx="12" cy="9.5" r="2.5"/>"#
         ),
-        "libraries" => icon_svg!(
-            r#"<path d="M4 4h4v16H4zM10 4h4v16h-4zM15 5.2l3.8-1.2 3.7 15-3.8 1.2z"/>"#
-        ),
+        "libraries" => {
+            icon_svg!(r#"<path d="M4 4h4v16H4zM10 4h4v16h-4zM15 5.2l3.8-1.2 3.7 15-3.8 1.2z"/>"#)
+        }
         "library-groups" => icon_svg!(
             r#"<rect x="3" y="3" width="8" height="8" rx="1.5"/><rect x="13" y="3" width="8" height="8" rx="1.5"/><rect x="3" y="13" width="8" height="8" rx="1.5"/><rect x="13" y="13" width="8" height="8" rx="1.5"/>"#
         ),
         "shared-servers" => icon_svg!(
             r#"<path d="M4 12a8 8 0 0 1 14-5.3M20 12a8 8 0 0 1-14 5.3"/><path d="M18 3v4h-4M6 21v-4h4"/>"#
         ),
-        "plex-accounts" => icon_svg!(
-            r#"<circle cx="12" cy="12" r="9"/><path d="M10 8l4 4-4 4"/>"#
-        ),
+        "plex-accounts" => icon_svg!(r#"<circle cx="12" cy="12" r="9"/><path d="M10 8l4 4-4 4"/>"#),
         "self-test" => icon_svg!(
             r#"<path d="M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.8 3h10.4a2 2 0 0 0 1.8-3l-5-9V3"/><path d="M7.5 15h9"/>"#
         ),
@@ -141,10 +140,10 @@ pub fn icon(slug: &str) -> &'static str {
             r#"<path d="M6 9a6 6 0 0 1 12 0c0 6 2.5 7.5 2.5 7.5h-17S6 15 6 9z"/><path d="M10 20a2 2 0 0 0 4 0"/>"#
         ),
         "jobs" => icon_svg!(r#"<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>"#),
-        "audit" => icon_svg!(
-            r#"<path d="M6 3h9l4 4v14H6z"/><path d="M14 3v5h5M9 12h7M9 16h7"/>"#
-        ),
-        "account" => icon_svg!(r#"<circle cx="12" cy="8" r="4"/><path d="M4 21c1-4 4-6 8-6s7 2 8 6"/>"#),
+        "audit" => icon_svg!(r#"<path d="M6 3h9l4 4v14H6z"/><path d="M14 3v5h5M9 12h7M9 16h7"/>"#),
+        "account" => {
+            icon_svg!(r#"<circle cx="12" cy="8" r="4"/><path d="M4 21c1-4 4-6 8-6s7 2 8 6"/>"#)
+        }
         _ => icon_svg!(r#"<circle cx="12" cy="12" r="3"/>"#),
     }
 }

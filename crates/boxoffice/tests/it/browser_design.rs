@@ -26,11 +26,17 @@ async fn drawer_right(b: &Browser) -> f64 {
 /// Every resource the page loaded came from `base`.
 async fn assert_only_this_host(b: &Browser, base: &str) {
     let v = b
-        .script("return performance.getEntriesByType('resource').map(function (e) { return e.name; });")
+        .script(
+            "return performance.getEntriesByType('resource').map(function (e) { return e.name; });",
+        )
         .await;
     let names: Vec<String> = v
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     assert!(!names.is_empty(), "the stylesheet and script were loaded");
     for n in &names {
@@ -43,13 +49,16 @@ async fn shoot(b: &Browser, base: &str, path: &str, page: &str, name: &str) {
     for theme in ["light", "dark"] {
         b.goto(&format!("{base}{path}")).await;
         b.on_page(page).await;
-        b.script(&format!("localStorage.setItem('theme', '{theme}'); return 1;"))
-            .await;
+        b.script(&format!(
+            "localStorage.setItem('theme', '{theme}'); return 1;"
+        ))
+        .await;
         b.goto(&format!("{base}{path}")).await;
         b.on_page(page).await;
         b.screenshot(&format!("design-{name}-{theme}")).await;
     }
-    b.script("localStorage.removeItem('theme'); return 1;").await;
+    b.script("localStorage.removeItem('theme'); return 1;")
+        .await;
 }
 
 #[tokio::test]
@@ -80,7 +89,10 @@ async fn on_a_phone_the_admin_navigation_is_a_drawer_that_opens_and_navigates() 
     b.screenshot("design-phone-drawer-open").await;
     b.click("#mainnav a[href='/admin/users']").await;
     b.on_page("users").await;
-    assert!(drawer_right(&b).await <= 0.0, "closed again on the new page");
+    assert!(
+        drawer_right(&b).await <= 0.0,
+        "closed again on the new page"
+    );
     assert!(
         b.attr("#mainnav a[aria-current='page']", "href")
             .await
@@ -88,7 +100,14 @@ async fn on_a_phone_the_admin_navigation_is_a_drawer_that_opens_and_navigates() 
     );
     shoot(&b, &base, "/admin", "dashboard", "phone-dashboard").await;
     shoot(&b, &base, "/admin/users", "users", "phone-users").await;
-    shoot(&b, &base, "/admin/settings/e-mail", "settings", "phone-settings").await;
+    shoot(
+        &b,
+        &base,
+        "/admin/settings/e-mail",
+        "settings",
+        "phone-settings",
+    )
+    .await;
     b.quit().await;
 }
 
@@ -105,7 +124,8 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
     assert!(drawer_right(&b).await > 200.0);
     b.click("#mainnav a[href='/admin/settings']").await;
     b.on_page("settings").await;
-    b.click("#mainnav a[href='/admin/settings/enforcement']").await;
+    b.click("#mainnav a[href='/admin/settings/enforcement']")
+        .await;
     b.find("form[action='/admin/settings/enforcement']").await;
     b.click("select[name='enforcement.stream_policy'] option[value='stop_newest']")
         .await;
@@ -113,13 +133,20 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
     b.click("#f-enforcement-streams-enabled").await;
     b.click("form.settings button[type=submit]").await;
     b.find(".alert.info").await;
-    assert!(b.url().await.ends_with("/admin/settings/enforcement?saved=1"));
+    assert!(
+        b.url()
+            .await
+            .ends_with("/admin/settings/enforcement?saved=1")
+    );
     let s = t.app.settings().await.unwrap();
     assert_eq!(s.get("enforcement.stream_policy"), "stop_newest");
     assert!(!s.bool("enforcement.streams_enabled"));
     assert_eq!(
-        b.attr("select[name='enforcement.stream_policy'] option[selected]", "value")
-            .await,
+        b.attr(
+            "select[name='enforcement.stream_policy'] option[selected]",
+            "value"
+        )
+        .await,
         "stop_newest"
     );
     assert_eq!(
@@ -129,7 +156,8 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
     );
 
     // A value out of range comes back under its field, with what was typed.
-    b.fill("input[name='enforcement.confirm_readings']", "42").await;
+    b.fill("input[name='enforcement.confirm_readings']", "42")
+        .await;
     b.click("form.settings button[type=submit]").await;
     let err = b.text("#f-enforcement-confirm-readings-error").await;
     assert!(err.contains("42 is outside 1 to 10"), "{err}");
@@ -140,14 +168,32 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
     );
     b.screenshot("design-settings-error").await;
     assert_eq!(
-        t.app.settings().await.unwrap().get("enforcement.confirm_readings"),
+        t.app
+            .settings()
+            .await
+            .unwrap()
+            .get("enforcement.confirm_readings"),
         "2"
     );
 
     shoot(&b, &base, "/admin", "dashboard", "desktop-dashboard").await;
     shoot(&b, &base, "/admin/users", "users", "desktop-users").await;
-    shoot(&b, &base, "/admin/settings/e-mail", "settings", "desktop-settings").await;
-    shoot(&b, &base, "/admin/settings", "settings", "desktop-settings-index").await;
+    shoot(
+        &b,
+        &base,
+        "/admin/settings/e-mail",
+        "settings",
+        "desktop-settings",
+    )
+    .await;
+    shoot(
+        &b,
+        &base,
+        "/admin/settings",
+        "settings",
+        "desktop-settings-index",
+    )
+    .await;
     b.quit().await;
 }
 
@@ -189,7 +235,8 @@ async fn every_admin_page_draws_in_the_shell_with_nothing_from_another_host() {
         b.find("#mainnav").await;
         b.find("main h1").await;
         assert_only_this_host(&b, &base).await;
-        b.screenshot(&format!("tour{}", path.replace('/', "-"))).await;
+        b.screenshot(&format!("tour{}", path.replace('/', "-")))
+            .await;
     }
     b.quit().await;
 }

@@ -56,7 +56,10 @@ async fn the_dashboard_counts_customers_revenue_and_server_fill_instead_of_listi
         )
         .await;
     }
-    for (tx, amount, created) in [("this-month", 1250, now), ("long-ago", 9900, now - 40 * DAY)] {
+    for (tx, amount, created) in [
+        ("this-month", 1250, now),
+        ("long-ago", 9900, now - 40 * DAY),
+    ] {
         boxoffice_store::affected!(t.app.db.ex(), |e| sqlx::query(
             "INSERT INTO payments (customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, created_at)
              VALUES (1, 1, $1, 'USD', $2, $3, 'manual', $4, $2)"
@@ -89,7 +92,10 @@ async fn the_dashboard_counts_customers_revenue_and_server_fill_instead_of_listi
     let words = text(&page);
     assert!(words.contains("Active customers 5 1 permanent"), "{words}");
     assert!(words.contains("On a trial 1"), "{words}");
-    assert!(words.contains("Expiring this week 2 within 7 days"), "{words}");
+    assert!(
+        words.contains("Expiring this week 2 within 7 days"),
+        "{words}"
+    );
     assert!(words.contains("Expired 2"), "{words}");
     assert!(words.contains("Revenue this month 12.50 USD"), "{words}");
     assert!(words.contains("Alpha jellyfin"), "{words}");
@@ -132,7 +138,10 @@ async fn a_role_sees_on_the_dashboard_only_the_numbers_its_permissions_allow() {
         .unwrap();
     t.login("helper@example.com", "Supp0rt-pw!").await;
     let page = t.get_html("/admin").await;
-    assert!(text(&page).contains("Active customers 3 1 permanent"), "{page}");
+    assert!(
+        text(&page).contains("Active customers 3 1 permanent"),
+        "{page}"
+    );
     for hidden in [
         "Revenue this month",
         "id=\"dash-servers\"",

@@ -33,7 +33,11 @@ async fn secrets_are_stored_encrypted_and_never_shown_back() {
     let page = t.get_html("/admin/settings/e-mail").await;
     assert!(!page.contains("hunter2"));
     assert!(page.contains("name=\"email.smtp_password\" value=\"\""));
-    assert!(t.get_html("/admin/settings/general").await.contains("value=\"Movie Club\""));
+    assert!(
+        t.get_html("/admin/settings/general")
+            .await
+            .contains("value=\"Movie Club\"")
+    );
     let audit = t.app.recent_audit(20).await.unwrap();
     assert!(
         !format!("{audit:?}").contains("hunter2"),
@@ -100,12 +104,13 @@ async fn each_settings_section_has_its_own_page_with_the_control_its_kind_calls_
             index.contains(&format!("href=\"/admin/settings/{slug}\"")),
             "{section} is listed"
         );
-        assert_eq!(t.get(&format!("/admin/settings/{slug}")).await.status(), 200);
+        assert_eq!(
+            t.get(&format!("/admin/settings/{slug}")).await.status(),
+            200
+        );
     }
     let email = t.get_html("/admin/settings/e-mail").await;
-    assert!(email.contains(
-        "<select id=\"f-email-smtp-security\" name=\"email.smtp_security\""
-    ));
+    assert!(email.contains("<select id=\"f-email-smtp-security\" name=\"email.smtp_security\""));
     assert!(email.contains("<option value=\"starttls\" selected>STARTTLS</option>"));
     assert!(email.contains(
         "<input type=\"checkbox\" role=\"switch\" id=\"f-email-enabled\" name=\"email.enabled\""
@@ -143,10 +148,16 @@ async fn a_failed_section_save_keeps_what_was_typed_and_names_the_error_under_ea
         .await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
-    assert!(page.contains("Nothing was saved. 2 settings need another value"), "{page}");
+    assert!(
+        page.contains("Nothing was saved. 2 settings need another value"),
+        "{page}"
+    );
     assert!(page.contains("id=\"f-email-smtp-port-error\">0 is outside 1 to 65535</p>"));
     assert!(page.contains("id=\"f-email-from-address-error\">"));
-    assert!(page.contains("value=\"smtp.example.com\""), "what was typed stays");
+    assert!(
+        page.contains("value=\"smtp.example.com\""),
+        "what was typed stays"
+    );
     assert!(page.contains("<option value=\"tls\" selected>TLS</option>"));
     let s = t.app.settings().await.unwrap();
     assert_eq!(s.get("email.smtp_host"), "", "nothing was saved");
@@ -168,5 +179,9 @@ async fn a_failed_section_save_keeps_what_was_typed_and_names_the_error_under_ea
     assert_eq!(s.get("email.smtp_port"), "465");
     assert_eq!(s.get("email.smtp_security"), "tls");
     assert!(s.bool("email.enabled"));
-    assert!(t.get_html("/admin/settings/e-mail?saved=1").await.contains("Saved."));
+    assert!(
+        t.get_html("/admin/settings/e-mail?saved=1")
+            .await
+            .contains("Saved.")
+    );
 }

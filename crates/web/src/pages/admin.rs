@@ -7,10 +7,10 @@ use crate::csrf::CsrfToken;
 use crate::layout::Layout;
 use crate::session::{ClientIp, Staff};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use boxoffice_app::AppError;
 use boxoffice_app::auth::Principal;
 use boxoffice_domain::Permission;
@@ -330,10 +330,7 @@ async fn dashboard_view(
         stats.push(StatView {
             label: "Expiring this week",
             value: c.expiring.to_string(),
-            sub: format!(
-                "within {} days",
-                boxoffice_app::dashboard::EXPIRING_DAYS
-            ),
+            sub: format!("within {} days", boxoffice_app::dashboard::EXPIRING_DAYS),
             href: "/admin/users?status=active&sort=expiry&dir=asc".into(),
             tone: if c.expiring > 0 { "warn" } else { "" },
         });
@@ -348,7 +345,12 @@ async fn dashboard_view(
     if s.can(Permission::PaymentsRead) {
         let revenue = st.app.dashboard_revenue_this_month().await?;
         let value = if revenue.is_empty() {
-            let currency = st.app.settings().await?.get("payments.currency").to_string();
+            let currency = st
+                .app
+                .settings()
+                .await?
+                .get("payments.currency")
+                .to_string();
             money(0, &currency)
         } else {
             revenue

@@ -72,7 +72,9 @@ fn summary(section: &str) -> String {
         "Registration" => "Who may create a site login, and what they must give.",
         "Payment reminders" => "When pay-as-you-go customers are reminded before expiry.",
         "Subscriptions & trials" => "Whether customers can subscribe and take a free trial.",
-        "Media server integration" => "Importing users from your servers and keeping shares in step.",
+        "Media server integration" => {
+            "Importing users from your servers and keeping shares in step."
+        }
         "Security" => "Session lifetimes, login throttling and e-mailed login codes.",
         "Background jobs" => "What runs on a schedule, and when.",
         "Miscellaneous" => "Plex account changes and the Re-invite yourself button.",
@@ -471,8 +473,7 @@ async fn save(
             Err(e) => return app_error_page(&st, e),
         };
         let unchanged = |k: &str, v: &str| {
-            registry::find(k)
-                .is_some_and(|d| d.kind != Kind::Secret && current.get(k) == v.trim())
+            registry::find(k).is_some_and(|d| d.kind != Kind::Secret && current.get(k) == v.trim())
         };
         let to_store: Vec<(String, String)> = changes
             .iter()
