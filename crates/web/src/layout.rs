@@ -69,6 +69,7 @@ macro_rules! icon_svg {
 }
 
 pub const ICON_MENU: &str = icon_svg!(r#"<path d="M4 6h16M4 12h16M4 18h16"/>"#);
+pub const ICON_CLOSE: &str = icon_svg!(r#"<path d="M6 6l12 12M18 6L6 18"/>"#);
 pub const ICON_BRAND: &str = icon_svg!(
     r#"<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M10 9.5v5l4.5-2.5z" fill="currentColor"/>"#
 );

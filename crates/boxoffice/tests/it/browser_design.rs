@@ -23,6 +23,18 @@ async fn drawer_right(b: &Browser) -> f64 {
         .unwrap_or(-1.0)
 }
 
+/// The drawer's right edge once its slide has finished.
+async fn settled_right(b: &Browser) -> f64 {
+    b.script_async(
+        "var el = document.getElementById('mainnav');
+         Promise.all(el.getAnimations().map(function (a) { return a.finished; }))
+           .then(function () { done(el.getBoundingClientRect().right); });",
+    )
+    .await
+    .as_f64()
+    .unwrap_or(-1.0)
+}
+
 /// Every resource the page loaded came from `base`.
 async fn assert_only_this_host(b: &Browser, base: &str) {
     let v = b
@@ -74,19 +86,16 @@ async fn on_a_phone_the_admin_navigation_is_a_drawer_that_opens_and_navigates() 
     assert!(drawer_right(&b).await <= 0.0, "closed at first");
     b.click(".nav-toggle").await;
     // The drawer slides in: measure once its transition has finished.
-    let right = b
-        .script_async(
-            "var el = document.getElementById('mainnav');
-             Promise.all(el.getAnimations().map(function (a) { return a.finished; }))
-               .then(function () { done(el.getBoundingClientRect().right); });",
-        )
-        .await
-        .as_f64()
-        .unwrap_or(-1.0);
+    let right = settled_right(&b).await;
     assert!(right > 200.0, "open: right edge at {right}");
     let current = b.text("#mainnav a[aria-current='page']").await;
     assert_eq!(current.trim(), "Dashboard");
     b.screenshot("design-phone-drawer-open").await;
+    // Its close button closes it; the menu button opens it again.
+    b.click(".drawer-head label[for='nav-open']").await;
+    assert!(settled_right(&b).await <= 0.0, "closed by its close button");
+    b.click(".nav-toggle").await;
+    assert!(settled_right(&b).await > 200.0, "open again");
     b.click("#mainnav a[href='/admin/users']").await;
     b.on_page("users").await;
     assert!(
