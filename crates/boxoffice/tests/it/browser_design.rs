@@ -56,6 +56,23 @@ async fn assert_only_this_host(b: &Browser, base: &str) {
     }
 }
 
+/// Every visible form control has an accessible name (a label, aria-label or aria-labelledby).
+async fn assert_every_control_is_labelled(b: &Browser, path: &str) {
+    let v = b
+        .script(
+            "return Array.from(document.querySelectorAll('input, select, textarea'))
+               .filter(function (el) { return el.type !== 'hidden' && el.getClientRects().length > 0; })
+               .filter(function (el) {
+                 return !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                   && !el.getAttribute('aria-labelledby') && !el.getAttribute('title');
+               })
+               .map(function (el) { return el.outerHTML.slice(0, 120); });",
+        )
+        .await;
+    let unlabelled = v.as_array().cloned().unwrap_or_default();
+    assert!(unlabelled.is_empty(), "{path}: {unlabelled:?}");
+}
+
 /// Screenshots of one page in the light and the dark theme (the stored choice).
 async fn shoot(b: &Browser, base: &str, path: &str, page: &str, name: &str) {
     for theme in ["light", "dark"] {
@@ -207,7 +224,8 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
 }
 
 #[tokio::test]
-async fn every_admin_page_draws_in_the_shell_with_nothing_from_another_host() {
+async fn every_admin_page_draws_in_the_shell_with_labelled_controls_and_nothing_from_another_host()
+{
     let Some(b) = Browser::start(1280, 900).await else {
         return;
     };
@@ -215,35 +233,45 @@ async fn every_admin_page_draws_in_the_shell_with_nothing_from_another_host() {
     seed_five(&t).await;
     let base = t.base.clone();
     login(&b, &base).await;
-    let pages = [
-        ("/admin/users", "users"),
-        ("/admin/users/1", "users"),
-        ("/admin/users/new", "users"),
-        ("/admin/site-logins", "site-logins"),
-        ("/admin/plans", "plans"),
-        ("/admin/servers", "servers"),
-        ("/admin/servers/1", "servers"),
-        ("/admin/server-locations", "server-locations"),
-        ("/admin/libraries", "libraries"),
-        ("/admin/library-groups", "library-groups"),
-        ("/admin/shared-servers", "shared-servers"),
-        ("/admin/plex-accounts", "plex-accounts"),
-        ("/admin/self-test", "self-test"),
-        ("/admin/devices", "devices"),
-        ("/admin/activity", "activity"),
-        ("/admin/notifications", "notifications"),
-        ("/admin/notifications/log", "notifications"),
-        ("/admin/jobs", "jobs"),
-        ("/admin/audit", "audit"),
-        ("/admin/roles", "roles"),
-        ("/security", "security"),
-    ];
-    for (path, _) in pages {
+    let mut pages: Vec<String> = boxoffice_web::settings_pages::sections()
+        .into_iter()
+        .map(|s| format!("/admin/settings/{}", boxoffice_web::settings_pages::slug(s)))
+        .collect();
+    pages.extend(
+        [
+            "/admin",
+            "/admin/settings",
+            "/admin/users",
+            "/admin/users/1",
+            "/admin/users/new",
+            "/admin/site-logins",
+            "/admin/plans",
+            "/admin/servers",
+            "/admin/servers/1",
+            "/admin/server-locations",
+            "/admin/libraries",
+            "/admin/library-groups",
+            "/admin/shared-servers",
+            "/admin/plex-accounts",
+            "/admin/self-test",
+            "/admin/devices",
+            "/admin/activity",
+            "/admin/notifications",
+            "/admin/notifications/log",
+            "/admin/jobs",
+            "/admin/audit",
+            "/admin/roles",
+            "/security",
+        ]
+        .map(String::from),
+    );
+    for path in &pages {
         b.goto(&format!("{base}{path}")).await;
         // Every admin page has the sidebar and a heading in its main column.
         b.find("#mainnav").await;
         b.find("main h1").await;
         assert_only_this_host(&b, &base).await;
+        assert_every_control_is_labelled(&b, path).await;
         b.screenshot(&format!("tour{}", path.replace('/', "-")))
             .await;
     }
