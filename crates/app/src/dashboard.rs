@@ -25,6 +25,50 @@ pub struct ServerFill {
     pub last_error: Option<String>,
 }
 
+/// One month's total for the dashboard's chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthTotal {
+    pub label: String,
+    pub minor: i64,
+}
+
+/// Midnight UTC on the first day of the month `back` months before the one holding `now`
+/// (negative: after it).
+fn month_start(now: i64, back: i32) -> time::OffsetDateTime {
+    let d = time::OffsetDateTime::from_unix_timestamp(now)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+    let index = d.year() * 12 + i32::from(u8::from(d.month())) - 1 - back;
+    let (year, month0) = (index.div_euclid(12), index.rem_euclid(12));
+    let month = u8::try_from(month0 + 1)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .unwrap_or(time::Month::January);
+    time::Date::from_calendar_date(year, month, 1)
+        .unwrap_or(d)
+        .midnight()
+        .assume_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::month_start;
+
+    #[test]
+    fn month_starts_step_back_across_a_year() {
+        // 2026-01-15 12:00 UTC
+        let now = 1_768_478_400;
+        let fmt = |b| {
+            let t = month_start(now, b);
+            (t.year(), u8::from(t.month()), t.day(), t.hour())
+        };
+        assert_eq!(fmt(0), (2026, 1, 1, 0));
+        assert_eq!(fmt(1), (2025, 12, 1, 0));
+        assert_eq!(fmt(13), (2024, 12, 1, 0));
+        assert_eq!(fmt(-1), (2026, 2, 1, 0));
+    }
+}
+
 impl App {
     pub async fn dashboard_customers(&self) -> Result<CustomerCounts, AppError> {
         let now = self.now();
@@ -33,16 +77,35 @@ impl App {
 
     /// Revenue per currency since the first day of the current month (UTC).
     pub async fn dashboard_revenue_this_month(&self) -> Result<Vec<(String, i64)>, AppError> {
-        let now = time::OffsetDateTime::from_unix_timestamp(self.now())
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let first = now
-            .date()
-            .replace_day(1)
-            .unwrap_or(now.date())
-            .midnight()
-            .assume_utc()
-            .unix_timestamp();
-        Ok(store::revenue_since(self.db.ex(), first).await?)
+        let first = month_start(self.now(), 0);
+        Ok(store::revenue_since(self.db.ex(), first.unix_timestamp()).await?)
+    }
+
+    /// The payments in `currency` received in each of the last `months` calendar months (UTC),
+    /// oldest first, with the month's name ("Mar 2026"); the current month is the last.
+    pub async fn dashboard_revenue_by_month(
+        &self,
+        currency: &str,
+        months: u8,
+    ) -> Result<Vec<MonthTotal>, AppError> {
+        let now = self.now();
+        let mut out = Vec::with_capacity(usize::from(months));
+        for back in (0..i32::from(months)).rev() {
+            let from = month_start(now, back);
+            let to = month_start(now, back - 1);
+            let minor = store::revenue_between(
+                self.db.ex(),
+                currency,
+                from.unix_timestamp(),
+                to.unix_timestamp(),
+            )
+            .await?;
+            out.push(MonthTotal {
+                label: format!("{} {}", &from.month().to_string()[..3], from.year()),
+                minor,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn dashboard_servers(&self) -> Result<Vec<ServerFill>, AppError> {

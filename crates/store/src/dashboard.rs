@@ -54,3 +54,17 @@ pub async fn shares_per_server(ex: Ex<'_>) -> Result<Vec<(i64, i64)>> {
     .await)
     .map_err(StoreError::from)
 }
+
+/// The sum of the payments in `currency` created in `[from, to)`.
+pub async fn revenue_between(ex: Ex<'_>, currency: &str, from: i64, to: i64) -> Result<i64> {
+    let (total,): (i64,) = run!(ex, |e| sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM payments
+         WHERE currency = $1 AND created_at >= $2 AND created_at < $3"
+    )
+    .bind(currency)
+    .bind(from)
+    .bind(to)
+    .fetch_one(e)
+    .await)?;
+    Ok(total)
+}

@@ -7,6 +7,32 @@ use crate::browser::Browser;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::users_page::{admin_app, seed_five};
 
+/// A few payments over the last months, so the dashboard's chart has bars to draw.
+async fn seed_payments(t: &crate::helpers::TestApp) {
+    let now = t.app.now();
+    let rows = [
+        (150, 1500),
+        (120, 2000),
+        (95, 2500),
+        (60, 4500),
+        (30, 4000),
+        (1, 5200),
+    ];
+    for (i, (days_ago, amount)) in rows.into_iter().enumerate() {
+        boxoffice_store::affected!(t.app.db.ex(), |e| sqlx::query(
+            "INSERT INTO payments (customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, created_at)
+             VALUES (1, 1, $1, 'USD', $2, $3, 'manual', $4, $2)"
+        )
+        .bind(amount)
+        .bind(now - days_ago * 86_400)
+        .bind(now - days_ago * 86_400 + 30 * 86_400)
+        .bind(format!("seed-{i}"))
+        .execute(e)
+        .await)
+        .expect("payment");
+    }
+}
+
 async fn login(b: &Browser, base: &str) {
     b.goto(&format!("{base}/login")).await;
     b.fill("input[name=email]", ADMIN_EMAIL).await;
@@ -97,6 +123,7 @@ async fn on_a_phone_the_admin_navigation_is_a_drawer_that_opens_and_navigates() 
     };
     let (t, _) = admin_app().await;
     seed_five(&t).await;
+    seed_payments(&t).await;
     let base = t.base.clone();
     login(&b, &base).await;
     assert_only_this_host(&b, &base).await;
@@ -144,6 +171,7 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
     };
     let (t, _) = admin_app().await;
     seed_five(&t).await;
+    seed_payments(&t).await;
     let base = t.base.clone();
     login(&b, &base).await;
     // The sidebar is there on a desktop, and lists the settings sections under Settings.
@@ -231,6 +259,7 @@ async fn every_admin_page_draws_in_the_shell_with_labelled_controls_and_nothing_
     };
     let (t, _) = admin_app().await;
     seed_five(&t).await;
+    seed_payments(&t).await;
     let base = t.base.clone();
     login(&b, &base).await;
     let mut pages: Vec<String> = boxoffice_web::settings_pages::sections()

@@ -98,6 +98,16 @@ async fn the_dashboard_counts_customers_revenue_and_server_fill_instead_of_listi
     );
     assert!(words.contains("Expired 2"), "{words}");
     assert!(words.contains("Revenue this month 12.50 USD"), "{words}");
+    // The chart's numbers: this month last, the payment of 40 days ago in an earlier month.
+    assert!(words.contains("Revenue, last 6 months (USD)"), "{words}");
+    let numbers = &words[words.find("The numbers").expect("chart table")..];
+    assert!(numbers.contains("99.00 USD"), "{numbers}");
+    let today = time::OffsetDateTime::from_unix_timestamp(now).unwrap();
+    let this_month = format!("{} {}", &today.month().to_string()[..3], today.year());
+    assert!(
+        numbers.contains(&format!("{this_month} 12.50 USD")),
+        "{this_month}: {numbers}"
+    );
     assert!(words.contains("Alpha jellyfin"), "{words}");
     assert!(
         page.contains("Alpha: 2 of ") || words.contains("Alpha jellyfin 2 (no limit)"),

@@ -258,6 +258,58 @@ pub struct NoticeView {
     pub customer_id: Option<i64>,
 }
 
+/// A bar of the revenue chart, laid out in the SVG's 600×200 box.
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+    /// The centre of the bar, for its label.
+    pub mid: i64,
+    pub label: String,
+    pub value: String,
+}
+
+pub struct Chart {
+    pub currency: String,
+    pub bars: Vec<Bar>,
+    /// The top gridline's value.
+    pub max: String,
+}
+
+const CHART_TOP: i64 = 16;
+const CHART_BASE: i64 = 170;
+
+fn revenue_chart(currency: &str, months: &[boxoffice_app::dashboard::MonthTotal]) -> Chart {
+    let max = months.iter().map(|m| m.minor).max().unwrap_or(0).max(1);
+    let n = i64::try_from(months.len()).unwrap_or(1).max(1);
+    let slot = 560 / n;
+    let width = slot * 3 / 5;
+    let bars = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let i = i64::try_from(i).unwrap_or(0);
+            let height = (m.minor.max(0) * (CHART_BASE - CHART_TOP)) / max;
+            let x = 40 + i * slot + (slot - width) / 2;
+            Bar {
+                x,
+                y: CHART_BASE - height,
+                width,
+                height,
+                mid: x + width / 2,
+                label: m.label.clone(),
+                value: money(m.minor, currency),
+            }
+        })
+        .collect();
+    Chart {
+        currency: currency.to_string(),
+        bars,
+        max: money(max, currency),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct Dashboard {
@@ -269,6 +321,7 @@ struct Dashboard {
     events: Option<Vec<EventView>>,
     notices: Option<Vec<NoticeView>>,
     jobs: Option<Vec<(String, i64)>>,
+    chart: Option<Chart>,
     can_add_customer: bool,
     can_add_server: bool,
 }
@@ -342,15 +395,18 @@ async fn dashboard_view(
             tone: "",
         });
     }
+    let mut chart = None;
     if s.can(Permission::PaymentsRead) {
+        let currency = st
+            .app
+            .settings()
+            .await?
+            .get("payments.currency")
+            .to_string();
+        let months = st.app.dashboard_revenue_by_month(&currency, 6).await?;
+        chart = Some(revenue_chart(&currency, &months));
         let revenue = st.app.dashboard_revenue_this_month().await?;
         let value = if revenue.is_empty() {
-            let currency = st
-                .app
-                .settings()
-                .await?
-                .get("payments.currency")
-                .to_string();
             money(0, &currency)
         } else {
             revenue
@@ -447,6 +503,7 @@ async fn dashboard_view(
         events,
         notices,
         jobs: job_counts,
+        chart,
         can_add_customer: s.can(Permission::UsersWrite),
         can_add_server: s.can(Permission::ServersWrite),
     }))
