@@ -66,12 +66,18 @@ impl Browser {
             }
         });
         let profile = crate::helpers::temp_dir();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        let mut options = json!({
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      format!("--window-size={width},{height}"), format!("--user-data-dir={}", profile.display())]
-        }}}});
+        });
+        // A headless window is at least 500 px wide; a phone's viewport is emulated instead.
+        if width < 500 {
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}});
         crate::helpers::install_tls();
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");

@@ -254,7 +254,14 @@ async fn a_settings_section_page_saves_a_choice_from_a_select_and_a_flag_from_a_
 #[tokio::test]
 async fn every_admin_page_draws_in_the_shell_with_labelled_controls_and_nothing_from_another_host()
 {
-    let Some(b) = Browser::start(1280, 900).await else {
+    for (width, height) in [(1280, 900), (390, 844)] {
+        tour(width, height).await;
+    }
+}
+
+/// Visits every admin page at one window size.
+async fn tour(width: u32, height: u32) {
+    let Some(b) = Browser::start(width, height).await else {
         return;
     };
     let (t, _) = admin_app().await;
@@ -301,7 +308,17 @@ async fn every_admin_page_draws_in_the_shell_with_labelled_controls_and_nothing_
         b.find("main h1").await;
         assert_only_this_host(&b, &base).await;
         assert_every_control_is_labelled(&b, path).await;
-        b.screenshot(&format!("tour{}", path.replace('/', "-")))
+        // Nothing is wider than the window: wide tables scroll inside their frame.
+        let overflow = b
+            .script("return document.documentElement.scrollWidth - window.innerWidth;")
+            .await
+            .as_i64()
+            .unwrap_or(0);
+        assert!(
+            overflow <= 0,
+            "{path} at {width} px is {overflow} px too wide"
+        );
+        b.screenshot(&format!("tour-{width}{}", path.replace('/', "-")))
             .await;
     }
     b.quit().await;
