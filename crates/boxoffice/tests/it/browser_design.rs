@@ -323,3 +323,46 @@ async fn tour(width: u32, height: u32) {
     }
     b.quit().await;
 }
+
+#[tokio::test]
+async fn a_customer_sees_the_plain_frame_without_the_admin_sidebar_and_it_fits_a_phone() {
+    let Some(b) = Browser::start(390, 844).await else {
+        return;
+    };
+    let (t, _) = admin_app().await;
+    t.app
+        .create_login(
+            &boxoffice_app::audit::Actor::cli(),
+            "viewer@example.com",
+            "Cust0mer-pw!",
+            boxoffice_domain::RoleKind::User,
+        )
+        .await
+        .unwrap();
+    let base = t.base.clone();
+    b.goto(&format!("{base}/login")).await;
+    b.fill("input[name=email]", "viewer@example.com").await;
+    b.fill("input[name=password]", "Cust0mer-pw!").await;
+    b.click("form[action='/login'] button[type=submit]").await;
+    b.on_page("account").await;
+    for (path, page) in [("/account", "account"), ("/security", "security")] {
+        b.goto(&format!("{base}{path}")).await;
+        b.on_page(page).await;
+        assert!(
+            !b.source().await.contains("id=\"mainnav\""),
+            "no admin navigation for a customer"
+        );
+        assert_only_this_host(&b, &base).await;
+        let overflow = b
+            .script("return document.documentElement.scrollWidth - window.innerWidth;")
+            .await
+            .as_i64()
+            .unwrap_or(0);
+        assert!(overflow <= 0, "{path} is {overflow} px too wide");
+        b.screenshot(&format!("design-customer{}", path.replace('/', "-")))
+            .await;
+    }
+    b.click("form[action='/logout'] button").await;
+    b.on_page("login").await;
+    b.quit().await;
+}
