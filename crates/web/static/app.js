@@ -19,6 +19,11 @@ document.addEventListener("DOMContentLoaded", function () {
       try { window.localStorage.setItem("theme", next); } catch (e) { /* not kept */ }
     });
   });
+  // The sidebar shows the current page even when it sits low in a long list.
+  var current = document.querySelector(".sidebar a[aria-current='page']");
+  if (current && current.scrollIntoView && window.matchMedia("(min-width: 721px)").matches) {
+    current.scrollIntoView({ block: "center" });
+  }
   // The phone drawer is a checkbox (works without script); Escape closes it.
   var drawer = document.getElementById("nav-open");
   if (drawer) {
