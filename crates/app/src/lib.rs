@@ -8,6 +8,7 @@ pub mod bulk_invite;
 pub mod bulk_invite_results;
 mod bulk_invite_stops;
 pub mod crypto;
+pub mod dashboard;
 pub mod discord;
 pub mod discounts;
 pub mod enforcement;

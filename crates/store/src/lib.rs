@@ -11,6 +11,7 @@ pub mod admin_events;
 pub mod audit;
 pub mod bulk_invites;
 pub mod customers;
+pub mod dashboard;
 pub mod discord_members;
 pub mod discounts;
 pub mod drift;

@@ -21,6 +21,11 @@ mod upload;
 
 pub use error::ApiError;
 
+/// The settings pages' sections and their URL names (`/admin/settings/<slug>`).
+pub mod settings_pages {
+    pub use crate::pages::settings::{sections, slug};
+}
+
 use axum::Router;
 use boxoffice_app::App;
 use std::time::Duration;

@@ -1,12 +1,34 @@
-// Progressive enhancement only: every page works without this file.
+// Progressive enhancement only: every page works without this file. It loads in <head> (not
+// deferred) so the stored light/dark choice applies before the page is painted.
 document.documentElement.classList.add("js");
+(function () {
+  try {
+    var t = window.localStorage.getItem("theme");
+    if (t === "light" || t === "dark") document.documentElement.setAttribute("data-theme", t);
+  } catch (e) { /* storage off: follow the system */ }
+})();
 document.addEventListener("DOMContentLoaded", function () {
-  var toggle = document.querySelector(".nav-toggle");
-  var nav = document.getElementById("mainnav");
-  if (toggle && nav) {
-    toggle.addEventListener("click", function () {
-      var open = nav.classList.toggle("open");
-      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  // The theme button flips light and dark and remembers the choice on this device.
+  document.querySelectorAll(".theme-toggle").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var root = document.documentElement;
+      var current = root.getAttribute("data-theme") ||
+        (window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+      var next = current === "dark" ? "light" : "dark";
+      root.setAttribute("data-theme", next);
+      try { window.localStorage.setItem("theme", next); } catch (e) { /* not kept */ }
+    });
+  });
+  // The sidebar shows the current page even when it sits low in a long list.
+  var current = document.querySelector(".sidebar a[aria-current='page']");
+  if (current && current.scrollIntoView && window.matchMedia("(min-width: 721px)").matches) {
+    current.scrollIntoView({ block: "center" });
+  }
+  // The phone drawer is a checkbox (works without script); Escape closes it.
+  var drawer = document.getElementById("nav-open");
+  if (drawer) {
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && drawer.checked) { drawer.checked = false; drawer.focus(); }
     });
   }
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {

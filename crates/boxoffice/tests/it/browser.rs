@@ -66,12 +66,18 @@ impl Browser {
             }
         });
         let profile = crate::helpers::temp_dir();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        let mut options = json!({
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      format!("--window-size={width},{height}"), format!("--user-data-dir={}", profile.display())]
-        }}}});
+        });
+        // A headless window is at least 500 px wide; a phone's viewport is emulated instead.
+        if width < 500 {
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}});
         crate::helpers::install_tls();
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
@@ -401,8 +407,10 @@ async fn the_admin_panel_works_on_a_phone_sized_screen() {
     b.screenshot("phone-dashboard-closed").await;
     b.click(".nav-toggle").await;
     b.screenshot("phone-menu-open").await;
-    b.click("a[href='/admin/settings']").await;
+    b.click("#mainnav a[href='/admin/settings']").await;
     b.on_page("settings").await;
+    b.click("main a[href='/admin/settings/general']").await;
+    b.find("form[action='/admin/settings/general']").await;
     b.fill("input[name='general.site_name']", "Movie Club")
         .await;
     b.click("form.settings button[type=submit]").await;

@@ -7,14 +7,12 @@ use crate::csrf::CsrfToken;
 use crate::layout::Layout;
 use crate::session::{ClientIp, Staff};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use boxoffice_app::AppError;
 use boxoffice_app::auth::Principal;
-use boxoffice_app::settings::SettingView;
 use boxoffice_domain::Permission;
 use serde::Deserialize;
 
@@ -216,53 +214,299 @@ pub const SECTIONS: &[Section] = &[
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/admin", get(dashboard))
-        .route("/admin/settings", get(settings_page).post(settings_save))
         .route("/admin/jobs", get(jobs_page))
         .route("/admin/jobs/{id}/retry", post(job_retry))
         .route("/admin/audit", get(audit_page))
         .route("/admin/{section}", get(section_page))
 }
 
+pub struct StatView {
+    pub label: &'static str,
+    pub value: String,
+    pub sub: String,
+    pub href: String,
+    /// "", "warn" or "danger": how the number is coloured.
+    pub tone: &'static str,
+}
+
+pub struct ServerView {
+    pub id: i64,
+    pub name: String,
+    pub platform: String,
+    pub users: i64,
+    /// 0 means no limit.
+    pub max_users: i64,
+    /// The fill in percent for the meter (0 when there is no limit).
+    pub percent: i64,
+    /// ok, off or error.
+    pub status: &'static str,
+    pub detail: String,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub message: String,
+    pub customer_id: Option<i64>,
+}
+
+pub struct NoticeView {
+    pub at: String,
+    pub event: String,
+    pub channel: String,
+    pub recipient: String,
+    pub status: String,
+    pub customer_id: Option<i64>,
+}
+
+/// A bar of the revenue chart, laid out in the SVG's 600×200 box.
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+    /// The centre of the bar, for its label.
+    pub mid: i64,
+    pub label: String,
+    pub value: String,
+}
+
+pub struct Chart {
+    pub currency: String,
+    pub bars: Vec<Bar>,
+    /// The top gridline's value.
+    pub max: String,
+}
+
+const CHART_TOP: i64 = 16;
+const CHART_BASE: i64 = 170;
+
+fn revenue_chart(currency: &str, months: &[boxoffice_app::dashboard::MonthTotal]) -> Chart {
+    let max = months.iter().map(|m| m.minor).max().unwrap_or(0).max(1);
+    let n = i64::try_from(months.len()).unwrap_or(1).max(1);
+    let slot = 560 / n;
+    let width = slot * 3 / 5;
+    let bars = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let i = i64::try_from(i).unwrap_or(0);
+            let height = (m.minor.max(0) * (CHART_BASE - CHART_TOP)) / max;
+            let x = 40 + i * slot + (slot - width) / 2;
+            Bar {
+                x,
+                y: CHART_BASE - height,
+                width,
+                height,
+                mid: x + width / 2,
+                label: m.label.clone(),
+                value: money(m.minor, currency),
+            }
+        })
+        .collect();
+    Chart {
+        currency: currency.to_string(),
+        bars,
+        max: money(max, currency),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct Dashboard {
     layout: Layout,
-    sections: Vec<&'static Section>,
     totp_enabled: bool,
     dead_jobs: i64,
+    stats: Vec<StatView>,
+    servers: Option<Vec<ServerView>>,
+    events: Option<Vec<EventView>>,
+    notices: Option<Vec<NoticeView>>,
+    jobs: Option<Vec<(String, i64)>>,
+    chart: Option<Chart>,
+    can_add_customer: bool,
+    can_add_server: bool,
 }
 
+fn money(minor: i64, currency: &str) -> String {
+    use boxoffice_domain::money::{Currency, Money};
+    match Currency::parse(currency) {
+        Ok(c) => Money::new(minor, c).to_string(),
+        Err(_) => format!("{minor} {currency}"),
+    }
+}
+
+/// The dashboard: numbers first (customers, revenue), then the servers' fill, then what needs
+/// attention. Each block shows only when the login's role may see what it summarises.
 async fn dashboard(
     State(st): State<WebState>,
     staff: Staff,
     CsrfToken(csrf): CsrfToken,
 ) -> Response {
     let s = &staff.0;
-    let sections = SECTIONS
-        .iter()
-        .filter(|sec| s.can(sec.permission))
-        .collect();
-    let totp_enabled = match st.app.totp_enabled(s.login_id).await {
-        Ok(b) => b,
-        Err(e) => return app_error_page(&st, e),
-    };
-    let dead_jobs = if s.can(Permission::JobsRead) {
-        st.app
-            .job_counts()
-            .await
-            .ok()
-            .and_then(|c| c.into_iter().find(|(k, _)| k == "dead").map(|(_, n)| n))
-            .unwrap_or(0)
+    match dashboard_view(&st, s, &csrf).await {
+        Ok(r) => r,
+        Err(e) => app_error_page(&st, e),
+    }
+}
+
+async fn dashboard_view(
+    st: &WebState,
+    s: &boxoffice_app::auth::SessionCtx,
+    csrf: &str,
+) -> Result<Response, AppError> {
+    let totp_enabled = st.app.totp_enabled(s.login_id).await?;
+    let job_counts = if s.can(Permission::JobsRead) {
+        Some(st.app.job_counts().await?)
     } else {
-        0
+        None
     };
-    let layout = Layout::build(&st, "Dashboard", Some(s), &csrf, "dashboard").await;
-    render(&Dashboard {
+    let dead_jobs = job_counts
+        .as_ref()
+        .and_then(|c| c.iter().find(|(k, _)| k == "dead").map(|(_, n)| *n))
+        .unwrap_or(0);
+    let mut stats = Vec::new();
+    if s.can(Permission::UsersRead) {
+        let c = st.app.dashboard_customers().await?;
+        stats.push(StatView {
+            label: "Active customers",
+            value: c.active.to_string(),
+            sub: format!("{} permanent", c.permanent),
+            href: "/admin/users?status=active".into(),
+            tone: "",
+        });
+        stats.push(StatView {
+            label: "On a trial",
+            value: c.trial.to_string(),
+            sub: "covered by a trial plan".into(),
+            href: "/admin/users?status=active".into(),
+            tone: "",
+        });
+        stats.push(StatView {
+            label: "Expiring this week",
+            value: c.expiring.to_string(),
+            sub: format!("within {} days", boxoffice_app::dashboard::EXPIRING_DAYS),
+            href: "/admin/users?status=active&sort=expiry&dir=asc".into(),
+            tone: if c.expiring > 0 { "warn" } else { "" },
+        });
+        stats.push(StatView {
+            label: "Expired",
+            value: c.expired.to_string(),
+            sub: "no paid time left".into(),
+            href: "/admin/users?status=expired".into(),
+            tone: "",
+        });
+    }
+    let mut chart = None;
+    if s.can(Permission::PaymentsRead) {
+        let currency = st
+            .app
+            .settings()
+            .await?
+            .get("payments.currency")
+            .to_string();
+        let months = st.app.dashboard_revenue_by_month(&currency, 6).await?;
+        chart = Some(revenue_chart(&currency, &months));
+        let revenue = st.app.dashboard_revenue_this_month().await?;
+        let value = if revenue.is_empty() {
+            money(0, &currency)
+        } else {
+            revenue
+                .iter()
+                .map(|(c, m)| money(*m, c))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        stats.push(StatView {
+            label: "Revenue this month",
+            value,
+            sub: "payments received since the 1st (UTC)".into(),
+            href: "/admin/payments".into(),
+            tone: "",
+        });
+    }
+    let servers = if s.can(Permission::ServersRead) {
+        let list = st.app.dashboard_servers().await?;
+        Some(
+            list.into_iter()
+                .map(|x| {
+                    let (status, detail) = match (&x.last_error, x.enabled) {
+                        (_, false) => ("off", String::new()),
+                        (Some(e), true) if !e.is_empty() => ("error", e.clone()),
+                        (_, true) => (
+                            "ok",
+                            x.last_synced_at
+                                .map(|t| format!("synced {} UTC", fmt_time(t)))
+                                .unwrap_or_else(|| "not synced yet".into()),
+                        ),
+                    };
+                    ServerView {
+                        percent: if x.max_users > 0 {
+                            (x.users * 100 / x.max_users).clamp(0, 100)
+                        } else {
+                            0
+                        },
+                        id: x.id,
+                        name: x.name,
+                        platform: x.platform.as_str().to_string(),
+                        users: x.users,
+                        max_users: x.max_users,
+                        status,
+                        detail,
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let events = if s.can(Permission::UsersRead) {
+        Some(
+            st.app
+                .dashboard_events(6)
+                .await?
+                .into_iter()
+                .map(|e| EventView {
+                    at: fmt_time(e.at),
+                    message: e.message,
+                    customer_id: e.customer_id,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let notices = if s.can(Permission::SettingsRead) {
+        Some(
+            st.app
+                .dashboard_notifications(6)
+                .await?
+                .into_iter()
+                .map(|n| NoticeView {
+                    at: fmt_time(n.created_at),
+                    event: n.event.replace('_', " "),
+                    channel: n.channel,
+                    recipient: n.recipient,
+                    status: n.status,
+                    customer_id: n.customer_id,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let layout = Layout::build(st, "Dashboard", Some(s), csrf, "dashboard").await;
+    Ok(render(&Dashboard {
         layout,
-        sections,
         totp_enabled,
         dead_jobs,
-    })
+        stats,
+        servers,
+        events,
+        notices,
+        jobs: job_counts,
+        chart,
+        can_add_customer: s.can(Permission::UsersWrite),
+        can_add_server: s.can(Permission::ServersWrite),
+    }))
 }
 
 #[derive(Template)]
@@ -287,104 +531,6 @@ async fn section_page(
     };
     let layout = Layout::build(&st, section.title, Some(s), &csrf, section.slug).await;
     render(&SectionPage { layout, section })
-}
-
-#[derive(Template)]
-#[template(path = "admin/settings.html")]
-struct SettingsPage {
-    layout: Layout,
-    groups: Vec<(&'static str, Vec<SettingView>)>,
-    can_write: bool,
-    saved: bool,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SavedQuery {
-    saved: Option<String>,
-}
-
-async fn settings_view(
-    st: &WebState,
-    staff: &Staff,
-    csrf: &str,
-    saved: bool,
-    error: Option<String>,
-) -> Result<Response, AppError> {
-    let s = &staff.0;
-    let views = st.app.settings().await?.view();
-    let mut groups: Vec<(&'static str, Vec<SettingView>)> = Vec::new();
-    for v in views {
-        match groups.iter_mut().find(|g| g.0 == v.section) {
-            Some(g) => g.1.push(v),
-            None => groups.push((v.section, vec![v])),
-        }
-    }
-    let layout = Layout::build(st, "Settings", Some(s), csrf, "settings").await;
-    Ok(render(&SettingsPage {
-        layout,
-        groups,
-        can_write: s.can(Permission::SettingsWrite),
-        saved,
-        error,
-    }))
-}
-
-async fn settings_page(
-    State(st): State<WebState>,
-    staff: Staff,
-    CsrfToken(csrf): CsrfToken,
-    Query(q): Query<SavedQuery>,
-) -> Response {
-    if let Err(r) = staff.require(Permission::SettingsRead) {
-        return r;
-    }
-    settings_view(&st, &staff, &csrf, q.saved.is_some(), None)
-        .await
-        .unwrap_or_else(|e| app_error_page(&st, e))
-}
-
-async fn settings_save(
-    State(st): State<WebState>,
-    staff: Staff,
-    ClientIp(ip): ClientIp,
-    CsrfToken(csrf): CsrfToken,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let s = match staff.require(Permission::SettingsWrite) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    // A checked box sends its hidden "false" and then "true": the last value of a key wins.
-    let mut changes: Vec<(String, String)> = Vec::new();
-    for (k, v) in form.into_iter().filter(|(k, _)| k != "csrf") {
-        match changes.iter_mut().find(|(ck, _)| *ck == k) {
-            Some(c) => c.1 = v,
-            None => changes.push((k, v)),
-        }
-    }
-    let current = match st.app.settings().await {
-        Ok(c) => c,
-        Err(e) => return app_error_page(&st, e),
-    };
-    changes.retain(|(k, v)| {
-        boxoffice_domain::settings::find(k).is_none_or(|d| {
-            d.kind == boxoffice_domain::settings::Kind::Secret || current.get(k) != v.trim()
-        })
-    });
-    match st.app.set_settings(&s.actor(&ip), &changes).await {
-        Ok(()) => Redirect::to("/admin/settings?saved=1").into_response(),
-        Err(AppError::Invalid { message, .. }) => {
-            settings_view(&st, &staff, &csrf, false, Some(message))
-                .await
-                .map(|mut r| {
-                    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-                    r
-                })
-                .unwrap_or_else(|e| app_error_page(&st, e))
-        }
-        Err(e) => app_error_page(&st, e),
-    }
 }
 
 pub struct JobRow {

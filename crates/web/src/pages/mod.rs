@@ -22,6 +22,7 @@ mod plex_change;
 mod selftest;
 mod server_public_url;
 mod servers;
+pub mod settings;
 mod site_logins;
 mod user_detail;
 mod users;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<WebState> {
         .merge(contact::routes())
         .merge(media_password::routes())
         .merge(admin::routes())
+        .merge(settings::routes())
 }
 
 async fn home(crate::session::CurrentSession(s): crate::session::CurrentSession) -> Response {
