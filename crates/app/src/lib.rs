@@ -17,6 +17,7 @@ pub mod media;
 pub mod metrics;
 pub mod notify;
 pub mod passwords;
+pub mod payments_sync;
 pub mod plans;
 pub mod queue;
 pub mod request_apps;

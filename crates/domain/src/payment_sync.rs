@@ -117,7 +117,10 @@ pub enum Unmatched {
 pub enum Decision {
     Skip(Skip),
     /// Record a payment for this customer, extending their coverage.
-    Match { customer_id: i64, by: MatchedBy },
+    Match {
+        customer_id: i64,
+        by: MatchedBy,
+    },
     /// Put it on the Unmatched payments page and tell the administrator.
     Unmatched(Unmatched),
     /// A payment we recorded has since been refunded or reversed at the gateway: shown to the
@@ -223,8 +226,8 @@ pub struct PlanPrice {
 
 /// The plan a matched payment buys (operations §3.4 [INF]): the customer's current plan when
 /// its price is the amount paid; else the one active, non-trial plan at exactly that price;
-/// else the customer's current plan (the amount is recorded as paid, and the admin sees it);
-/// `None` when the customer has no plan and no plan costs that much.
+/// else the customer's current plan when it is priced in the same currency (the amount is
+/// recorded as paid, and the admin sees it); `None` otherwise.
 pub fn infer_plan(amount: Money, current: Option<PlanPrice>, plans: &[PlanPrice]) -> Option<i64> {
     if let Some(c) = current.filter(|c| c.cost == amount) {
         return Some(c.plan_id);
@@ -236,7 +239,9 @@ pub fn infer_plan(amount: Money, current: Option<PlanPrice>, plans: &[PlanPrice]
     if let [one] = same.as_slice() {
         return Some(one.plan_id);
     }
-    current.filter(|c| !c.is_trial).map(|c| c.plan_id)
+    current
+        .filter(|c| !c.is_trial && c.cost.currency == amount.currency)
+        .map(|c| c.plan_id)
 }
 
 /// The reference's PayPal troubleshooting errors, with its wording and the advice that goes
@@ -262,7 +267,8 @@ pub mod paypal_errors {
         by hand with its transaction and subscription IDs.";
 
     /// A PayPal id that does not exist for the configured credentials (operations §5.3).
-    pub const RESOURCE_NOT_FOUND: &str = "Create Subscription Api response error RESOURCE_NOT_FOUND";
+    pub const RESOURCE_NOT_FOUND: &str =
+        "Create Subscription Api response error RESOURCE_NOT_FOUND";
     pub const RESOURCE_NOT_FOUND_ADVICE: &str = "The PayPal plan ID does not exist for the \
         credentials in use: it was made in sandbox while live credentials are configured (or the \
         other way round), under another PayPal account (such as the sync-only secondary), \
@@ -430,10 +436,7 @@ mod tests {
             amount: usd(-999),
             ..paid(Some("a@x.com"), None)
         };
-        assert_eq!(
-            decide(&refund, &known),
-            Decision::Skip(Skip::NotAPayment)
-        );
+        assert_eq!(decide(&refund, &known), Decision::Skip(Skip::NotAPayment));
         let pending = Seen {
             settlement: Settlement::Pending,
             ..paid(Some("a@x.com"), None)

@@ -136,7 +136,8 @@ pub async fn mark_assigned(
     by: &str,
     now: i64,
 ) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE unmatched_payments SET state = 'assigned', customer_id = $2, payment_id = $3, resolved_by = $4, resolved_at = $5
          WHERE id = $1 AND state = 'open'"
     )
@@ -146,7 +147,8 @@ pub async fn mark_assigned(
     .bind(by)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -155,7 +157,8 @@ pub async fn mark_assigned(
 
 /// Marks an open row dismissed with the admin's reason. `NotFound` when it is not open.
 pub async fn mark_dismissed(ex: Ex<'_>, id: i64, reason: &str, by: &str, now: i64) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE unmatched_payments SET state = 'dismissed', dismiss_reason = $2, resolved_by = $3, resolved_at = $4
          WHERE id = $1 AND state = 'open'"
     )
@@ -164,7 +167,8 @@ pub async fn mark_dismissed(ex: Ex<'_>, id: i64, reason: &str, by: &str, now: i6
     .bind(by)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -174,7 +178,8 @@ pub async fn mark_dismissed(ex: Ex<'_>, id: i64, reason: &str, by: &str, now: i6
 /// An open row whose transaction the ledger recorded by another way (the admin added the
 /// payment by hand with that transaction id) is settled as assigned to it.
 pub async fn settle_recorded(ex: Ex<'_>, now: i64) -> Result<u64> {
-    Ok(affected!(ex, |e| sqlx::query(
+    Ok(affected!(ex, |e| {
+        sqlx::query(
         "UPDATE unmatched_payments SET state = 'assigned',
             payment_id = (SELECT p.id FROM payments p WHERE p.transaction_id = unmatched_payments.transaction_id ORDER BY p.sequence LIMIT 1),
             customer_id = (SELECT p.customer_id FROM payments p WHERE p.transaction_id = unmatched_payments.transaction_id ORDER BY p.sequence LIMIT 1),
@@ -183,7 +188,8 @@ pub async fn settle_recorded(ex: Ex<'_>, now: i64) -> Result<u64> {
     )
     .bind(now)
     .execute(e)
-    .await)?)
+    .await
+    })?)
 }
 
 // ---- sync status ----
@@ -258,7 +264,8 @@ pub async fn mark_succeeded(
     c: RunCounts,
     now: i64,
 ) -> Result<()> {
-    affected!(ex, |e| sqlx::query(
+    affected!(ex, |e| {
+        sqlx::query(
         "INSERT INTO payment_sync_status (gateway, account, synced_through, last_started_at, last_finished_at, last_success_at,
              last_error, consecutive_failures, last_seen, last_matched, last_unmatched, last_skipped, total_matched, total_unmatched)
          VALUES ($1, $2, $3, $4, $4, $4, '', 0, $5, $6, $7, $8, $6, $7)
@@ -279,7 +286,8 @@ pub async fn mark_succeeded(
     .bind(c.unmatched)
     .bind(c.skipped)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(())
 }
 
@@ -291,7 +299,8 @@ pub async fn mark_failed(
     error: &str,
     now: i64,
 ) -> Result<i64> {
-    affected!(ex.reborrow(), |e| sqlx::query(
+    affected!(ex.reborrow(), |e| {
+        sqlx::query(
         "INSERT INTO payment_sync_status (gateway, account, last_started_at, last_finished_at, last_error, consecutive_failures)
          VALUES ($1, $2, $4, $4, $3, 1)
          ON CONFLICT (gateway, account) DO UPDATE SET last_finished_at = excluded.last_finished_at,
@@ -302,7 +311,8 @@ pub async fn mark_failed(
     .bind(error)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(status(ex, gateway, account)
         .await?
         .map_or(1, |s| s.consecutive_failures))
@@ -313,12 +323,14 @@ pub async fn mark_failed(
 /// The payment recording any of these transaction ids: (payment id, customer id).
 pub async fn recorded(mut ex: Ex<'_>, ids: &[&str]) -> Result<Option<(i64, i64)>> {
     for id in ids {
-        let row: Option<(i64, i64)> = run!(ex.reborrow(), |e| sqlx::query_as(
+        let row: Option<(i64, i64)> = run!(ex.reborrow(), |e| {
+            sqlx::query_as(
             "SELECT id, customer_id FROM payments WHERE transaction_id = $1 ORDER BY sequence, id LIMIT 1"
         )
         .bind(*id)
         .fetch_optional(e)
-        .await)?;
+        .await
+        })?;
         if row.is_some() {
             return Ok(row);
         }
@@ -328,12 +340,14 @@ pub async fn recorded(mut ex: Ex<'_>, ids: &[&str]) -> Result<Option<(i64, i64)>
 
 /// Customers with a payment carrying this subscription id.
 pub async fn subscription_owners(ex: Ex<'_>, subscription_id: &str) -> Result<Vec<i64>> {
-    let rows: Vec<(i64,)> = run!(ex, |e| sqlx::query_as(
+    let rows: Vec<(i64,)> = run!(ex, |e| {
+        sqlx::query_as(
         "SELECT DISTINCT customer_id FROM payments WHERE subscription_id = $1 AND subscription_id <> '' ORDER BY customer_id"
     )
     .bind(subscription_id)
     .fetch_all(e)
-    .await)?;
+    .await
+    })?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
@@ -350,11 +364,14 @@ pub async fn email_owners(ex: Ex<'_>, key: &str) -> Result<Vec<i64>> {
 
 /// Customers whose PayPal e-mail is `key` (already trimmed and lower-cased).
 pub async fn paypal_email_owners(ex: Ex<'_>, key: &str) -> Result<Vec<i64>> {
-    let rows: Vec<(i64,)> = run!(ex, |e| sqlx::query_as(
+    let rows: Vec<(i64,)> =
+        run!(ex, |e| {
+            sqlx::query_as(
         "SELECT id FROM customers WHERE lower(paypal_email) = $1 AND paypal_email <> '' ORDER BY id"
     )
     .bind(key)
     .fetch_all(e)
-    .await)?;
+    .await
+        })?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }

@@ -219,7 +219,8 @@ pub async fn set_refund_state(
     error: &str,
     now: i64,
 ) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex, |e| {
+        sqlx::query(
         "UPDATE payment_refunds SET state = $2, gateway_refund_id = $3, error = $4, updated_at = $5 WHERE id = $1"
     )
     .bind(id)
@@ -228,9 +229,21 @@ pub async fn set_refund_state(
     .bind(error)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// One payment by id.
+pub async fn find_payment(ex: Ex<'_>, id: i64) -> Result<crate::payments::PaymentRow> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at FROM payments WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(e)
+    .await)
+    .map_err(StoreError::from)
 }
