@@ -135,6 +135,8 @@ settings! {
     "enforcement.devices_enabled", "Enforcement", "Enforce Emby device limits", Kind::Bool, "true", "Keep each Emby user within the plan's device limit: new devices are refused at the limit, and the least recently used are deleted above it.";
     "jobs.enforcement.enabled", "Background jobs", "Enforce stream and transcoding limits", Kind::Bool, "true", "Read every enabled server's live sessions and act on the plans' stream and transcoding limits.";
     "jobs.enforcement.schedule", "Background jobs", "Enforce stream and transcoding limits: schedule", Kind::Schedule, "every 5m", "An interval such as \"every 5m\" or a cron expression in UTC.";
+    "jobs.payments_sync.enabled", "Background jobs", "Payment transaction sync", Kind::Bool, "true", "Read every switched-on payment gateway account for payments made outside checkout and renewals, match them to customers, and list the rest on Unmatched payments.";
+    "jobs.payments_sync.schedule", "Background jobs", "Payment transaction sync: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

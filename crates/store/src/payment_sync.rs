@@ -375,3 +375,36 @@ pub async fn paypal_email_owners(ex: Ex<'_>, key: &str) -> Result<Vec<i64>> {
         })?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
+
+/// A customer as the assign form lists them.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct CustomerPick {
+    pub id: i64,
+    pub email: String,
+    pub paypal_email: String,
+    pub plan_id: Option<i64>,
+    pub covered_until: Option<i64>,
+}
+
+/// Up to `limit` customers whose e-mail, PayPal e-mail, Plex e-mail or name contains `term`
+/// (lower-cased), by e-mail.
+pub async fn search_customers(ex: Ex<'_>, term: &str, limit: i64) -> Result<Vec<CustomerPick>> {
+    let escaped = term
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    run!(ex, |e| sqlx::query_as(
+        "SELECT id, email, paypal_email, plan_id, covered_until FROM customers
+         WHERE email_key LIKE $1 ESCAPE '\\' OR lower(paypal_email) LIKE $1 ESCAPE '\\'
+            OR lower(plex_email) LIKE $1 ESCAPE '\\' OR lower(display_name) LIKE $1 ESCAPE '\\'
+         ORDER BY email_key LIMIT $2"
+    )
+    .bind(&pattern)
+    .bind(limit)
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}

@@ -12,7 +12,7 @@ mod ledger;
 mod run;
 mod unmatched;
 
-pub use ledger::{PaymentsPage, RefundOutcome};
+pub use ledger::{PaymentsPage, RefundOutcome, decimal as ledger_decimal, refundable_at};
 pub use run::{SyncReport, SyncTarget};
 pub use unmatched::UnmatchedPage;
 
@@ -71,6 +71,11 @@ pub fn parse_account(s: &str) -> Option<Account> {
 /// A gateway's name as the owner reads it, from its stored form.
 pub fn gateway_label(s: &str) -> String {
     parse_gateway(s).map_or_else(|| s.to_string(), |g| g.to_string())
+}
+
+/// Whether the Payments page offers a refund for a payment recorded this way.
+pub fn refundable(method: &str, transaction_id: &str) -> bool {
+    refundable_at(method, transaction_id).is_some()
 }
 
 /// A gateway failure as the job layer sees it: transient ones are retried (after the

@@ -196,3 +196,30 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// Customers for the assign form: those whose e-mail, PayPal e-mail, Plex e-mail or name
+    /// contains `term` (at most 20).
+    pub async fn customer_picks(
+        &self,
+        term: &str,
+    ) -> Result<Vec<store::CustomerPick>, AppError> {
+        if term.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(store::search_customers(self.db.ex(), term, 20).await?)
+    }
+
+    /// The plans priced in `currency`, for the assign form: (id, "name — price").
+    pub async fn plan_choices_in(&self, currency: &str) -> Result<Vec<(i64, String)>, AppError> {
+        Ok(boxoffice_store::plans::list(self.db.ex())
+            .await?
+            .into_iter()
+            .filter(|r| r.plan.currency.eq_ignore_ascii_case(currency))
+            .map(|r| {
+                let price = crate::notify::money(r.plan.cost_minor, &r.plan.currency);
+                (r.plan.id, format!("{} — {price}", r.plan.name))
+            })
+            .collect())
+    }
+}

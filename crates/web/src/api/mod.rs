@@ -10,6 +10,7 @@ mod logins;
 mod me;
 mod migrations;
 mod notifications;
+mod payments;
 mod plans;
 mod plex_change;
 mod servers;
@@ -166,6 +167,7 @@ pub fn routes() -> Router<WebState> {
             get(servers::self_test).post(servers::run_self_test),
         )
         .merge(plex_change::routes())
+        .merge(payments::routes())
         .route("/notifications/templates", get(notifications::templates))
         .route(
             "/notifications/templates/{event}/{channel}",
@@ -184,5 +186,6 @@ pub fn routes() -> Router<WebState> {
 async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(<plex_change::PlexChangeDoc as OpenApi>::openapi());
+    doc.merge(<payments::PaymentsDoc as OpenApi>::openapi());
     axum::Json(doc).into_response()
 }
