@@ -10,10 +10,12 @@
 
 mod ledger;
 mod run;
+mod gateways_admin;
 mod unmatched;
 
 pub use ledger::{PaymentsPage, RefundOutcome, decimal as ledger_decimal, refundable_at};
 pub use run::{SyncReport, SyncTarget};
+pub use gateways_admin::{GatewayOverview, GatewayStatusView, sync_targets};
 pub use unmatched::UnmatchedPage;
 
 use boxoffice_payments::{Account, GatewayKind, PaymentError};

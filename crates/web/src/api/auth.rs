@@ -103,5 +103,7 @@ pub mod need {
         ServerLocationsWrite => [ServerLocationsWrite];
         PlexAccountsWrite => [PlexAccountsWrite];
         SiteLoginsWrite => [SiteLoginsWrite];
+        PaymentsWrite => [PaymentsWrite];
+        UnmatchedPaymentsWrite => [UnmatchedPaymentsWrite];
     }
 }

@@ -2,7 +2,7 @@
 //! unmatched payments (assign, dismiss), transaction sync (status, "sync now") and the gateway
 //! connection test. Documented in its own OpenAPI fragment, merged into the served document.
 
-use super::auth::ApiCaller;
+use super::auth::{ApiCaller, Authorized, need};
 use crate::pages::payments::{PaymentsQuery, csv_response};
 use crate::{ApiError, WebState};
 use axum::extract::{Path, Query, State};
@@ -169,13 +169,12 @@ pub struct RefundOut {
 #[utoipa::path(post, path = "/api/v1/payments/{id}/refund", params(("id" = i64, Path)), request_body = RefundIn, responses((status = 202, body = RefundOut), (status = 200, body = RefundOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn refund(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::PaymentsWrite>,
     Path(id): Path<i64>,
     body: Option<Json<RefundIn>>,
 ) -> Result<Response, ApiError> {
-    let ctx = caller.require(Permission::PaymentsWrite)?;
     let reason = body.map(|b| b.0.reason).unwrap_or_default();
-    let o = st.app.request_refund(&ctx.actor(), id, &reason).await?;
+    let o = st.app.request_refund(&caller.actor(), id, &reason).await?;
     let status = if o.queued {
         StatusCode::ACCEPTED
     } else {
@@ -312,14 +311,13 @@ pub struct AssignOut {
 #[utoipa::path(post, path = "/api/v1/unmatched-payments/{id}/assign", params(("id" = i64, Path)), request_body = AssignIn, responses((status = 200, body = AssignOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn assign(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UnmatchedPaymentsWrite>,
     Path(id): Path<i64>,
     Json(body): Json<AssignIn>,
 ) -> Result<Json<AssignOut>, ApiError> {
-    let ctx = caller.require(Permission::UnmatchedPaymentsWrite)?;
     let o = st
         .app
-        .assign_unmatched(&ctx.actor(), id, body.customer_id, body.plan_id)
+        .assign_unmatched(&caller.actor(), id, body.customer_id, body.plan_id)
         .await?;
     Ok(Json(AssignOut {
         payment_id: o.payment_id,
@@ -339,12 +337,11 @@ pub struct DismissIn {
 #[utoipa::path(post, path = "/api/v1/unmatched-payments/{id}/dismiss", params(("id" = i64, Path)), request_body = DismissIn, responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn dismiss(
     State(st): State<WebState>,
-    caller: ApiCaller,
+    caller: Authorized<need::UnmatchedPaymentsWrite>,
     Path(id): Path<i64>,
     Json(body): Json<DismissIn>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = caller.require(Permission::UnmatchedPaymentsWrite)?;
-    st.app.dismiss_unmatched(&ctx.actor(), id, &body.reason).await?;
+    st.app.dismiss_unmatched(&caller.actor(), id, &body.reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -415,8 +412,8 @@ pub async fn sync_now(
     State(st): State<WebState>,
     caller: ApiCaller,
 ) -> Result<Response, ApiError> {
-    let ctx = caller.require(Permission::PaymentsWrite)?;
-    let queued = st.app.queue_payment_sync_now(&ctx.actor()).await?;
+    caller.require(Permission::PaymentsWrite)?;
+    let queued = st.app.queue_payment_sync_now(&caller.actor()).await?;
     Ok((StatusCode::ACCEPTED, Json(SyncQueuedOut { queued })).into_response())
 }
 
@@ -434,8 +431,8 @@ pub async fn test_gateway(
     caller: ApiCaller,
     Path(gateway): Path<String>,
 ) -> Result<Json<TestOut>, ApiError> {
-    let ctx = caller.require(Permission::SettingsWrite)?;
-    match st.app.test_payment_gateway(&ctx.actor(), &gateway).await {
+    caller.require(Permission::SettingsWrite)?;
+    match st.app.test_payment_gateway(&caller.actor(), &gateway).await {
         Ok(message) => Ok(Json(TestOut { ok: true, message })),
         Err(boxoffice_app::AppError::NotFound(w)) => {
             Err(boxoffice_app::AppError::NotFound(w).into())

@@ -15,7 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use boxoffice_app::AppError;
-use boxoffice_app::auth::SessionCtx;
+use boxoffice_app::auth::{Principal, SessionCtx};
 use boxoffice_app::payments_sync::{
     GatewayStatusView, PaymentsPage, UnmatchedPage, gateway_label, ledger_decimal, refundable,
 };
@@ -464,6 +464,12 @@ struct UnmatchedTemplate {
     page: i64,
     pages: i64,
     message: Option<&'static str>,
+}
+
+impl UnmatchedTemplate {
+    fn is_state(&self, s: &str) -> bool {
+        self.state == s
+    }
 }
 
 async fn unmatched_page(

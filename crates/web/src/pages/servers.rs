@@ -208,11 +208,24 @@ struct MigrationLine {
     id: i64,
     direction: String,
     state: String,
+    /// Why a stopped migration stopped; empty otherwise.
+    stop_reason: String,
     moved: usize,
     failed: usize,
     skipped: usize,
     pending: usize,
     failures: Vec<String>,
+}
+
+impl MigrationLine {
+    /// A stopped migration resumes; a finished one runs its failures again.
+    fn retry_label(&self) -> Option<&'static str> {
+        match self.state.as_str() {
+            "stopped" => Some("Retry"),
+            "done" if self.failed > 0 => Some("Retry failed"),
+            _ => None,
+        }
+    }
 }
 
 async fn server_view(
@@ -247,6 +260,7 @@ async fn server_view(
                 id: m.row.id,
                 direction: format!("{} → {}", m.source_name, m.target_name),
                 state: m.row.state.clone(),
+                stop_reason: m.row.stop_reason.clone(),
                 moved: count("moved"),
                 failed: count("failed"),
                 skipped: count("skipped"),
