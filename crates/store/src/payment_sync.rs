@@ -364,15 +364,14 @@ pub async fn email_owners(ex: Ex<'_>, key: &str) -> Result<Vec<i64>> {
 
 /// Customers whose PayPal e-mail is `key` (already trimmed and lower-cased).
 pub async fn paypal_email_owners(ex: Ex<'_>, key: &str) -> Result<Vec<i64>> {
-    let rows: Vec<(i64,)> =
-        run!(ex, |e| {
-            sqlx::query_as(
+    let rows: Vec<(i64,)> = run!(ex, |e| {
+        sqlx::query_as(
         "SELECT id FROM customers WHERE lower(paypal_email) = $1 AND paypal_email <> '' ORDER BY id"
     )
     .bind(key)
     .fetch_all(e)
     .await
-        })?;
+    })?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 

@@ -2,8 +2,7 @@
 //! "Sync now", each account's status, the webhook addresses and "Test connection".
 
 use super::{
-    SYNC_JOB, SyncReport, SyncTarget, account_str, gateway_str, parse_account,
-    parse_gateway,
+    SYNC_JOB, SyncReport, SyncTarget, account_str, gateway_str, parse_account, parse_gateway,
 };
 use crate::audit::Actor;
 use crate::payments::{GatewayUnavailable, Provider};
@@ -193,7 +192,11 @@ impl App {
     /// The Payment gateways page: each gateway's webhook address and sync status.
     pub async fn payment_gateways_overview(&self) -> Result<Vec<GatewayOverview>, AppError> {
         let s = self.settings().await?;
-        let site = s.get("general.site_uri").trim().trim_end_matches('/').to_string();
+        let site = s
+            .get("general.site_uri")
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
         let sync = self.payment_sync_overview().await?;
         Ok(Provider::ALL
             .into_iter()

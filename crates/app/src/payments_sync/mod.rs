@@ -8,17 +8,18 @@
 //! implies, and the ledger's unique (transaction id, sequence) and the unmatched list's unique
 //! (gateway, transaction id) make a second run, or two instances at once, record nothing twice.
 
+mod gateways_admin;
 mod ledger;
 mod run;
-mod gateways_admin;
 mod unmatched;
 
+pub use gateways_admin::{GatewayOverview, GatewayStatusView, sync_targets};
 pub use ledger::{PaymentsPage, RefundOutcome, decimal as ledger_decimal, refundable_at};
 pub use run::{SyncReport, SyncTarget};
-pub use gateways_admin::{GatewayOverview, GatewayStatusView, sync_targets};
 pub use unmatched::UnmatchedPage;
 
-use boxoffice_payments::{Account, GatewayKind, PaymentError};
+use boxoffice_payments::PaymentError;
+pub use boxoffice_payments::{Account, GatewayKind};
 
 /// Reads one gateway account (payload `{"gateway", "account"}`).
 pub const SYNC_JOB: &str = "payments.sync";

@@ -200,10 +200,7 @@ impl App {
 impl App {
     /// Customers for the assign form: those whose e-mail, PayPal e-mail, Plex e-mail or name
     /// contains `term` (at most 20).
-    pub async fn customer_picks(
-        &self,
-        term: &str,
-    ) -> Result<Vec<store::CustomerPick>, AppError> {
+    pub async fn customer_picks(&self, term: &str) -> Result<Vec<store::CustomerPick>, AppError> {
         if term.trim().is_empty() {
             return Ok(Vec::new());
         }

@@ -16,9 +16,33 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, export, refund, unmatched, unmatched_one, assign, dismiss, sync_status, sync_now, test_gateway),
-    components(schemas(PaymentOut, TotalOut, PaymentsOut, RefundIn, RefundOut, UnmatchedOut, UnmatchedListOut,
-        AssignIn, AssignOut, DismissIn, SyncStatusOut, SyncQueuedOut, TestOut))
+    paths(
+        list,
+        export,
+        refund,
+        unmatched,
+        unmatched_one,
+        assign,
+        dismiss,
+        sync_status,
+        sync_now,
+        test_gateway
+    ),
+    components(schemas(
+        PaymentOut,
+        TotalOut,
+        PaymentsOut,
+        RefundIn,
+        RefundOut,
+        UnmatchedOut,
+        UnmatchedListOut,
+        AssignIn,
+        AssignOut,
+        DismissIn,
+        SyncStatusOut,
+        SyncQueuedOut,
+        TestOut
+    ))
 )]
 pub struct PaymentsDoc;
 
@@ -341,7 +365,9 @@ pub async fn dismiss(
     Path(id): Path<i64>,
     Json(body): Json<DismissIn>,
 ) -> Result<StatusCode, ApiError> {
-    st.app.dismiss_unmatched(&caller.actor(), id, &body.reason).await?;
+    st.app
+        .dismiss_unmatched(&caller.actor(), id, &body.reason)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -408,10 +434,7 @@ pub struct SyncQueuedOut {
 
 /// "Sync now": queues a sync of every configured gateway account.
 #[utoipa::path(post, path = "/api/v1/payments/sync", responses((status = 202, body = SyncQueuedOut), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn sync_now(
-    State(st): State<WebState>,
-    caller: ApiCaller,
-) -> Result<Response, ApiError> {
+pub async fn sync_now(State(st): State<WebState>, caller: ApiCaller) -> Result<Response, ApiError> {
     caller.require(Permission::PaymentsWrite)?;
     let queued = st.app.queue_payment_sync_now(&caller.actor()).await?;
     Ok((StatusCode::ACCEPTED, Json(SyncQueuedOut { queued })).into_response())

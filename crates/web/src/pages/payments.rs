@@ -221,7 +221,9 @@ impl PaymentsTemplate {
 fn payments_message(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "sync" => "Sync queued for every configured gateway account: refresh in a moment.",
-        "refund" => "Refund queued: the gateway is asked in the background, and the row shows the answer.",
+        "refund" => {
+            "Refund queued: the gateway is asked in the background, and the row shows the answer."
+        }
         "refund-again" => "A refund of this payment was already asked for: nothing new was queued.",
         _ => return None,
     })
@@ -242,11 +244,7 @@ async fn payments_page(
             Ok(d) => (d, None),
             Err(e) => return app_error_page(&st, e),
         },
-        Err(e) => match st
-            .app
-            .payments_page(&PaymentFilter::default(), 1)
-            .await
-        {
+        Err(e) => match st.app.payments_page(&PaymentFilter::default(), 1).await {
             Ok(d) => (d, Some(e.to_string())),
             Err(e) => return app_error_page(&st, e),
         },
@@ -290,10 +288,12 @@ async fn payments_page(
                 boxoffice_app::notify::date(r.period_from),
                 boxoffice_app::notify::date(r.period_to)
             ),
-            refund: r.refund_state.map(|s| match r.refund_error.filter(|e| !e.is_empty()) {
-                Some(e) => format!("{s}: {e}"),
-                None => s,
-            }),
+            refund: r
+                .refund_state
+                .map(|s| match r.refund_error.filter(|e| !e.is_empty()) {
+                    Some(e) => format!("{s}: {e}"),
+                    None => s,
+                }),
         })
         .collect();
     let layout = Layout::build(&st, "Payments", Some(s), &csrf, "payments").await;
@@ -500,7 +500,14 @@ async fn unmatched_page(
         }
         Err(e) => return app_error_page(&st, e),
     };
-    let layout = Layout::build(&st, "Unmatched payments", Some(s), &csrf, "unmatched-payments").await;
+    let layout = Layout::build(
+        &st,
+        "Unmatched payments",
+        Some(s),
+        &csrf,
+        "unmatched-payments",
+    )
+    .await;
     render(&UnmatchedTemplate {
         layout,
         rows: rows.into_iter().map(unmatched_view).collect(),
@@ -510,7 +517,9 @@ async fn unmatched_page(
         page,
         pages,
         message: match q.done.as_deref() {
-            Some("assigned") => Some("Assigned: the payment is recorded on the customer and their access follows."),
+            Some("assigned") => {
+                Some("Assigned: the payment is recorded on the customer and their access follows.")
+            }
             Some("dismissed") => Some("Dismissed: nothing was recorded."),
             _ => None,
         },
