@@ -112,7 +112,7 @@ pub async fn list(
 pub async fn totals(ex: Ex<'_>, f: &PaymentFilter) -> Result<Vec<CurrencyTotal>> {
     let l = like(&f.customer);
     let sql = format!(
-        "SELECT p.currency, COUNT(*) AS count, COALESCE(SUM(p.amount_minor), 0) AS amount_minor
+        "SELECT p.currency, COUNT(*) AS count, CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS amount_minor
          FROM payments p JOIN customers c ON c.id = p.customer_id
          {WHERE}
          GROUP BY p.currency ORDER BY p.currency"
