@@ -407,3 +407,35 @@ pub async fn search_customers(ex: Ex<'_>, term: &str, limit: i64) -> Result<Vec<
     .await)
     .map_err(StoreError::from)
 }
+
+/// A PayPal subscription whose paid period ended in `[from, to)` while its customer is no
+/// longer covered: a renewal was due and no payment for it is in the ledger.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OverdueSubscription {
+    pub subscription_id: String,
+    pub customer_id: i64,
+    pub paid_until: i64,
+}
+
+pub async fn overdue_subscriptions(
+    ex: Ex<'_>,
+    method: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<OverdueSubscription>> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT p.subscription_id, p.customer_id, MAX(p.period_to) AS paid_until
+         FROM payments p JOIN customers c ON c.id = p.customer_id
+         WHERE p.method = $1 AND p.subscription_id <> '' AND c.permanent = FALSE
+           AND COALESCE(c.covered_until, 0) < $3
+         GROUP BY p.subscription_id, p.customer_id
+         HAVING MAX(p.period_to) >= $2 AND MAX(p.period_to) < $3
+         ORDER BY p.subscription_id"
+    )
+    .bind(method)
+    .bind(from)
+    .bind(to)
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}

@@ -38,7 +38,14 @@ pub struct SyncReport {
     pub unmatched_ids: Vec<i64>,
     /// Recorded payments the gateway now shows as refunded or reversed.
     pub refunds_seen: i64,
+    /// PayPal subscriptions whose renewal is overdue with no payment seen (the reference's
+    /// "PayPal subscription ID: … does not have any transactions").
+    pub warnings: Vec<String>,
 }
+
+/// How long after a PayPal subscription's paid period ends its renewal may still be posted
+/// before sync says it has no transactions.
+pub const RENEWAL_GRACE_SECS: i64 = 6 * 3600;
 
 enum Taken {
     Matched(i64),
@@ -179,7 +186,51 @@ impl App {
         }
         // A payment the admin recorded by hand with the transaction id settles its row.
         store::settle_recorded(self.db.ex(), now).await?;
+        if gw.kind() == GatewayKind::PayPal && account == Account::Primary {
+            report.warnings = self.overdue_paypal_subscriptions(now).await?;
+        }
         Ok(report)
+    }
+
+    /// PayPal subscriptions in the ledger whose renewal fell due between [`RENEWAL_GRACE_SECS`]
+    /// and three days ago while no payment for it has been recorded since: each is told to the
+    /// administrator once, in the reference's words, with what to check.
+    async fn overdue_paypal_subscriptions(&self, now: i64) -> Result<Vec<String>, AppError> {
+        let due = store::overdue_subscriptions(
+            self.db.ex(),
+            "paypal",
+            now - 3 * 86_400,
+            now - RENEWAL_GRACE_SECS,
+        )
+        .await?;
+        let mut said = Vec::new();
+        for d in due {
+            let title = rules::paypal_errors::no_transactions(&d.subscription_id);
+            let customer = customers::find(self.db.ex(), d.customer_id).await?;
+            let mut tx = self.db.begin().await?;
+            self.notify(
+                tx.ex(),
+                Notice::system_message(
+                    &format!("Error: {title}"),
+                    &format!(
+                        "{title}. The renewal of {} was due on {} and sync found no payment for \
+                         it. {}",
+                        customer.email,
+                        crate::notify::date(d.paid_until),
+                        rules::paypal_errors::NO_TRANSACTIONS_ADVICE
+                    ),
+                )
+                .once(format!(
+                    "paypal_no_transactions:{}:{}",
+                    d.subscription_id, d.paid_until
+                )),
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::warn!(subscription = %d.subscription_id, "{title}");
+            said.push(title);
+        }
+        Ok(said)
     }
 
     async fn plan_prices(&self) -> Result<Vec<PlanPrice>, AppError> {

@@ -527,3 +527,54 @@ async fn the_payment_gateways_page_gives_each_webhook_url_and_tests_the_connecti
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn an_overdue_paypal_renewal_is_told_in_the_references_words() {
+    let m = sync_test().await;
+    m.t.app
+        .invite(
+            &Actor::cli(),
+            boxoffice_app::subscriptions::InviteInput {
+                email: "hana@example.com".into(),
+                plan_id: 1,
+                method: Some("paypal".into()),
+                transaction_id: Some("8AB12345CD678901E".into()),
+                subscription_id: Some("I-HANA0001".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("invite");
+    // The month paid for ends, and six hours later still no renewal has been posted.
+    m.t.advance_clock(time::Duration::days(30) + time::Duration::hours(7));
+    let primary = SyncTarget {
+        gateway: GatewayKind::PayPal,
+        account: Account::Primary,
+    };
+    let report = m.t.app.run_payment_sync(primary).await.expect("sync");
+    assert_eq!(
+        report.warnings,
+        vec!["PayPal subscription ID: I-HANA0001 does not have any transactions".to_string()]
+    );
+    let told = log::log(
+        m.t.app.db.ex(),
+        &LogFilter {
+            limit: 100,
+            ..LogFilter::default()
+        },
+    )
+    .await
+    .expect("log")
+    .into_iter()
+    .filter(|n| {
+        n.dedupe_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("paypal_no_transactions:I-HANA0001"))
+    })
+    .count();
+    assert_eq!(told, 1);
+    // The next hour says nothing new.
+    m.t.advance_clock(time::Duration::hours(1));
+    m.t.app.run_payment_sync(primary).await.expect("sync");
+    assert_eq!(admin_notices(&m, "system_message").await, 1);
+}
