@@ -578,3 +578,55 @@ async fn an_overdue_paypal_renewal_is_told_in_the_references_words() {
     m.t.app.run_payment_sync(primary).await.expect("sync");
     assert_eq!(admin_notices(&m, "system_message").await, 1);
 }
+
+#[tokio::test]
+async fn the_hourly_tick_reads_every_configured_account_and_a_dismissed_payment_stays_dismissed() {
+    let m = sync_test().await;
+    paypal_payment(&m, "primary", "5.00", "donor@example.org").await;
+    paypal_payment(&m, "secondary", "7.00", "other@example.org").await;
+    a_minute_later(&m);
+    // The first tick plans the schedule; an hour later it is due.
+    m.t.runner.tick_scheduler().await.expect("tick");
+    m.t.advance_clock(time::Duration::hours(1));
+    assert!(m.t.runner.tick_scheduler().await.expect("tick") >= 1);
+    m.t.run_pending_jobs().await;
+    let (_, list) = m.api(Method::GET, "/unmatched-payments", None).await;
+    assert_eq!(list["open"], 2, "both PayPal accounts were read: {list}");
+    let id = list["unmatched"][0]["id"].as_i64().expect("id");
+
+    let (s, v) = m
+        .api(
+            Method::POST,
+            &format!("/unmatched-payments/{id}/dismiss"),
+            Some(json!({"reason": "  "})),
+        )
+        .await;
+    assert_eq!(s, 422, "a reason is required: {v}");
+    let r =
+        m.t.post_form(
+            &format!("/admin/unmatched-payments/{id}"),
+            &format!("/admin/unmatched-payments/{id}/dismiss"),
+            &[("reason", "a gift, not for the server")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, one) = m
+        .api(Method::GET, &format!("/unmatched-payments/{id}"), None)
+        .await;
+    assert_eq!(one["state"], "dismissed");
+    assert_eq!(one["dismiss_reason"], "a gift, not for the server");
+
+    // Later runs read it again and leave it dismissed, listed once.
+    m.t.advance_clock(time::Duration::hours(1));
+    m.t.runner.tick_scheduler().await.expect("tick");
+    m.t.run_pending_jobs().await;
+    let (_, all) = m
+        .api(Method::GET, "/unmatched-payments?state=all", None)
+        .await;
+    assert_eq!(all["total"], 2, "{all}");
+    assert_eq!(all["open"], 1, "{all}");
+    let html =
+        m.t.get_html("/admin/unmatched-payments?state=dismissed")
+            .await;
+    assert!(html.contains("a gift, not for the server"), "{html}");
+}
