@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod discord;
 pub mod enforcement;
 pub mod error;
+pub mod idempotency;
 pub mod job_lease;
 pub mod job_reads;
 pub mod media;

@@ -4,6 +4,7 @@ mod helpers;
 
 mod api;
 mod auth;
+mod authorization;
 mod browser;
 mod browser_bulk_invite;
 mod browser_media_password;
@@ -23,6 +24,7 @@ mod demo;
 mod discord;
 mod enforcement;
 mod health;
+mod idempotency;
 mod job_restarts;
 mod job_wake;
 mod jobs;

@@ -5,6 +5,7 @@ mod auth;
 mod bulk_invites;
 mod customers;
 mod drift;
+pub(crate) mod idempotency;
 mod jobs;
 mod logins;
 mod me;
