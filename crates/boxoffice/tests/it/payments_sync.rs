@@ -630,3 +630,68 @@ async fn the_hourly_tick_reads_every_configured_account_and_a_dismissed_payment_
             .await;
     assert!(html.contains("a gift, not for the server"), "{html}");
 }
+
+#[tokio::test]
+async fn a_paypal_renewal_is_matched_by_its_subscription_id_whoever_paid_it() {
+    let m = sync_test().await;
+    let plan = m.world.payments.paypal.plans()[0]["id"]
+        .as_str()
+        .expect("plan id")
+        .to_string();
+    let gw =
+        m.t.app
+            .payment_gateway(boxoffice_app::payments::Provider::PayPal)
+            .await
+            .expect("PayPal is configured");
+    let sub = gw
+        .create_recurring_checkout(&boxoffice_payments::RecurringCheckoutRequest {
+            reference: "purchase-1".into(),
+            plan_id: plan,
+            customer_email: Some("parent@example.org".into()),
+            success_url: "https://tv.example.com/ok".into(),
+            cancel_url: "https://tv.example.com/cancel".into(),
+            trial_days: None,
+            idempotency_key: "checkout:1:1".into(),
+        })
+        .await
+        .expect("subscription");
+    control(
+        format!(
+            "{}/subscriptions/{}/approve",
+            m.world.payments.paypal.control_url(),
+            sub.id
+        ),
+        json!({}),
+    )
+    .await;
+    // The customer's earlier payment carries the subscription id (as checkout records it).
+    let inv = invite(
+        &m,
+        json!({"email": "kid@example.com", "plan_id": 1, "subscription_id": sub.id}),
+    )
+    .await;
+    let kid = inv["customer_id"].as_i64().expect("customer");
+    a_minute_later(&m);
+    let primary = SyncTarget {
+        gateway: GatewayKind::PayPal,
+        account: Account::Primary,
+    };
+    let report = m.t.app.run_payment_sync(primary).await.expect("sync");
+    assert_eq!((report.counts.matched, report.counts.unmatched), (1, 0));
+    let (_, v) = m
+        .api(Method::GET, &format!("/payments?customer_id={kid}"), None)
+        .await;
+    let synced = v["payments"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["source"] == "sync"))
+        .cloned()
+        .expect("the first charge of the subscription");
+    assert_eq!(synced["subscription_id"], json!(sub.id));
+    assert!(
+        synced["notes"]
+            .as_str()
+            .unwrap_or("")
+            .contains("matched by subscription id"),
+        "{synced}"
+    );
+}
