@@ -484,6 +484,30 @@ async fn a_refund_asked_for_twice_is_queued_once_and_carried_out_at_the_gateway(
     let refunds = m.world.payments.stripe.objects_of("refund");
     assert_eq!(refunds.len(), 1, "one refund at Stripe: {refunds:?}");
 
+    // The next sync sees the charge refunded and tells the administrator, once.
+    m.t.advance_clock(time::Duration::hours(1));
+    for _ in 0..2 {
+        let r = m.t.app.run_payment_sync(STRIPE).await.expect("sync");
+        assert_eq!(r.counts.matched, 0);
+    }
+    let seen = log::log(
+        m.t.app.db.ex(),
+        &LogFilter {
+            limit: 100,
+            ..LogFilter::default()
+        },
+    )
+    .await
+    .expect("log")
+    .into_iter()
+    .filter(|n| {
+        n.dedupe_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with(&format!("payment_refund_seen:{pid}:")))
+    })
+    .count();
+    assert_eq!(seen, 1);
+
     // A manual payment has nothing at a gateway to refund.
     let manual = inv["payment_id"].as_i64().expect("payment");
     let (s, v) = m
