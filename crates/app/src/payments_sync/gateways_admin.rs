@@ -9,7 +9,7 @@ use crate::payments::{GatewayUnavailable, Provider};
 use crate::queue::JobSpec;
 use crate::settings::Settings;
 use crate::{App, AppError};
-use boxoffice_payments::{Account, GatewayKind, PaymentError, TransactionQuery};
+use boxoffice_payments::{Account, TransactionQuery};
 use boxoffice_store::payment_sync::{self as store, SyncStatusRow};
 use serde::Serialize;
 use serde_json::json;
@@ -257,7 +257,6 @@ impl App {
             };
             match gw.list_transactions(&q).await {
                 Ok(_) => said.push(format!("{} account: ok", account_str(account))),
-                Err(PaymentError::Unsupported { .. }) if p.kind() == GatewayKind::Plisio => {}
                 Err(e) => {
                     return Err(AppError::Conflict(format!(
                         "{} account: {e}",
