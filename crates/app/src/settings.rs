@@ -39,6 +39,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::DayList => "day_list",
         Kind::Choice(_) => "choice",
         Kind::Schedule => "schedule",
+        Kind::Amount => "amount",
     }
 }
 

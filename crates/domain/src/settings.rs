@@ -25,6 +25,8 @@ pub enum Kind {
     DayList,
     Choice(&'static [&'static str]),
     Schedule,
+    /// A decimal amount in the site currency, e.g. 2.50; empty means none.
+    Amount,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -159,6 +161,12 @@ settings! {
     "jobs.enforcement.schedule", "Background jobs", "Enforce stream and transcoding limits: schedule", Kind::Schedule, "every 5m", "An interval such as \"every 5m\" or a cron expression in UTC.";
     "jobs.payments_sync.enabled", "Background jobs", "Payment transaction sync", Kind::Bool, "true", "Read every switched-on payment gateway account for payments made outside checkout and renewals, match them to customers, and list the rest on Unmatched payments.";
     "jobs.payments_sync.schedule", "Background jobs", "Payment transaction sync: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "referrals.allow_registrations", "Referrals", "Allow registrations using referral codes", Kind::Bool, "false", "Even with public registration off, a person with a customer's referral link or code can register; the referrer is recorded.";
+    "referrals.bonus_enabled", "Referrals", "Referral bonus enabled", Kind::Bool, "false", "Credit the referrer once, when the customer they referred makes a first payment.";
+    "referrals.bonus_type", "Referrals", "Bonus type", Kind::Choice(&["days", "percentage"]), "percentage", "days: the bonus value is days added to the referrer's access; percentage: it is the share of the referred customer's first payment kept as a credit on the referrer's next payment.";
+    "referrals.bonus_value", "Referrals", "Bonus value", Kind::Int { min: 0, max: 3650 }, "0", "Days (bonus type days) or percent of the first payment, at most 100 (bonus type percentage). 0 gives no bonus.";
+    "referrals.bonus_min_amount", "Referrals", "Bonus minimum amount", Kind::Amount, "", "Percentage bonuses are at least this much (in the site currency); empty for no minimum.";
+    "referrals.bonus_max_amount", "Referrals", "Bonus maximum amount", Kind::Amount, "", "Percentage bonuses are at most this much (in the site currency); empty for no maximum.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {
@@ -280,6 +288,14 @@ pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
         Kind::Schedule => Schedule::parse(v)
             .map(|s| s.to_string())
             .map_err(|e| invalid(e.reason)),
+        Kind::Amount => {
+            let any = Currency::parse("XXX").map_err(|e| invalid(e.to_string()))?;
+            let m = crate::Money::parse_decimal(v, any).map_err(|e| invalid(e.to_string()))?;
+            if m.minor < 0 {
+                return Err(invalid("an amount is not negative".into()));
+            }
+            Ok(format!("{}.{:02}", m.minor / 100, m.minor % 100))
+        }
     }
 }
 
@@ -324,6 +340,22 @@ mod tests {
         assert_eq!(
             validate_key("reminders.days_prior", "1, 7,3").unwrap().1,
             "7,3,1"
+        );
+        assert_eq!(
+            validate_key("referrals.bonus_min_amount", " 2.5 ")
+                .unwrap()
+                .1,
+            "2.50"
+        );
+        assert_eq!(
+            validate_key("referrals.bonus_min_amount", "-1")
+                .unwrap_err()
+                .to_string(),
+            "Bonus minimum amount: an amount is not negative"
+        );
+        assert_eq!(
+            validate_key("referrals.bonus_max_amount", "").unwrap().1,
+            ""
         );
         let e = validate_key("email.smtp_prot", "25").unwrap_err();
         assert!(

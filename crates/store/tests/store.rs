@@ -541,7 +541,7 @@ mod media_side {
                     .is_conflict()
             );
             let new = || NewServer {
-                platform: "jellyfin",
+                platform: boxoffice_domain::platform::Platform::Jellyfin,
                 name: "Jelly",
                 remote_id: "abc",
                 url: "http://127.0.0.1:8096",
@@ -597,7 +597,7 @@ mod media_side {
             let s = servers::insert(
                 db.ex(),
                 NewServer {
-                    platform: "emby",
+                    platform: boxoffice_domain::platform::Platform::Emby,
                     name: "Emby",
                     remote_id: "e1",
                     url: "http://127.0.0.1:8920",

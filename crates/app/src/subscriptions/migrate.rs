@@ -7,7 +7,6 @@
 
 use super::apply::ShareApplied;
 use super::plan::{self, LoadedPlan};
-use super::provision::platform;
 use crate::audit::Actor;
 use crate::queue::JobSpec;
 use crate::{App, AppError};
@@ -71,15 +70,14 @@ pub const PLEX_BAN_WARNING_FROM: usize = 20;
 impl MigrationPreview {
     /// The Plex-ban warning when many users are about to be invited to a Plex server.
     pub fn plex_ban_warning(&self) -> Option<String> {
-        (self.target.platform == "plex" && self.customer_ids.len() >= PLEX_BAN_WARNING_FROM).then(
-            || {
+        (self.target.platform == Platform::Plex && self.customer_ids.len() >= PLEX_BAN_WARNING_FROM)
+            .then(|| {
                 format!(
                     "{} users will be invited to a Plex server. {}",
                     self.customer_ids.len(),
                     super::PLEX_BAN_WARNING
                 )
-            },
-        )
+            })
     }
 }
 
@@ -189,7 +187,7 @@ impl App {
         Ok(MigrationServer {
             id: s.id,
             name: s.name.clone(),
-            platform: platform(&s.platform),
+            platform: s.platform,
             enabled: s.enabled,
             allow_new_subscriptions: s.allow_new_subscriptions,
             library_group_ids: groups

@@ -97,6 +97,8 @@ pub mod need {
         UsersAndServersWrite => [UsersWrite, ServersWrite];
         SettingsWrite => [SettingsWrite];
         PlansWrite => [PlansWrite];
+        DiscountCodesRead => [DiscountCodesRead];
+        DiscountCodesWrite => [DiscountCodesWrite];
         LibraryGroupsWrite => [LibraryGroupsWrite];
         LibrariesWrite => [LibrariesWrite];
         ServersWrite => [ServersWrite];

@@ -4,6 +4,7 @@
 mod auth;
 mod bulk_invites;
 mod customers;
+mod discounts;
 mod drift;
 pub(crate) mod idempotency;
 mod jobs;
@@ -169,6 +170,7 @@ pub fn routes() -> Router<WebState> {
         )
         .merge(plex_change::routes())
         .merge(payments::routes())
+        .merge(discounts::routes())
         .route("/notifications/templates", get(notifications::templates))
         .route(
             "/notifications/templates/{event}/{channel}",
@@ -188,5 +190,6 @@ async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(<plex_change::PlexChangeDoc as OpenApi>::openapi());
     doc.merge(<payments::PaymentsDoc as OpenApi>::openapi());
+    doc.merge(<discounts::DiscountsDoc as OpenApi>::openapi());
     axum::Json(doc).into_response()
 }

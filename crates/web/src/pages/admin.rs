@@ -109,7 +109,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Payments & Plans",
         permission: Permission::DiscountCodesRead,
         summary: "Codes that lower a pay-as-you-go price.",
-        coming: &["Percent or amount off", "Single-use and user-bound codes"],
+        coming: &[],
     },
     Section {
         slug: "servers",

@@ -7,6 +7,7 @@ mod auth;
 mod bulk_invite;
 mod contact;
 mod devices;
+mod discounts;
 mod drift;
 pub mod form;
 mod library_groups;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<WebState> {
         .merge(migrations::routes())
         .merge(plex_accounts::routes())
         .merge(plans::routes())
+        .merge(discounts::routes())
         .merge(plan_request_apps::routes())
         .merge(library_groups::routes())
         .merge(selftest::routes())

@@ -82,7 +82,7 @@ fn view(s: &ServerRow, locations: &[LocationRow], libraries: &[LibraryRow]) -> S
     ServerView {
         id: s.id,
         name: s.name.clone(),
-        platform: platform_label(&s.platform),
+        platform: platform_label(s.platform),
         url: s.url.clone(),
         enabled: s.enabled,
         location: s
@@ -277,7 +277,7 @@ async fn server_view(
     let layout = Layout::build(st, &server.name, Some(s), csrf, "servers").await;
     Ok(render(&ServerPage {
         layout,
-        platform: platform_label(&server.platform),
+        platform: platform_label(server.platform),
         last_synced: opt_time(server.last_synced_at),
         server,
         locations,
