@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod notify;
 pub mod passwords;
 pub mod payments;
+pub mod payments_sync;
 pub mod plans;
 pub mod queue;
 pub mod referrals;

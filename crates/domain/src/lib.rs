@@ -15,6 +15,7 @@ pub mod migration;
 pub mod money;
 pub mod notifications;
 pub mod password;
+pub mod payment_sync;
 pub mod permission;
 pub mod plans;
 pub mod platform;

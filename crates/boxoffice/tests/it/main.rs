@@ -40,6 +40,7 @@ mod multi_instance;
 mod new_customer;
 mod notification_pages;
 mod notifications;
+mod payments_sync;
 mod plans;
 mod plex_account_change;
 mod reconcile;

@@ -105,5 +105,7 @@ pub mod need {
         ServerLocationsWrite => [ServerLocationsWrite];
         PlexAccountsWrite => [PlexAccountsWrite];
         SiteLoginsWrite => [SiteLoginsWrite];
+        PaymentsWrite => [PaymentsWrite];
+        UnmatchedPaymentsWrite => [UnmatchedPaymentsWrite];
     }
 }

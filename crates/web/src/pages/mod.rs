@@ -15,6 +15,7 @@ mod media_password;
 mod migrations;
 mod new_customer;
 mod notifications;
+pub(crate) mod payments;
 mod plan_request_apps;
 mod plans;
 mod plex_accounts;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<WebState> {
         .merge(drift::routes())
         .merge(activity::routes())
         .merge(devices::routes())
+        .merge(payments::routes())
         .merge(new_customer::routes())
         .merge(users::routes())
         .merge(plex_change::routes())
