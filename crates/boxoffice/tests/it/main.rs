@@ -34,6 +34,7 @@ mod multi_instance;
 mod new_customer;
 mod notification_pages;
 mod notifications;
+mod payments_webhooks;
 mod plans;
 mod plex_account_change;
 mod reconcile;
