@@ -16,6 +16,7 @@ mod bulk_invite_kill;
 mod bulk_invite_page;
 mod bulk_invite_share;
 mod capacity;
+mod checkout;
 mod cli;
 mod control_api_faults;
 mod customers;
