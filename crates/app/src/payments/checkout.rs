@@ -135,6 +135,8 @@ pub struct CheckoutOptions {
     pub plans: Vec<PlanOffer>,
     /// Enabled gateways, in display order.
     pub providers: Vec<Provider>,
+    /// Origins of the enabled gateways' hosted pages, where the checkout form leads.
+    pub destinations: Vec<String>,
 }
 
 /// A checkout as its customer sees it after coming back from the gateway.
@@ -202,6 +204,7 @@ impl App {
             closed: !s.bool("subscriptions.enabled"),
             plans,
             providers,
+            destinations: App::hosted_page_origins(&s),
         })
     }
 

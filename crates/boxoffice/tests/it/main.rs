@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod browser;
 mod browser_bulk_invite;
+mod browser_checkout;
 mod browser_media_password;
 mod browser_notifications;
 mod browser_plans;

@@ -10,7 +10,7 @@ use crate::layout::Layout;
 use crate::session::LoggedIn;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -70,13 +70,24 @@ async fn page(
 ) -> Result<Response, AppError> {
     let options = st.app.checkout_options().await?;
     let any_recurring = options.plans.iter().any(|p| !p.recurring.is_empty());
+    // The form's answer redirects to the gateway's hosted page: the page's policy lets a form
+    // lead there (and nowhere else).
+    let csp = crate::headers::CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", options.destinations.join(" ")),
+    );
     let layout = Layout::build(st, "Subscribe", Some(s), csrf, "account").await;
-    Ok(render(&CheckoutPage {
+    let mut resp = render(&CheckoutPage {
         layout,
         options,
         any_recurring,
         error,
-    }))
+    });
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(resp)
 }
 
 async fn checkout_page(
