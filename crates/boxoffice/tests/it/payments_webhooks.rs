@@ -470,3 +470,125 @@ async fn a_plisio_callback_replayed_records_one_payment_and_one_share() {
             .expect("callback");
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn a_paypal_subscription_pays_renews_and_goes_past_due_when_a_renewal_fails() {
+    let (m, _) = shop().await;
+    let paypal = &m.world.payments.paypal;
+    let plan = paypal.add_plan("Basic", "10.00", "USD", "MONTH", 1);
+    exec(
+        &m.t.app.db,
+        format!("UPDATE plans SET paypal_plan_id = '{plan}' WHERE id = 1"),
+    )
+    .await;
+    set(&m, "payments.paypal.recurring_enabled", "true").await;
+    let started = start(
+        &m,
+        "nina@example.com",
+        Provider::PayPal,
+        CheckoutMode::Recurring,
+    )
+    .await;
+    let sub = gateway_ref(&m, started.checkout_id).await;
+    assert!(sub.starts_with("I-"), "{sub}");
+    paypal.approve_subscription(&sub).expect("approved");
+    delivered(|| paypal.deliveries(), "PAYMENT.SALE.COMPLETED").await;
+    delivered(|| paypal.deliveries(), "BILLING.SUBSCRIPTION.ACTIVATED").await;
+    run_all_jobs(&m).await;
+    assert_eq!(count(&m, "SELECT COUNT(*) FROM payments").await, 1);
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM gateway_subscriptions WHERE state = 'active'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(plex_shares(&m, "nina@example.com"), vec![standard()]);
+
+    paypal.advance_subscription(&sub).expect("renewed");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(&m, "SELECT COUNT(*) FROM payments").await < 2 {
+        assert!(Instant::now() < deadline, "the renewal is recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    paypal.fail_next_renewal(&sub);
+    paypal.advance_subscription(&sub).expect("failed renewal");
+    delivered(
+        || paypal.deliveries(),
+        "BILLING.SUBSCRIPTION.PAYMENT.FAILED",
+    )
+    .await;
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM gateway_subscriptions WHERE state = 'past_due'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&m, "SELECT COUNT(*) FROM payments").await, 2);
+    // The administrator sees the state on the customer's page.
+    let customer = count(&m, "SELECT customer_id FROM gateway_subscriptions").await;
+    let page = m.t.get_html(&format!("/admin/users/{customer}")).await;
+    assert!(
+        page.contains("Recurring subscriptions")
+            && page.contains("past due")
+            && page.contains(&sub),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_chargeback_ends_the_paid_time_now_and_tells_the_administrator() {
+    let (m, _) = shop().await;
+    let started = start(
+        &m,
+        "owen@example.com",
+        Provider::Stripe,
+        CheckoutMode::OneOff,
+    )
+    .await;
+    let cs = gateway_ref(&m, started.checkout_id).await;
+    m.world.payments.stripe.set_webhook_url(None, None);
+    m.world.payments.stripe.pay_session(&cs).expect("paid");
+    let events = stripe_events(&m);
+    let paid = events
+        .iter()
+        .find(|e| e["type"] == "checkout.session.completed")
+        .expect("event")
+        .to_string();
+    let pi = events
+        .iter()
+        .find_map(|e| e["data"]["object"]["payment_intent"].as_str())
+        .expect("payment intent")
+        .to_string();
+    // The dispute arrives before the payment it disputes: it waits for it.
+    let dispute = format!(
+        r#"{{"id":"evt_dispute_1","object":"event","type":"charge.dispute.created","created":{},"data":{{"object":{{"id":"dp_1","object":"dispute","payment_intent":"{pi}","reason":"fraudulent","amount":1000,"currency":"usd"}}}}}}"#,
+        m.t.app.now()
+    );
+    for body in [&dispute, &paid] {
+        let (s, v) = post_stripe(&m, body, &stripe_sign(&m, body, m.t.app.now())).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    assert_eq!(count(&m, "SELECT refunded_minor FROM payments").await, 1000);
+    let now = m.t.app.now();
+    assert!(count(&m, "SELECT period_to FROM payments").await <= now + 1);
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM admin_events WHERE kind = 'chargeback'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM payment_events WHERE outcome = 'applied'"
+        )
+        .await,
+        2
+    );
+}
