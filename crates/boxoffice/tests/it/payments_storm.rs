@@ -134,3 +134,220 @@ async fn a_storm_of_1000_stripe_deliveries_leaves_an_exact_ledger() {
         (x.subscriptions * 2) as i64
     );
 }
+
+/// A delivery's body and headers.
+type Raw = (String, Vec<(String, String)>);
+/// A delivery of a storm: body, headers, and whether it was forged.
+type Sent = (String, Vec<(String, String)>, bool);
+
+/// Posts every (body, headers) in `deliveries` from 8 concurrent senders; answers the statuses in
+/// the same order.
+async fn post_all(url: &str, deliveries: Vec<Raw>) -> Vec<u16> {
+    let client = crate::helpers::client();
+    let mut tasks = Vec::new();
+    for chunk in deliveries.chunks(deliveries.len().div_ceil(8).max(1)) {
+        let (client, url, chunk) = (client.clone(), url.to_string(), chunk.to_vec());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for (body, headers) in chunk {
+                let mut r = client.post(&url).body(body);
+                for (k, v) in headers {
+                    r = r.header(k, v);
+                }
+                out.push(r.send().await.expect("delivery").status().as_u16());
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("sender"));
+    }
+    all
+}
+
+fn forge(body: &str) -> String {
+    body.replacen("USD", "EUR", 1).replacen("10.00", "1.00", 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn paypal_deliveries_repeated_shuffled_and_forged_leave_one_payment_per_order() {
+    use crate::payments_webhooks::{count, delivered, gateway_ref, run_all_jobs, shop, start};
+    use boxoffice_app::payments::{CheckoutMode, Provider};
+    let (m, _) = shop().await;
+    let paypal = &m.world.payments.paypal;
+    const ORDERS: usize = 10;
+    for i in 0..ORDERS {
+        let s = start(
+            &m,
+            &format!("pp{i}@example.com"),
+            Provider::PayPal,
+            CheckoutMode::OneOff,
+        )
+        .await;
+        let order = gateway_ref(&m, s.checkout_id).await;
+        paypal.approve_order(&order).expect("approved");
+    }
+    // The approvals queue the captures; each capture's notification follows.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while paypal
+        .deliveries()
+        .iter()
+        .filter(|d| d.event_type == "CHECKOUT.ORDER.APPROVED" && d.state == "delivered")
+        .count()
+        < ORDERS
+    {
+        assert!(std::time::Instant::now() < deadline, "approvals delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    run_all_jobs(&m).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while paypal
+        .deliveries()
+        .iter()
+        .filter(|d| d.event_type == "PAYMENT.CAPTURE.COMPLETED" && d.state == "delivered")
+        .count()
+        < ORDERS
+    {
+        assert!(std::time::Instant::now() < deadline, "captures delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    delivered(|| paypal.deliveries(), "PAYMENT.CAPTURE.COMPLETED").await;
+
+    // Every delivery again, twice, shuffled, with some forged copies.
+    let originals: Vec<Raw> = paypal
+        .deliveries()
+        .into_iter()
+        .map(|d| (d.body, d.headers))
+        .collect();
+    let mut storm: Vec<Sent> = originals
+        .iter()
+        .chain(originals.iter())
+        .map(|(b, h)| (b.clone(), h.clone(), false))
+        .collect();
+    for (b, h) in originals.iter().take(originals.len().div_ceil(10)) {
+        storm.push((forge(b), h.clone(), true));
+    }
+    let mut rng = crate::stripe_storm::Rng::new(7);
+    rng.shuffle(&mut storm);
+    let forged = storm.iter().filter(|d| d.2).count();
+    let statuses = post_all(
+        &m.t.url("/webhooks/paypal"),
+        storm
+            .iter()
+            .map(|(b, h, _)| (b.clone(), h.clone()))
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        forged,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        storm.len() - forged,
+        "{statuses:?}"
+    );
+    run_all_jobs(&m).await;
+    assert_eq!(
+        count(&m, "SELECT COUNT(*) FROM payments WHERE method = 'paypal'").await,
+        ORDERS as i64
+    );
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM payment_events WHERE provider = 'paypal'"
+        )
+        .await,
+        originals.len() as i64,
+        "each notification stored once"
+    );
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'payments.provision'"
+        )
+        .await,
+        ORDERS as i64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plisio_callbacks_in_both_forms_repeated_shuffled_and_forged_leave_one_payment_per_invoice()
+{
+    use crate::payments_webhooks::{count, gateway_ref, run_all_jobs, shop, start};
+    use boxoffice_app::payments::{CheckoutMode, Provider};
+    let (m, _) = shop().await;
+    let plisio = &m.world.payments.plisio;
+    const INVOICES: usize = 20;
+    let json = vec![("Content-Type".to_string(), "application/json".to_string())];
+    let form = vec![(
+        "Content-Type".to_string(),
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    let mut storm = Vec::new();
+    for i in 0..INVOICES {
+        let s = start(
+            &m,
+            &format!("pl{i}@example.com"),
+            Provider::Plisio,
+            CheckoutMode::OneOff,
+        )
+        .await;
+        let txn = gateway_ref(&m, s.checkout_id).await;
+        plisio.set_status(&txn, "pending", None).expect("pending");
+        let pending = plisio.callback_body(&txn, true).expect("body");
+        plisio
+            .set_status(&txn, "completed", None)
+            .expect("completed");
+        let done_json = plisio.callback_body(&txn, true).expect("body");
+        let done_form = plisio.callback_body(&txn, false).expect("body");
+        for _ in 0..2 {
+            storm.push((pending.clone(), json.clone(), false));
+            storm.push((done_json.clone(), json.clone(), false));
+            storm.push((done_form.clone(), form.clone(), false));
+        }
+        if i % 4 == 0 {
+            storm.push((
+                done_json.replacen("completed", "mismatch", 1),
+                json.clone(),
+                true,
+            ));
+        }
+    }
+    let mut rng = crate::stripe_storm::Rng::new(11);
+    rng.shuffle(&mut storm);
+    let forged = storm.iter().filter(|d| d.2).count();
+    let statuses = post_all(
+        &m.t.url("/webhooks/plisio"),
+        storm
+            .iter()
+            .map(|(b, h, _)| (b.clone(), h.clone()))
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        forged,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        storm.len() - forged
+    );
+    run_all_jobs(&m).await;
+    assert_eq!(
+        count(&m, "SELECT COUNT(*) FROM payments WHERE method = 'plisio'").await,
+        INVOICES as i64
+    );
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM payment_events WHERE provider = 'plisio'"
+        )
+        .await,
+        (INVOICES * 2) as i64,
+        "pending and completed of each invoice, once"
+    );
+}
