@@ -128,6 +128,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
     }
     let url = format!("http://{}", application.local_addr());
     notifications_to_fakes(&app, &world, &url, email).await?;
+    gateways_to_fakes(&app, &world, &url).await?;
     let line = json!({
         "url": url,
         "data_dir": cfg.data_dir.display().to_string(),
@@ -188,6 +189,20 @@ pub async fn notifications_to_fakes(
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     app.set_settings(&Actor::cli(), &changes).await?;
+    Ok(())
+}
+
+/// Points Stripe, PayPal and Plisio at their fakes (API addresses, credentials, webhook
+/// secrets) and has the fakes deliver their webhooks to this demo, so a payment can be made end
+/// to end: checkout, the fake's hosted page, the signed webhook, the ledger, the share. Set on
+/// every start, since the fakes' ports and keys change with each run.
+pub async fn gateways_to_fakes(app: &App, world: &World, site_url: &str) -> Result<(), DemoError> {
+    let changes: Vec<(String, String)> = crate::sandbox::gateway_settings(&world.payments)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    app.set_settings(&Actor::cli(), &changes).await?;
+    crate::sandbox::deliver_webhooks_to(&world.payments, site_url);
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! This module is the only place in the binary that uses `boxoffice-fakes`; the application
 //! itself never does. See `docs/sandbox.md` for the JSON line and the control API.
 
-use boxoffice_fakes::{Seed, World, WorldOptions};
+use boxoffice_fakes::{PaymentFakes, Seed, World, WorldOptions};
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -20,6 +20,11 @@ pub struct SandboxArgs {
     /// Loopback address every fake listens on, each on a free port (127.0.0.1 or ::1).
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
+    /// The boxoffice instance the fake gateways send their webhooks to, e.g.
+    /// http://127.0.0.1:8080: Stripe posts to URL/webhooks/stripe, PayPal to
+    /// URL/webhooks/paypal (Plisio posts to each invoice's own callback address).
+    #[arg(long, value_name = "URL")]
+    pub webhooks_to: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +84,17 @@ pub async fn run(args: &SandboxArgs) -> Result<(), SandboxError> {
     // Register the signal handlers before printing the line: a caller may send SIGTERM as
     // soon as it has read it, and an unregistered SIGTERM would kill us with no exit code.
     let stop = Shutdown::register().map_err(SandboxError::Signal)?;
-    let line = world.describe().to_string();
+    if let Some(base) = &args.webhooks_to {
+        deliver_webhooks_to(&world.payments, base);
+    }
+    let mut line = world.describe();
+    line["boxoffice_settings"] = serde_json::Value::Object(
+        gateway_settings(&world.payments)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+            .collect(),
+    );
+    let line = line.to_string();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")
@@ -102,6 +117,61 @@ pub async fn run(args: &SandboxArgs) -> Result<(), SandboxError> {
     // Dropping the world aborts every fake's server task.
     drop(world);
     Ok(())
+}
+
+/// The runtime settings that point a boxoffice instance at these fake gateways: each enabled,
+/// its API address, credentials and webhook secret (`boxoffice_settings` on the JSON line; the
+/// demo applies them).
+pub fn gateway_settings(p: &PaymentFakes) -> Vec<(&'static str, String)> {
+    let accounts = p.paypal.nvp_accounts();
+    let nvp = |role: &str| accounts.iter().find(|a| a.role == role).cloned();
+    let mut out = vec![
+        ("payments.stripe.enabled", "true".to_string()),
+        ("payments.stripe.secret_key", p.stripe.secret_key()),
+        (
+            "payments.stripe.publishable_key",
+            p.stripe.publishable_key(),
+        ),
+        ("payments.stripe.webhook_secret", p.stripe.webhook_secret()),
+        ("payments.stripe.api_base", p.stripe.url()),
+        ("payments.paypal.enabled", "true".to_string()),
+        ("payments.paypal.environment", "sandbox".to_string()),
+        ("payments.paypal.client_id", p.paypal.client_id()),
+        ("payments.paypal.client_secret", p.paypal.client_secret()),
+        ("payments.paypal.webhook_id", p.paypal.webhook_id()),
+        ("payments.paypal.api_base", p.paypal.url()),
+        ("payments.paypal.nvp_url", p.paypal.nvp_url()),
+        ("payments.plisio.enabled", "true".to_string()),
+        ("payments.plisio.secret_key", p.plisio.api_key()),
+        ("payments.plisio.api_base", p.plisio.api_url()),
+    ];
+    for (role, prefix) in [("primary", ""), ("secondary", "secondary_")] {
+        if let Some(a) = nvp(role) {
+            let key = |field: &str| -> &'static str {
+                match (prefix, field) {
+                    ("", "username") => "payments.paypal.nvp_username",
+                    ("", "password") => "payments.paypal.nvp_password",
+                    ("", _) => "payments.paypal.nvp_signature",
+                    (_, "username") => "payments.paypal.secondary_nvp_username",
+                    (_, "password") => "payments.paypal.secondary_nvp_password",
+                    _ => "payments.paypal.secondary_nvp_signature",
+                }
+            };
+            out.push((key("username"), a.username));
+            out.push((key("password"), a.password));
+            out.push((key("signature"), a.signature));
+        }
+    }
+    out
+}
+
+/// Sends the fake gateways' webhooks to the boxoffice at `base` (its `/webhooks/...` routes).
+pub fn deliver_webhooks_to(p: &PaymentFakes, base: &str) {
+    let base = base.trim_end_matches('/');
+    p.stripe
+        .set_webhook_url(Some(&format!("{base}/webhooks/stripe")), None);
+    p.paypal
+        .set_webhook_url(Some(&format!("{base}/webhooks/paypal")), None);
 }
 
 /// Ctrl-C or SIGTERM, registered eagerly (unlike `startup::shutdown_signal`, which registers

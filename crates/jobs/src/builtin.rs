@@ -34,6 +34,7 @@ pub fn registry_with_builtins() -> Registry {
     crate::media_password_jobs::register(&mut r);
     crate::enforcement_jobs::register(&mut r);
     crate::payment_sync_jobs::register(&mut r);
+    crate::payment_jobs::register(&mut r);
     r
 }
 

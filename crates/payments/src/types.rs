@@ -244,8 +244,9 @@ pub enum SubscriptionStatus {
     Other(String),
 }
 
-/// A verified notification, gateway-neutral.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A verified notification, gateway-neutral. Serialises to JSON and back, so a stored event
+/// can be applied again later without its signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     pub gateway: GatewayKind,
     /// The provider's event id (Stripe `evt_…`, PayPal `WH-…`), or for Plisio, which has
@@ -258,7 +259,7 @@ pub struct WebhookEvent {
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// The buyer finished the hosted page (Stripe `checkout.session.completed` and

@@ -3,7 +3,7 @@
 
 use crate::{Ex, Result, StoreError, affected, run};
 
-const COLS: &str = "id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at";
+const COLS: &str = "id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at, refunded_minor";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRow {
@@ -21,6 +21,8 @@ pub struct PaymentRow {
     pub notes: String,
     pub source: String,
     pub created_at: i64,
+    /// Given back by refunds and chargebacks, in the payment's currency.
+    pub refunded_minor: i64,
 }
 
 pub struct NewPayment<'a> {
@@ -149,4 +151,47 @@ pub async fn delete(ex: Ex<'_>, id: i64) -> Result<u64> {
     .bind(id)
     .execute(e)
     .await)?)
+}
+
+/// A refund or chargeback of a gateway payment: its refunded total and its shortened period
+/// are written together, with `note` appended to its notes. Answers `NotFound` for no such row.
+pub async fn record_refund(
+    ex: Ex<'_>,
+    id: i64,
+    refunded_minor: i64,
+    period_to: i64,
+    note: &str,
+) -> Result<()> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+            "UPDATE payments SET refunded_minor = $2, period_to = $3, \
+             notes = CASE WHEN notes = '' THEN $4 ELSE notes || ' ' || $4 END \
+             WHERE id = $1 AND period_from < $3",
+        )
+        .bind(id)
+        .bind(refunded_minor)
+        .bind(period_to)
+        .bind(note)
+        .execute(e)
+        .await
+    })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The payment recorded for a gateway transaction id (any sequence; the first).
+pub async fn find_by_transaction_any(
+    ex: Ex<'_>,
+    transaction_id: &str,
+) -> Result<Option<PaymentRow>> {
+    let sql = format!(
+        "SELECT {COLS} FROM payments WHERE transaction_id = $1 ORDER BY sequence, id LIMIT 1"
+    );
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(transaction_id)
+        .fetch_optional(e)
+        .await)
+    .map_err(StoreError::from)
 }

@@ -18,6 +18,7 @@ mod rejections;
 mod session;
 mod static_files;
 mod upload;
+mod webhooks;
 
 pub use error::ApiError;
 
@@ -94,6 +95,8 @@ pub fn router(app: App, opts: WebOptions) -> Router {
             )),
         )
         .merge(health::routes(state.opts.metrics_on_main))
+        // Signature-authenticated: outside the session and CSRF layers of the pages.
+        .merge(webhooks::routes())
         .merge(static_files::routes())
         .fallback(pages::not_found)
         // What Json, Form and Multipart read, unless a route sets its own (a CSV upload).

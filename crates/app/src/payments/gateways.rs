@@ -359,6 +359,39 @@ impl App {
         self.gateways.gateway(self, &s, provider)
     }
 
+    /// Where checkout sends the customer's browser for each enabled provider: the origin of its
+    /// hosted pages (a fake's own address when its API address is overridden). The checkout
+    /// page allows its form to lead there (CSP `form-action`).
+    pub fn hosted_page_origins(s: &Settings) -> Vec<String> {
+        let origin = |url: &str| -> Option<String> {
+            let (scheme, rest) = url.split_once("://")?;
+            let host = rest.split(['/', '?', '#']).next()?;
+            let ok =
+                |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+            (!host.is_empty() && host.chars().all(ok) && matches!(scheme, "http" | "https"))
+                .then(|| format!("{scheme}://{host}"))
+        };
+        let mut out = Vec::new();
+        for p in App::enabled_providers(s) {
+            let (key, real): (&str, &[&str]) = match p {
+                Provider::Stripe => ("payments.stripe.api_base", &["https://checkout.stripe.com"]),
+                Provider::PayPal if s.get("payments.paypal.environment") == "sandbox" => (
+                    "payments.paypal.api_base",
+                    &["https://www.sandbox.paypal.com"],
+                ),
+                Provider::PayPal => ("payments.paypal.api_base", &["https://www.paypal.com"]),
+                Provider::Plisio => ("payments.plisio.api_base", &["https://plisio.net"]),
+            };
+            match origin(s.get(key).trim()) {
+                Some(o) => out.push(o),
+                None => out.extend(real.iter().map(|r| r.to_string())),
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The providers switched on in the settings (whether fully set up or not).
     pub fn enabled_providers(s: &Settings) -> Vec<Provider> {
         Provider::ALL

@@ -1,6 +1,16 @@
-//! Selling access: the configured payment gateways ([`gateways`]), and on top of them the
-//! webhook intake, the ledger and checkout (docs/payments.md).
+//! Selling access: the configured payment gateways ([`gateways`]), the webhook intake
+//! ([`webhooks`]), the ledger that turns gateway events into coverage ([`ledger`]) and checkout
+//! ([`checkout`]). See docs/payments.md.
 
+pub mod checkout;
 pub mod gateways;
+pub mod ledger;
+pub mod webhooks;
 
+pub use checkout::{
+    CheckoutMode, CheckoutOptions, CheckoutRefused, CheckoutRequest, CheckoutStarted,
+    CheckoutStatus, PlanOffer, SERVERS_FULL_CUSTOMER, SERVERS_FULL_EVENT, SERVERS_FULL_TEXT,
+};
 pub use gateways::{GatewayConnector, GatewayUnavailable, Provider};
+pub use ledger::{CONFIRM_CHECKOUT_JOB, Outcome, PROVISION_JOB, checkout_reference};
+pub use webhooks::{WebhookReceipt, WebhookRefused};

@@ -320,7 +320,7 @@ impl App {
                             ..RenewInput::default()
                         };
                         let out = match self
-                            .record_gateway_payment(
+                            .record_synced_payment(
                                 &mut tx,
                                 &customer,
                                 &input,

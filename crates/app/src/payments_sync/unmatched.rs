@@ -113,7 +113,7 @@ impl App {
         };
         let sub = Some(row.subscription_id.as_str()).filter(|s| !s.is_empty());
         let out = self
-            .record_gateway_payment(&mut tx, &customer, &input, sub, "sync")
+            .record_synced_payment(&mut tx, &customer, &input, sub, "sync")
             .await?;
         store::mark_assigned(
             tx.ex(),

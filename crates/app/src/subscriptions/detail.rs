@@ -4,6 +4,7 @@ use crate::{App, AppError};
 use boxoffice_domain::coverage;
 use boxoffice_store::admin_events::{self, AdminEventRow};
 use boxoffice_store::customers::{self, CustomerRow};
+use boxoffice_store::gateway_subscriptions::{self, GatewaySubscriptionRow};
 use boxoffice_store::payments::{self, PaymentRow};
 use boxoffice_store::shares::{self, ShareRow};
 use boxoffice_store::waiting::{self, WaitingRow};
@@ -27,6 +28,8 @@ pub struct CustomerDetail {
     pub events: Vec<AdminEventRow>,
     /// Paid, waiting for a server: no server had room for the plan when the money came in.
     pub waiting_for_server: Option<WaitingRow>,
+    /// Recurring subscriptions at the gateways, newest first, with their state.
+    pub gateway_subscriptions: Vec<GatewaySubscriptionRow>,
 }
 
 impl App {
@@ -39,6 +42,8 @@ impl App {
         let shares = shares::list_for_customer(self.db.ex(), id).await?;
         let events = admin_events::list(self.db.ex(), Some(id), 50).await?;
         let waiting_for_server = waiting::find(self.db.ex(), id).await?;
+        let gateway_subscriptions =
+            gateway_subscriptions::list_for_customer(self.db.ex(), id).await?;
         // Derived from payments every time (operations §3.1), never stored.
         let periods = super::provision::periods(&payments);
         let status = if customer.permanent {
@@ -56,6 +61,7 @@ impl App {
             shares,
             events,
             waiting_for_server,
+            gateway_subscriptions,
         })
     }
 }

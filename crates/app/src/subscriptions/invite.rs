@@ -317,7 +317,7 @@ impl App {
     /// payment assigned by the admin) in the caller's transaction: the payment extends their
     /// coverage, and the share and the customer's notice are queued beside it. With no server
     /// free the payment still stands and the customer waits, visibly.
-    pub(crate) async fn record_gateway_payment(
+    pub(crate) async fn record_synced_payment(
         &self,
         tx: &mut Tx,
         customer: &CustomerRow,

@@ -16,7 +16,7 @@ mod migrate_stops;
 mod new_customer;
 pub(crate) mod plan;
 mod plex_change;
-mod provision;
+pub(crate) mod provision;
 mod reconcile;
 mod reinvite;
 mod waiting;

@@ -246,6 +246,35 @@ impl App {
         plan: &LoadedPlan,
         existing: &[ShareRow],
     ) -> Result<Result<i64, String>, AppError> {
+        Ok(self
+            .selection(tx, customer, plan, existing)
+            .await?
+            .map_err(|e| e.to_string()))
+    }
+
+    /// Whether a server has room for `customer` on `plan` now, writing nothing (checkout asks
+    /// before any money moves).
+    pub(crate) async fn capacity_for(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+    ) -> Result<Result<i64, selection::NoCapacity>, AppError> {
+        let existing = if customer.id > 0 {
+            shares::list_for_customer(tx.ex(), customer.id).await?
+        } else {
+            Vec::new()
+        };
+        self.selection(tx, customer, plan, &existing).await
+    }
+
+    async fn selection(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+        existing: &[ShareRow],
+    ) -> Result<Result<i64, selection::NoCapacity>, AppError> {
         let rows = servers::list(tx.ex()).await?;
         let groups = provisioning::server_groups(tx.ex()).await?;
         let counts = shares::counts_by_server(tx.ex()).await?;
@@ -300,7 +329,6 @@ impl App {
             customer.preferred_location_id,
             &candidates,
         )
-        .map(|s| s.server)
-        .map_err(|e| e.to_string()))
+        .map(|s| s.server))
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::bulk_invite::fixture;
 use crate::cli::bin;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -423,4 +423,55 @@ async fn a_stray_demo_file_in_the_data_directory_does_not_redirect_plex_tv() {
             .await
             .expect("build");
     assert_eq!(app.media.plex_tv_url(), "http://127.0.0.1:32401");
+}
+
+#[tokio::test]
+async fn the_demo_points_every_gateway_at_its_fake_and_takes_their_signed_webhooks() {
+    let d = Demo::start(&[]);
+    let sandbox = &d.line["sandbox"];
+    let http = crate::helpers::client();
+    // The fakes deliver to this demo's webhook routes.
+    for (gateway, route) in [
+        ("stripe", "/webhooks/stripe"),
+        ("paypal", "/webhooks/paypal"),
+    ] {
+        let control = sandbox[gateway]["control"].as_str().expect("control");
+        let hook: Value = http
+            .get(format!("{control}/webhook"))
+            .send()
+            .await
+            .expect("control API")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(hook["url"], json!(d.url(route)), "{gateway}: {hook}");
+    }
+    // Stripe's webhook secret is configured: a signed event is taken, a forged one refused.
+    let secret = sandbox["stripe"]["webhook_secret"]
+        .as_str()
+        .expect("secret");
+    let body = r#"{"id":"evt_demo_1","object":"event","type":"customer.created","created":1,"data":{"object":{}}}"#;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    for (sig, want) in [
+        (
+            boxoffice_payments::stripe::signature::header(secret, now, body.as_bytes()),
+            200,
+        ),
+        (
+            boxoffice_payments::stripe::signature::header("whsec_forged", now, body.as_bytes()),
+            400,
+        ),
+    ] {
+        let r = http
+            .post(d.url("/webhooks/stripe"))
+            .header("Stripe-Signature", sig)
+            .body(body)
+            .send()
+            .await
+            .expect("webhook");
+        assert_eq!(r.status().as_u16(), want);
+    }
 }

@@ -273,6 +273,36 @@ async fn sandbox_seed_none_starts_the_same_fakes_empty() {
     assert_eq!(sb.terminate().code(), Some(0));
 }
 
+#[tokio::test]
+async fn sandbox_gives_the_settings_for_its_gateways_and_sends_their_webhooks_where_told() {
+    let sb = Sandbox::start(&["--webhooks-to", "http://127.0.0.1:8080/"]);
+    let w = sb.world.clone();
+    let settings = &w["boxoffice_settings"];
+    assert_eq!(settings["payments.stripe.api_base"], w["stripe"]["url"]);
+    assert_eq!(
+        settings["payments.stripe.webhook_secret"],
+        w["stripe"]["webhook_secret"]
+    );
+    assert_eq!(
+        settings["payments.paypal.webhook_id"],
+        w["paypal"]["webhook_id"]
+    );
+    assert_eq!(
+        settings["payments.paypal.secondary_nvp_username"],
+        w["paypal"]["accounts"]["secondary"]["nvp_username"]
+    );
+    assert_eq!(settings["payments.plisio.api_base"], w["plisio"]["url"]);
+    let c = crate::helpers::client();
+    for (gateway, route) in [("stripe", "stripe"), ("paypal", "paypal")] {
+        let hook = get_json(c.get(format!("{}/webhook", s(&w[gateway], "control")))).await;
+        assert_eq!(
+            hook["url"],
+            serde_json::json!(format!("http://127.0.0.1:8080/webhooks/{route}"))
+        );
+    }
+    assert_eq!(sb.terminate().code(), Some(0));
+}
+
 #[test]
 fn sandbox_refuses_to_listen_beyond_loopback() {
     let out = bin()

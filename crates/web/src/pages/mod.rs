@@ -5,6 +5,7 @@ mod activity;
 pub mod admin;
 mod auth;
 mod bulk_invite;
+mod checkout;
 mod contact;
 mod devices;
 mod discounts;
@@ -76,6 +77,7 @@ pub fn routes() -> Router<WebState> {
         .merge(site_logins::routes())
         .merge(notifications::routes())
         .merge(contact::routes())
+        .merge(checkout::routes())
         .merge(media_password::routes())
         .merge(admin::routes())
         .merge(settings::routes())

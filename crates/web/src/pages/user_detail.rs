@@ -62,6 +62,16 @@ pub struct PaymentLine {
     pub notes: String,
 }
 
+/// A recurring subscription at a gateway and its state.
+pub struct RecurringLine {
+    pub provider: String,
+    pub subscription_id: String,
+    /// active, past due or cancelled.
+    pub state: String,
+    pub period_end: String,
+    pub cancel_at_period_end: bool,
+}
+
 pub struct ShareLine {
     pub id: i64,
     pub server: String,
@@ -118,6 +128,7 @@ struct DetailPage {
     waiting_for_server: Option<String>,
     /// Empty, with the section left out, for a role without `payments.read`.
     payments: Vec<PaymentLine>,
+    recurring: Vec<RecurringLine>,
     can_see_payments: bool,
     shares: Vec<ShareLine>,
     events: Vec<EventLine>,
@@ -262,6 +273,19 @@ async fn view(
                 method: p.method.clone(),
                 transaction_id: p.transaction_id.clone(),
                 notes: p.notes.clone(),
+            })
+            .collect(),
+        recurring: d
+            .gateway_subscriptions
+            .iter()
+            .filter(|_| staff.0.can(Permission::PaymentsRead))
+            .map(|g| RecurringLine {
+                provider: boxoffice_app::payments::Provider::parse(&g.provider)
+                    .map_or_else(|| g.provider.clone(), |p| p.label().to_string()),
+                subscription_id: g.subscription_id.clone(),
+                state: g.state.replace('_', " "),
+                period_end: g.current_period_end.map(time).unwrap_or_default(),
+                cancel_at_period_end: g.cancel_at_period_end,
             })
             .collect(),
         shares: d
