@@ -3,7 +3,7 @@
 
 use crate::{Ex, Result, StoreError, affected, run};
 
-const COLS: &str = "id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at, refunded_minor";
+pub(crate) const COLS: &str = "id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at, refunded_minor";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRow {

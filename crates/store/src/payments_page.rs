@@ -239,11 +239,13 @@ pub async fn set_refund_state(
 
 /// One payment by id.
 pub async fn find_payment(ex: Ex<'_>, id: i64) -> Result<crate::payments::PaymentRow> {
-    run!(ex, |e| sqlx::query_as(
-        "SELECT id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at FROM payments WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_one(e)
-    .await)
+    let sql = format!(
+        "SELECT {} FROM payments WHERE id = $1",
+        crate::payments::COLS
+    );
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(e)
+        .await)
     .map_err(StoreError::from)
 }
