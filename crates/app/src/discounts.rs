@@ -402,7 +402,7 @@ impl App {
             .map(|(q, _)| q))
     }
 
-    async fn quote_in(
+    pub(crate) async fn quote_in(
         &self,
         mut ex: Ex<'_>,
         customer_id: i64,

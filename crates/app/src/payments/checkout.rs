@@ -210,15 +210,14 @@ impl App {
 
     /// The price of `plan` for `customer`, after the discount code if one is given.
     ///
-    /// This is the hook for discount codes: a code is validated and its amount taken off here,
-    /// inside the transaction that writes the checkout (so a use limit can be counted there).
-    /// Until discount codes exist, a code is refused with a clear message and the plan's price
-    /// is charged.
+    /// A code is checked here, inside the transaction that writes the checkout, with the
+    /// customer's reason when it does not apply; its use is counted once the checkout row exists
+    /// ([`App::redeem_checkout_discount`]), so a code's last use goes to one checkout only.
     pub async fn price_checkout(
         &self,
-        _tx: &mut Tx,
-        _customer: &CustomerRow,
-        _plan_id: i64,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan_id: i64,
         base: Money,
         mode: CheckoutMode,
         code: Option<&str>,
@@ -231,16 +230,54 @@ impl App {
                     "discount codes apply to pay-as-you-go checkouts only",
                 ));
             }
-            return Err(AppError::invalid(
-                "discount_code",
-                format!("\"{c}\" is not a valid discount code"),
-            ));
+            return match self
+                .quote_in(tx.ex(), customer.id, plan_id, c, false)
+                .await?
+            {
+                Ok((q, _)) => Ok(CheckoutPrice {
+                    amount: q.to_pay,
+                    discount_code: q.code,
+                    discount_minor: q.discount.minor,
+                }),
+                Err(refused) => Err(AppError::invalid("discount_code", refused.to_string())),
+            };
         }
         Ok(CheckoutPrice {
             amount: base,
             discount_code: String::new(),
             discount_minor: 0,
         })
+    }
+
+    /// Counts the checkout's use of its discount code, in the transaction that writes the
+    /// checkout. A code used up or changed since [`App::price_checkout`] priced it refuses the
+    /// checkout (nothing is written), with the customer's reason.
+    async fn redeem_checkout_discount(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan_id: i64,
+        price: &CheckoutPrice,
+        checkout_id: i64,
+    ) -> Result<(), AppError> {
+        let reference = format!("checkout:{checkout_id}");
+        match self
+            .redeem_in_tx(
+                tx.ex(),
+                customer.id,
+                plan_id,
+                &price.discount_code,
+                &reference,
+            )
+            .await?
+        {
+            Ok(r) if r.quote.to_pay == price.amount => Ok(()),
+            Ok(_) => Err(AppError::invalid(
+                "discount_code",
+                "the discount changed while you were checking out; please try again",
+            )),
+            Err(refused) => Err(AppError::invalid("discount_code", refused.to_string())),
+        }
     }
 
     /// The customer of a site login, as checkout needs one: the existing customer, or (not yet
@@ -383,6 +420,10 @@ impl App {
             },
         )
         .await?;
+        if !price.discount_code.is_empty() {
+            self.redeem_checkout_discount(&mut tx, &customer, req.plan_id, &price, row.id)
+                .await?;
+        }
         self.audit(
             tx.ex(),
             &Actor::system(),

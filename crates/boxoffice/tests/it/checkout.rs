@@ -367,3 +367,90 @@ async fn a_stripe_refund_ends_the_paid_time_now_and_tells_the_customer() {
             .all(|s| s.is_empty())
     );
 }
+
+async fn post_checkout_with_code(
+    m: &MediaTest,
+    c: &reqwest::Client,
+    code: &str,
+) -> reqwest::Response {
+    let page = c
+        .get(m.t.url("/checkout"))
+        .send()
+        .await
+        .expect("checkout page")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("name=\"discount_code\""), "{page}");
+    c.post(m.t.url("/checkout"))
+        .form(&[
+            ("plan_id", "1"),
+            ("provider", "stripe"),
+            ("discount_code", code),
+            ("csrf", &csrf_from(&page)),
+        ])
+        .send()
+        .await
+        .expect("checkout")
+}
+
+#[tokio::test]
+async fn a_discount_code_lowers_the_price_charged_and_counts_one_use_and_a_bad_one_starts_nothing()
+{
+    let (m, _) = shop().await;
+    let (s, v) = m
+        .api(
+            reqwest::Method::POST,
+            "/discount-codes",
+            Some(json!({"code": "SAVE20", "percent_off": 20, "max_uses": 1})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    m.world.payments.stripe.set_webhook_url(None, None);
+    let c = customer_browser(&m, "kim@example.com").await;
+
+    // A code nobody made: the page says why and no checkout is written.
+    let r = post_checkout_with_code(&m, &c, "NOPE").await;
+    assert_eq!(r.status(), 422, "{:?}", r.headers().get("location"));
+    let html = r.text().await.expect("body");
+    assert!(html.contains("id=\"checkout-error\""), "{html}");
+    assert_eq!(count(&m, "SELECT COUNT(*) FROM checkouts").await, 0);
+
+    // 20 % off 10.00: the hosted page asks for 8.00, and the code's one use is taken.
+    let r = post_checkout_with_code(&m, &c, "save20").await;
+    assert_eq!(r.status(), 303);
+    let id: i64 = count(&m, "SELECT MAX(id) FROM checkouts").await;
+    assert_eq!(
+        count(
+            &m,
+            &format!("SELECT amount_minor FROM checkouts WHERE id = {id}")
+        )
+        .await,
+        800
+    );
+    assert_eq!(
+        count(&m, "SELECT COUNT(*) FROM discount_redemptions").await,
+        1
+    );
+    let cs = gateway_ref(&m, id).await;
+    m.world.payments.stripe.pay_session(&cs).expect("paid");
+    let back = c
+        .get(m.t.url(&format!("/checkout/return?checkout={id}&session_id={cs}")))
+        .send()
+        .await
+        .expect("return");
+    assert_eq!(back.status(), 200);
+    run_all_jobs(&m).await;
+    assert_eq!(
+        count(&m, "SELECT amount_minor FROM payments").await,
+        800,
+        "the payment is what the customer paid"
+    );
+
+    // Its only use is gone: the next checkout with it is refused and starts nothing.
+    let other = customer_browser(&m, "lee@example.com").await;
+    let before = count(&m, "SELECT COUNT(*) FROM checkouts").await;
+    let r = post_checkout_with_code(&m, &other, "SAVE20").await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(count(&m, "SELECT COUNT(*) FROM checkouts").await, before);
+}

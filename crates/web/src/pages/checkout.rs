@@ -52,7 +52,7 @@ struct CheckoutForm {
     provider: String,
     #[serde(default)]
     mode: Option<String>,
-    /// Read when discount codes are offered (see `App::price_checkout`).
+    /// As typed; checked and counted by `App::price_checkout`.
     #[serde(default)]
     discount_code: Option<String>,
 }
