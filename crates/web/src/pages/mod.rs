@@ -19,6 +19,7 @@ mod plan_request_apps;
 mod plans;
 mod plex_accounts;
 mod plex_change;
+mod register;
 mod selftest;
 mod server_public_url;
 mod servers;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<WebState> {
         .merge(notifications::routes())
         .merge(contact::routes())
         .merge(media_password::routes())
+        .merge(register::routes())
         .merge(admin::routes())
 }
 
