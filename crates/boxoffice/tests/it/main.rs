@@ -41,6 +41,7 @@ mod notifications;
 mod plans;
 mod plex_account_change;
 mod reconcile;
+mod register;
 mod request_apps;
 mod sandbox;
 mod selftest;
