@@ -92,3 +92,15 @@ pub async fn is_current_sharer(ex: Ex<'_>, email_key: &str) -> Result<bool> {
     .await)
     .map_err(StoreError::from)
 }
+
+/// The one customer without a site login whose Plex e-mail is this (lower-cased) address: an
+/// imported sharer registering with their Plex e-mail. None when there is none or several.
+pub async fn unlinked_by_plex_email(ex: Ex<'_>, email_key: &str) -> Result<Option<i64>> {
+    let ids: Vec<i64> = run!(ex, |e| sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM customers WHERE login_id IS NULL AND LOWER(plex_email) = $1 ORDER BY id LIMIT 2"
+    )
+    .bind(email_key)
+    .fetch_all(e)
+    .await)?;
+    Ok(if ids.len() == 1 { ids.first().copied() } else { None })
+}

@@ -280,7 +280,12 @@ impl App {
                     }
                     existing_customer = Some(c);
                 }
-                Err(StoreError::NotFound) => {}
+                Err(StoreError::NotFound) => {
+                    // An imported sharer known by their Plex e-mail registering with it.
+                    if let Some(id) = store::unlinked_by_plex_email(self.db.ex(), &key).await? {
+                        existing_customer = Some(customers::find(self.db.ex(), id).await?);
+                    }
+                }
                 Err(e) => return Err(e.into()),
             }
             if !policy.public && !(policy.referrals && referrer.is_some()) {

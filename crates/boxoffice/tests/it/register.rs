@@ -481,3 +481,69 @@ async fn the_home_page_lists_the_active_plans_and_hides_inactive_ones() {
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/admin");
 }
+
+#[tokio::test]
+async fn with_public_registration_off_a_current_sharer_registers_onto_their_customer() {
+    let m = media_test().await;
+    email_to_catcher(&m).await;
+    let server = m.add_plex_server_via_page().await;
+    let db = &m.t.app.db;
+    // Erin is on the server (imported, no login yet), known by her Plex e-mail; Fay's share was
+    // removed.
+    exec(db, "INSERT INTO customers (email, email_key, plex_email, created_at, updated_at) VALUES ('erin@example.com', 'erin@example.com', 'Erin.Plex@example.com', 0, 0)").await;
+    exec(db, "INSERT INTO customers (email, email_key, created_at, updated_at) VALUES ('fay@example.com', 'fay@example.com', 0, 0)").await;
+    exec(db, &format!("INSERT INTO shares (customer_id, server_id, state, created_at, updated_at) SELECT id, {server}, 'active', 0, 0 FROM customers WHERE email_key = 'erin@example.com'")).await;
+    exec(db, &format!("INSERT INTO shares (customer_id, server_id, state, created_at, updated_at) SELECT id, {server}, 'removed', 0, 0 FROM customers WHERE email_key = 'fay@example.com'")).await;
+    set(&m, "registration.public", "false").await;
+
+    let v = Visitor::new(&m);
+    assert!(
+        v.html("/register")
+            .await
+            .contains("people who already use one of our servers")
+    );
+    let (status, page) = v
+        .register(&[
+            ("email", "fay@example.com"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ])
+        .await;
+    assert_eq!(status, 422, "a removed share is not a current one: {page}");
+    assert!(page.contains("id=\"email-error\""), "{page}");
+
+    // Erin registers with her Plex e-mail: her imported customer gets the login.
+    let customers_before = customer_count(db).await;
+    let (status, page) = v
+        .register(&[
+            ("email", "erin.plex@example.com"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ])
+        .await;
+    assert_eq!(status, 200, "known by her Plex e-mail: {page}");
+    assert_eq!(customer_count(db).await, customers_before, "no second customer");
+    // Her own e-mail is now taken by that customer's login.
+    let (status, page) = v
+        .register(&[
+            ("email", "Erin@example.com"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ])
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("already exists"), "{page}");
+    let login = logins::find_by_email_key(db.ex(), "erin.plex@example.com")
+        .await
+        .expect("login");
+    let linked = boxoffice_store::registration::login_of_customer(
+        db.ex(),
+        customers::find_by_email_key(db.ex(), "erin@example.com")
+            .await
+            .expect("erin")
+            .id,
+    )
+    .await
+    .expect("read");
+    assert_eq!(linked, Some(login.id));
+}
