@@ -73,7 +73,10 @@ impl App {
         let s = self.settings().await?;
         let mut sections = Vec::new();
         for n in [1, 2] {
-            let title = s.get(&format!("content.home_section{n}_title")).trim().to_string();
+            let title = s
+                .get(&format!("content.home_section{n}_title"))
+                .trim()
+                .to_string();
             let body = paragraphs(s.get(&format!("content.home_section{n}_body")));
             if !title.is_empty() || !body.is_empty() {
                 sections.push(HomeSection {
@@ -114,7 +117,9 @@ impl App {
         let plex = !boxoffice_store::plex_accounts::list(self.db.ex())
             .await?
             .is_empty();
-        let registration_open = crate::auth::registration_policy_from(&s, plex).closed.is_none();
+        let registration_open = crate::auth::registration_policy_from(&s, plex)
+            .closed
+            .is_none();
         Ok(HomePage {
             site_name: s.get("general.site_name").to_string(),
             public: s.bool("general.home_page_public"),

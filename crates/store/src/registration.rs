@@ -58,7 +58,8 @@ pub struct Details<'a> {
 /// Fills the customer's empty identity fields from the registration form; a value already
 /// recorded (an imported sharer's Plex e-mail) is kept.
 pub async fn fill_details(ex: Ex<'_>, customer_id: i64, d: &Details<'_>, now: i64) -> Result<()> {
-    affected!(ex, |e| sqlx::query(
+    affected!(ex, |e| {
+        sqlx::query(
         "UPDATE customers SET
              plex_email = CASE WHEN plex_email = '' THEN $2 ELSE plex_email END,
              jellyfin_username = CASE WHEN jellyfin_username = '' THEN $3 ELSE jellyfin_username END,
@@ -76,7 +77,8 @@ pub async fn fill_details(ex: Ex<'_>, customer_id: i64, d: &Details<'_>, now: i6
     .bind(d.discord_id)
     .bind(now)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(())
 }
 
@@ -96,11 +98,17 @@ pub async fn is_current_sharer(ex: Ex<'_>, email_key: &str) -> Result<bool> {
 /// The one customer without a site login whose Plex e-mail is this (lower-cased) address: an
 /// imported sharer registering with their Plex e-mail. None when there is none or several.
 pub async fn unlinked_by_plex_email(ex: Ex<'_>, email_key: &str) -> Result<Option<i64>> {
-    let ids: Vec<i64> = run!(ex, |e| sqlx::query_scalar::<_, i64>(
+    let ids: Vec<i64> = run!(ex, |e| {
+        sqlx::query_scalar::<_, i64>(
         "SELECT id FROM customers WHERE login_id IS NULL AND LOWER(plex_email) = $1 ORDER BY id LIMIT 2"
     )
     .bind(email_key)
     .fetch_all(e)
-    .await)?;
-    Ok(if ids.len() == 1 { ids.first().copied() } else { None })
+    .await
+    })?;
+    Ok(if ids.len() == 1 {
+        ids.first().copied()
+    } else {
+        None
+    })
 }

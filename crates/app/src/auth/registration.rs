@@ -75,7 +75,9 @@ pub enum RegisterError {
     Closed(String),
     /// Bad input: nothing was written.
     Fields(Vec<FieldError>),
-    Throttled { retry_after: i64 },
+    Throttled {
+        retry_after: i64,
+    },
     Failed(AppError),
 }
 
@@ -112,7 +114,10 @@ pub(crate) fn policy_from(settings: &Settings, plex_check: bool) -> Registration
     let sharers = settings.bool("registration.sharers_allowed");
     let referrals = settings.bool("referrals.allow_registrations");
     let closed = if !settings.bool("registration.enabled") {
-        Some("Registrations are closed at the moment. Contact the site owner if you were invited.".to_string())
+        Some(
+            "Registrations are closed at the moment. Contact the site owner if you were invited."
+                .to_string(),
+        )
     } else if !public && !sharers && !referrals {
         Some("Registrations are closed to the public at the moment. Contact the site owner if you were invited.".to_string())
     } else if !settings.bool("email.enabled") {
@@ -134,7 +139,10 @@ pub(crate) fn policy_from(settings: &Settings, plex_check: bool) -> Registration
 pub(crate) fn site_link(settings: &Settings, path: &str) -> String {
     format!(
         "{}{path}",
-        settings.get("general.site_uri").trim().trim_end_matches('/')
+        settings
+            .get("general.site_uri")
+            .trim()
+            .trim_end_matches('/')
     )
 }
 
@@ -200,7 +208,10 @@ impl App {
         if let Err(e) = password::check(&form.password) {
             bad("password", e.to_string());
         } else if form.password != form.confirm {
-            bad("confirm", "The two passwords differ: type the same password twice.".into());
+            bad(
+                "confirm",
+                "The two passwords differ: type the same password twice.".into(),
+            );
         }
         let plex_email = match form.plex_email.trim() {
             "" => None,
@@ -225,7 +236,10 @@ impl App {
             bad("discord_username", "Enter your Discord username.".into());
         }
         if discord_username.chars().count() > 64 {
-            bad("discord_username", "A Discord username has at most 64 characters.".into());
+            bad(
+                "discord_username",
+                "A Discord username has at most 64 characters.".into(),
+            );
         }
         if policy.require_discord && discord_id.is_empty() {
             bad(
@@ -233,7 +247,8 @@ impl App {
                 "Enter your numeric Discord ID (Discord → Settings → Advanced → Developer Mode, then right-click your name → Copy User ID).".into(),
             );
         } else if !discord_id.is_empty()
-            && (!discord_id.chars().all(|c| c.is_ascii_digit()) || !(15..=20).contains(&discord_id.len()))
+            && (!discord_id.chars().all(|c| c.is_ascii_digit())
+                || !(15..=20).contains(&discord_id.len()))
         {
             bad(
                 "discord_id",
@@ -248,15 +263,26 @@ impl App {
             if !policy.public && !policy.referrals {
                 bad(
                     "referral_code",
-                    "This site does not take registrations with referral codes at the moment.".into(),
+                    "This site does not take registrations with referral codes at the moment."
+                        .into(),
                 );
             } else {
                 match referral_rules::normalise_code(raw_code) {
                     Some(code) => match referrals::owner_of(self.db.ex(), &code).await? {
                         Some(owner) => referrer = Some(owner),
-                        None => bad("referral_code", format!("\"{raw_code}\" is not a referral code: check the link you were given.")),
+                        None => bad(
+                            "referral_code",
+                            format!(
+                                "\"{raw_code}\" is not a referral code: check the link you were given."
+                            ),
+                        ),
                     },
-                    None => bad("referral_code", format!("\"{raw_code}\" is not a referral code: check the link you were given.")),
+                    None => bad(
+                        "referral_code",
+                        format!(
+                            "\"{raw_code}\" is not a referral code: check the link you were given."
+                        ),
+                    ),
                 }
             }
         }
@@ -275,7 +301,10 @@ impl App {
             }
             match customers::find_by_email_key(self.db.ex(), &key).await {
                 Ok(c) => {
-                    if store::login_of_customer(self.db.ex(), c.id).await?.is_some() {
+                    if store::login_of_customer(self.db.ex(), c.id)
+                        .await?
+                        .is_some()
+                    {
                         bad("email", "An account with this e-mail already exists: log in, or use \"Forgot your password?\" on the login page.".into());
                     }
                     existing_customer = Some(c);
@@ -289,7 +318,8 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
             if !policy.public && !(policy.referrals && referrer.is_some()) {
-                let mut sharer = policy.sharers && store::is_current_sharer(self.db.ex(), &key).await?;
+                let mut sharer =
+                    policy.sharers && store::is_current_sharer(self.db.ex(), &key).await?;
                 if policy.sharers
                     && !sharer
                     && let Some(p) = &plex_email
@@ -298,9 +328,15 @@ impl App {
                 }
                 if !sharer {
                     let why = match (policy.sharers, policy.referrals) {
-                        (true, true) => "Registration is open to people who already use one of our servers, or who have a referral code: this e-mail is not on any of our servers.",
-                        (true, false) => "Registration is open to people who already use one of our servers: this e-mail (and Plex e-mail) is not on any of them.",
-                        _ => "Registration needs a referral code from a member: enter the code or follow their link.",
+                        (true, true) => {
+                            "Registration is open to people who already use one of our servers, or who have a referral code: this e-mail is not on any of our servers."
+                        }
+                        (true, false) => {
+                            "Registration is open to people who already use one of our servers: this e-mail (and Plex e-mail) is not on any of them."
+                        }
+                        _ => {
+                            "Registration needs a referral code from a member: enter the code or follow their link."
+                        }
                     };
                     if policy.referrals && !policy.sharers {
                         bad("referral_code", why.into());
@@ -314,7 +350,9 @@ impl App {
             return Err(RegisterError::Fields(errors));
         }
         let Some(email) = email else {
-            return Err(RegisterError::Failed(AppError::Internal("e-mail checked above".into())));
+            return Err(RegisterError::Failed(AppError::Internal(
+                "e-mail checked above".into(),
+            )));
         };
 
         // plex.tv is asked last, once everything else is right.
@@ -421,8 +459,10 @@ impl App {
         let queued = self
             .notify(
                 tx.ex(),
-                Notice::to_address("site_login_confirmation", email.as_str())
-                    .with("confirm_url", site_link(&settings, &format!("/register/confirm/{token}"))),
+                Notice::to_address("site_login_confirmation", email.as_str()).with(
+                    "confirm_url",
+                    site_link(&settings, &format!("/register/confirm/{token}")),
+                ),
             )
             .await?;
         if queued == 0 {

@@ -112,9 +112,11 @@ async fn customer_count(db: &Db) -> i64 {
 }
 
 async fn exec(db: &Db, sql: &str) {
-    affected!(db.ex(), |e| sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(e)
-        .await)
+    affected!(db.ex(), |e| sqlx::query(sqlx::AssertSqlSafe(
+        sql.to_string()
+    ))
+    .execute(e)
+    .await)
     .expect("sql");
 }
 
@@ -202,7 +204,10 @@ async fn registration_names_every_bad_field_and_writes_nothing() {
     }
     assert!(page.contains("The password needs"), "{page}");
     assert!(page.contains("is not a referral code"), "{page}");
-    assert!(page.contains("value=\"NOSUCHCODE\""), "typed values are kept");
+    assert!(
+        page.contains("value=\"NOSUCHCODE\""),
+        "typed values are kept"
+    );
 
     // The two passwords differ.
     let (status, page) = v
@@ -385,11 +390,19 @@ async fn a_forgotten_password_is_reset_once_by_the_emailed_link_and_other_sessio
     let m = media_test().await;
     email_to_catcher(&m).await;
     m.t.app
-        .create_login(&Actor::system(), "cara@example.com", PASSWORD, RoleKind::User)
+        .create_login(
+            &Actor::system(),
+            "cara@example.com",
+            PASSWORD,
+            RoleKind::User,
+        )
         .await
         .expect("login");
     let elsewhere = Visitor::new(&m);
-    assert_eq!(elsewhere.login("cara@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        elsewhere.login("cara@example.com", PASSWORD).await.status(),
+        303
+    );
     assert_eq!(elsewhere.get("/account").await.status(), 200);
 
     let v = Visitor::new(&m);
@@ -441,25 +454,50 @@ async fn the_home_page_lists_the_active_plans_and_hides_inactive_ones() {
     exec(db, "INSERT INTO plans (name, cost_minor, currency, duration_unit, duration_count, created_at, updated_at) VALUES ('Family', 4550, 'EUR', 'months', 3, 0, 0)").await;
     exec(db, "INSERT INTO plans (name, cost_minor, currency, duration_unit, duration_count, active, created_at, updated_at) VALUES ('Retired', 500, 'USD', 'days', 30, FALSE, 0, 0)").await;
     set(&m, "content.home_section1_title", "Welcome <b>in</b>").await;
-    set(&m, "content.home_section1_body", "First paragraph.\n\n<script>alert(1)</script>").await;
+    set(
+        &m,
+        "content.home_section1_body",
+        "First paragraph.\n\n<script>alert(1)</script>",
+    )
+    .await;
 
     let v = Visitor::new(&m);
     let r = v.get("/").await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.expect("body");
     assert!(page.contains("id=\"home-pricing\""), "{page}");
-    assert!(page.contains("Basic") && page.contains("10.00 USD") && page.contains("30 days"), "{page}");
-    assert!(page.contains("2 streams at a time") && page.contains("HD films and series"), "{page}");
-    assert!(page.contains("Family") && page.contains("45.50 EUR") && page.contains("3 months"), "{page}");
+    assert!(
+        page.contains("Basic") && page.contains("10.00 USD") && page.contains("30 days"),
+        "{page}"
+    );
+    assert!(
+        page.contains("2 streams at a time") && page.contains("HD films and series"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Family") && page.contains("45.50 EUR") && page.contains("3 months"),
+        "{page}"
+    );
     assert!(!page.contains("Retired"), "an inactive plan is not offered");
-    assert!(page.contains("href=\"/register\"") && page.contains("href=\"/login\""), "{page}");
-    assert!(page.contains("Welcome &#60;b&#62;in&#60;/b&#62;"), "titles are text: {page}");
+    assert!(
+        page.contains("href=\"/register\"") && page.contains("href=\"/login\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("Welcome &#60;b&#62;in&#60;/b&#62;"),
+        "titles are text: {page}"
+    );
     assert!(page.contains("<p>First paragraph.</p>"), "{page}");
     assert!(!page.contains("<script>alert"), "bodies are text");
 
     // A customer sees it too, with a way to their account.
     m.t.app
-        .create_login(&Actor::system(), "dan@example.com", PASSWORD, RoleKind::User)
+        .create_login(
+            &Actor::system(),
+            "dan@example.com",
+            PASSWORD,
+            RoleKind::User,
+        )
         .await
         .expect("login");
     let dan = Visitor::new(&m);
@@ -522,7 +560,11 @@ async fn with_public_registration_off_a_current_sharer_registers_onto_their_cust
         ])
         .await;
     assert_eq!(status, 200, "known by her Plex e-mail: {page}");
-    assert_eq!(customer_count(db).await, customers_before, "no second customer");
+    assert_eq!(
+        customer_count(db).await,
+        customers_before,
+        "no second customer"
+    );
     // Her own e-mail is now taken by that customer's login.
     let (status, page) = v
         .register(&[
