@@ -317,7 +317,8 @@ impl App {
                 }
                 Err(e) => return Err(e.into()),
             }
-            if !policy.public && !(policy.referrals && referrer.is_some()) {
+            let let_in = policy.public || (policy.referrals && referrer.is_some());
+            if !let_in {
                 let mut sharer =
                     policy.sharers && store::is_current_sharer(self.db.ex(), &key).await?;
                 if policy.sharers
