@@ -165,6 +165,9 @@ async fn a_visitor_registers_confirms_by_the_emailed_link_and_then_logs_in() {
     assert_eq!(location(&r), "/account");
     let account = v.get("/account").await;
     assert_eq!(account.status(), 200);
+    // Two-factor authentication with an authenticator app, as for staff.
+    let security = v.html("/security").await;
+    assert!(security.contains("/security/totp/start"), "{security}");
     // A customer login reaches no admin page.
     assert_eq!(v.get("/admin/users").await.status(), 403);
 }
