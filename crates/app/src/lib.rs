@@ -13,6 +13,7 @@ pub mod discord;
 pub mod discounts;
 pub mod enforcement;
 pub mod error;
+pub mod home;
 pub mod idempotency;
 pub mod job_lease;
 pub mod job_reads;

@@ -94,7 +94,8 @@ settings! {
     "discord.bot_token", "Discord", "Bot token", Kind::Secret, "", "Stored encrypted; never shown again.";
     "registration.enabled", "Registration", "Registrations enabled", Kind::Bool, "true", "Visitors can create a site login.";
     "registration.public", "Registration", "Public registrations enabled", Kind::Bool, "true", "Anyone may register; when off, only current sharers or holders of a referral code.";
-    "registration.require_discord", "Registration", "Require Discord information", Kind::Bool, "false", "Ask for a Discord username during registration.";
+    "registration.require_discord", "Registration", "Require Discord information", Kind::Bool, "false", "The registration form demands a Discord username and the numeric Discord ID.";
+    "registration.sharers_allowed", "Registration", "Current sharers may register", Kind::Bool, "true", "With public registrations off, a person whose e-mail (or Plex e-mail) already shares one of your servers may still register. Off with referral registrations on: referral code only.";
     "reminders.enabled", "Payment reminders", "Send payment reminders", Kind::Bool, "true", "Remind pay-as-you-go customers before their access ends.";
     "reminders.days_prior", "Payment reminders", "Days prior", Kind::DayList, "3,1", "Comma-separated days before expiry on which a reminder is sent, e.g. 7,3,1.";
     "subscriptions.enabled", "Subscriptions & trials", "Subscription enabled", Kind::Bool, "true", "Customers can subscribe to a plan.";
@@ -167,6 +168,13 @@ settings! {
     "referrals.bonus_value", "Referrals", "Bonus value", Kind::Int { min: 0, max: 3650 }, "0", "Days (bonus type days) or percent of the first payment, at most 100 (bonus type percentage). 0 gives no bonus.";
     "referrals.bonus_min_amount", "Referrals", "Bonus minimum amount", Kind::Amount, "", "Percentage bonuses are at least this much (in the site currency); empty for no minimum.";
     "referrals.bonus_max_amount", "Referrals", "Bonus maximum amount", Kind::Amount, "", "Percentage bonuses are at most this much (in the site currency); empty for no maximum.";
+    "content.home_section1_title", "Custom content", "Home page section 1: title", Kind::Text { max_len: 120 }, "", "The heading of the first section of the home page; the section is hidden when its title and text are both empty.";
+    "content.home_section1_body", "Custom content", "Home page section 1: text", Kind::Text { max_len: 10_000 }, "", "Plain text; a blank line starts a new paragraph. Shown as written (no HTML).";
+    "content.home_section2_title", "Custom content", "Home page section 2: title", Kind::Text { max_len: 120 }, "", "The heading of the second section of the home page.";
+    "content.home_section2_body", "Custom content", "Home page section 2: text", Kind::Text { max_len: 10_000 }, "", "Plain text; a blank line starts a new paragraph. Shown as written (no HTML).";
+    "content.show_pricing", "Custom content", "Show pricing section", Kind::Bool, "true", "The home page lists every active plan with its price and duration.";
+    "content.pricing_title", "Custom content", "Pricing section: title", Kind::Text { max_len: 120 }, "Plans", "The heading above the plans on the home page.";
+    "content.pricing_intro", "Custom content", "Pricing section: introduction", Kind::Text { max_len: 2_000 }, "", "A short text under the pricing heading.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {

@@ -35,6 +35,7 @@ pub mod plex_account_change;
 pub mod plex_accounts;
 pub mod provisioning;
 pub mod referrals;
+pub mod registration;
 pub mod request_apps;
 pub mod roles;
 pub mod schedules;

@@ -35,7 +35,12 @@ pub fn trace_layer() -> TraceLayer<
 
 /// The path as logs may keep it: the one-time tokens in setup and password links are secrets.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/setup/", "/media-password/"] {
+    for prefix in [
+        "/setup/",
+        "/media-password/",
+        "/register/confirm/",
+        "/password/reset/",
+    ] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return format!("{prefix}<token>{tail}").into();
@@ -78,6 +83,14 @@ mod tests {
             "/media-password/<token>/new-link"
         );
         assert_eq!(loggable_path("/setup/abc123"), "/setup/<token>");
+        assert_eq!(
+            loggable_path("/register/confirm/abc123"),
+            "/register/confirm/<token>"
+        );
+        assert_eq!(
+            loggable_path("/password/reset/abc123"),
+            "/password/reset/<token>"
+        );
         assert_eq!(loggable_path("/admin/users/7"), "/admin/users/7");
     }
 }

@@ -8,11 +8,11 @@ use boxoffice_store::throttle::Take;
 use boxoffice_store::{StoreError, logins, roles, throttle, totp};
 
 /// Failures within this window count towards the delay; a quiet spell resets them.
-const FAILURE_MEMORY_SECS: i64 = 15 * 60;
+pub(super) const FAILURE_MEMORY_SECS: i64 = 15 * 60;
 const MAX_DELAY_SECS: i64 = 15 * 60;
 /// Per-address counters tolerate more failures than per-account ones: many people can share one
 /// address (a household, a carrier NAT).
-const IP_FACTOR: i64 = 4;
+pub(super) const IP_FACTOR: i64 = 4;
 
 pub struct NewSessionToken {
     /// Goes into the cookie; only its hash is stored.
@@ -26,6 +26,9 @@ pub enum LoginOutcome {
     LoggedIn(NewSessionToken),
     /// Same answer for an unknown e-mail and a wrong password.
     Invalid,
+    /// The password is right but the e-mail was never confirmed (a registration whose link was
+    /// not followed yet).
+    Unconfirmed,
     Throttled {
         retry_after: i64,
     },
@@ -70,7 +73,7 @@ impl SessionCtx {
     }
 }
 
-fn delay_for(failures: i64, threshold: i64) -> i64 {
+pub(super) fn delay_for(failures: i64, threshold: i64) -> i64 {
     if failures < threshold {
         0
     } else {
@@ -158,6 +161,17 @@ impl App {
             }
         };
 
+        if !login.email_confirmed {
+            // Only the right password learns this, so it tells nobody else the account exists.
+            let actor = Actor {
+                login_id: Some(login.id),
+                label: login.email.clone(),
+                ip: ip.to_string(),
+            };
+            self.audit(self.db.ex(), &actor, "login.unconfirmed", &login.email, "")
+                .await?;
+            return Ok(LoginOutcome::Unconfirmed);
+        }
         let role = roles::find(self.db.ex(), login.role_id).await?;
         let mfa = match totp::find(self.db.ex(), login.id).await {
             Ok(t) => t.confirmed_at.is_some(),

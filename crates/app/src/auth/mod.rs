@@ -3,11 +3,18 @@
 mod accounts;
 mod email_code;
 mod login;
+mod password_reset;
+mod registration;
 mod site_logins;
 mod tokens;
 mod two_factor;
 
 pub use login::{LoginOutcome, NewSessionToken, SessionCtx};
+pub use password_reset::RESET_TTL_SECS;
+pub(crate) use registration::policy_from as registration_policy_from;
+pub use registration::{
+    CONFIRM_TTL_SECS, RegisterError, Registered, RegistrationForm, RegistrationPolicy,
+};
 pub use site_logins::LIST_LIMIT as SITE_LOGINS_LIMIT;
 pub use tokens::{ApiCtx, CreatedToken};
 pub use two_factor::Enrolment;

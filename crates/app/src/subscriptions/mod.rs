@@ -13,7 +13,7 @@ mod invite;
 mod media_password;
 mod migrate;
 mod migrate_stops;
-mod new_customer;
+pub(crate) mod new_customer;
 pub(crate) mod plan;
 mod plex_change;
 pub(crate) mod provision;

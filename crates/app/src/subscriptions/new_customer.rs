@@ -71,7 +71,7 @@ fn form_field(invite_field: &'static str) -> &'static str {
 
 /// Jellyfin's rule for user names (Emby's is no stricter): letters, digits, space and
 /// `-_'.@+`, not `.` or `..`, no space at either end.
-fn valid_media_username(name: &str) -> bool {
+pub(crate) fn valid_media_username(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."

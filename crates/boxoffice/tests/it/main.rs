@@ -48,6 +48,7 @@ mod payments_webhooks;
 mod plans;
 mod plex_account_change;
 mod reconcile;
+mod register;
 mod request_apps;
 mod sandbox;
 mod selftest;

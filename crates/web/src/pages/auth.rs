@@ -42,6 +42,10 @@ pub async fn login_form(
         Some("setup_done") => {
             Some("The administrator was created. Log in with it now.".to_string())
         }
+        Some("confirmed") => Some("Your e-mail address is confirmed. Log in now.".to_string()),
+        Some("password_reset") => {
+            Some("Your password was changed and every other session ended. Log in with the new password.".to_string())
+        }
         _ => None,
     };
     let layout = Layout::build(&st, "Log in", None, &csrf, "login").await;
@@ -129,6 +133,14 @@ pub async fn login_submit(
             page(
                 StatusCode::UNAUTHORIZED,
                 "That e-mail and password do not match a login.".into(),
+                None,
+            )
+            .await
+        }
+        Ok(LoginOutcome::Unconfirmed) => {
+            page(
+                StatusCode::FORBIDDEN,
+                "Confirm your e-mail address first: follow the link in the e-mail we sent when you registered. No e-mail? Use \"Forgot your password?\" to get a new link.".into(),
                 None,
             )
             .await

@@ -11,6 +11,7 @@ mod devices;
 mod discounts;
 mod drift;
 pub mod form;
+mod home;
 mod library_groups;
 mod media_password;
 mod migrations;
@@ -21,6 +22,7 @@ mod plan_request_apps;
 mod plans;
 mod plex_accounts;
 mod plex_change;
+mod register;
 mod selftest;
 mod server_public_url;
 mod servers;
@@ -33,13 +35,13 @@ use crate::WebState;
 use askama::Template;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use boxoffice_app::AppError;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
-        .route("/", get(home))
+        .merge(home::routes())
         .route("/login", get(auth::login_form).post(auth::login_submit))
         .route(
             "/login/2fa",
@@ -79,17 +81,9 @@ pub fn routes() -> Router<WebState> {
         .merge(contact::routes())
         .merge(checkout::routes())
         .merge(media_password::routes())
+        .merge(register::routes())
         .merge(admin::routes())
         .merge(settings::routes())
-}
-
-async fn home(crate::session::CurrentSession(s): crate::session::CurrentSession) -> Response {
-    match s {
-        Some(s) if s.mfa_pending => Redirect::to("/login/2fa").into_response(),
-        Some(s) if s.is_staff() => Redirect::to("/admin").into_response(),
-        Some(_) => Redirect::to("/account").into_response(),
-        None => Redirect::to("/login").into_response(),
-    }
 }
 
 #[derive(Template)]
