@@ -50,25 +50,6 @@ fn month_start(now: i64, back: i32) -> time::OffsetDateTime {
         .assume_utc()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::month_start;
-
-    #[test]
-    fn month_starts_step_back_across_a_year() {
-        // 2026-01-15 12:00 UTC
-        let now = 1_768_478_400;
-        let fmt = |b| {
-            let t = month_start(now, b);
-            (t.year(), u8::from(t.month()), t.day(), t.hour())
-        };
-        assert_eq!(fmt(0), (2026, 1, 1, 0));
-        assert_eq!(fmt(1), (2025, 12, 1, 0));
-        assert_eq!(fmt(13), (2024, 12, 1, 0));
-        assert_eq!(fmt(-1), (2026, 2, 1, 0));
-    }
-}
-
 impl App {
     pub async fn dashboard_customers(&self) -> Result<CustomerCounts, AppError> {
         let now = self.now();
@@ -145,5 +126,24 @@ impl App {
             limit,
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::month_start;
+
+    #[test]
+    fn month_starts_step_back_across_a_year() {
+        // 2026-01-15 12:00 UTC
+        let now = 1_768_478_400;
+        let fmt = |b| {
+            let t = month_start(now, b);
+            (t.year(), u8::from(t.month()), t.day(), t.hour())
+        };
+        assert_eq!(fmt(0), (2026, 1, 1, 0));
+        assert_eq!(fmt(1), (2025, 12, 1, 0));
+        assert_eq!(fmt(13), (2024, 12, 1, 0));
+        assert_eq!(fmt(-1), (2026, 2, 1, 0));
     }
 }
