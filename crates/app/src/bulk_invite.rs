@@ -23,7 +23,6 @@ use boxoffice_domain::bulk_invite::{
 use boxoffice_domain::coverage::Period;
 use boxoffice_domain::money::Currency;
 use boxoffice_domain::plans::PlanDuration;
-use boxoffice_domain::platform::Platform;
 use boxoffice_domain::selection::DEFAULT_MAX_USERS;
 use boxoffice_store::bulk_invites::{self, BulkInviteRow, ImportRow};
 use boxoffice_store::{StoreError, libraries, library_groups, plans, servers, shares};
@@ -493,11 +492,7 @@ impl App {
             .collect();
         let libs = libraries::list(self.db.ex(), None).await?;
         for s in servers::list(self.db.ex()).await? {
-            let platform = match s.platform.to_ascii_lowercase().as_str() {
-                "plex" => Platform::Plex,
-                "emby" => Platform::Emby,
-                _ => Platform::Jellyfin,
-            };
+            let platform = s.platform;
             let groups: BTreeSet<i64> = libs
                 .iter()
                 .filter(|l| l.server_id == s.id && l.removed_at.is_none())

@@ -15,7 +15,7 @@ pub const EXPIRING_DAYS: i64 = 7;
 pub struct ServerFill {
     pub id: i64,
     pub name: String,
-    pub platform: String,
+    pub platform: boxoffice_domain::platform::Platform,
     pub enabled: bool,
     /// Shares that are not removed.
     pub users: i64,

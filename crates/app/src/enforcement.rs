@@ -152,22 +152,19 @@ impl App {
         }
         let server_rules: BTreeMap<i64, ServerRules> = servers
             .iter()
-            .filter_map(|s| {
-                let platform = Platform::parse(&s.platform)?;
+            .map(|s| {
                 let pass = s
                     .plex_account_id
                     .and_then(|a| plex_pass.get(&a).copied())
                     .unwrap_or(false);
-                let mut r = ServerRules::new(s.id, platform, pass);
+                let mut r = ServerRules::new(s.id, s.platform, pass);
                 r.allows_4k_transcoding = s.allow_4k_transcoding;
-                Some((s.id, r))
+                (s.id, r)
             })
             .collect();
 
-        let platform_of: HashMap<i64, Platform> = servers
-            .iter()
-            .filter_map(|s| Platform::parse(&s.platform).map(|p| (s.id, p)))
-            .collect();
+        let platform_of: HashMap<i64, Platform> =
+            servers.iter().map(|s| (s.id, s.platform)).collect();
         let mut stored: Stored = match store::memory(self.db.ex()).await? {
             Some(text) => serde_json::from_str(&text).unwrap_or_default(),
             None => Stored::default(),
@@ -357,7 +354,7 @@ impl App {
         report: &mut PassReport,
         tx: &mut boxoffice_store::Tx,
     ) -> Result<(), AppError> {
-        for row in servers.iter().filter(|s| s.platform == "emby") {
+        for row in servers.iter().filter(|s| s.platform == Platform::Emby) {
             let client = match self.media.server(self, row).await {
                 Ok(c) => c,
                 Err(e) => {

@@ -10,16 +10,21 @@ mod bulk_invite_stops;
 pub mod crypto;
 pub mod dashboard;
 pub mod discord;
+pub mod discounts;
 pub mod enforcement;
 pub mod error;
+pub mod idempotency;
 pub mod job_lease;
 pub mod job_reads;
 pub mod media;
 pub mod metrics;
 pub mod notify;
 pub mod passwords;
+pub mod payments;
+pub mod payments_sync;
 pub mod plans;
 pub mod queue;
+pub mod referrals;
 pub mod request_apps;
 pub mod servers;
 pub mod settings;
@@ -51,6 +56,8 @@ pub struct App {
     pub password_gate: Arc<passwords::Gate>,
     /// Wakes idle job workers when a job is queued.
     pub queue_wake: Arc<queue::QueueWake>,
+    /// The payment gateways built from the settings, rebuilt when those change.
+    pub gateways: Arc<payments::GatewayConnector>,
 }
 
 impl App {
@@ -72,6 +79,7 @@ impl App {
             password_params: passwords::Params::default(),
             password_gate: Arc::new(passwords::Gate::for_this_machine()),
             queue_wake: Arc::new(queue::QueueWake::default()),
+            gateways: Arc::new(payments::GatewayConnector::new()),
         }
     }
 

@@ -5,6 +5,7 @@
 use crate::metrics::{Metrics, labels};
 use crate::{App, AppError};
 use boxoffice_domain::Clock;
+use boxoffice_domain::platform::Platform;
 use boxoffice_media::{
     ClientOptions, EmbyServer, JellyfinServer, MediaServer, PlexAccount, PlexClientId, PlexServer,
     PlexTvClient, ProxyConfig,
@@ -217,7 +218,7 @@ impl MediaConnector {
         row: &ServerRow,
     ) -> Result<Arc<dyn MediaServer>, AppError> {
         let account_row = match row.plex_account_id {
-            Some(id) if row.platform == "plex" => Some(
+            Some(id) if row.platform == Platform::Plex => Some(
                 boxoffice_store::plex_accounts::find(app.db.ex(), id)
                     .await
                     .map_err(AppError::not_found_as("Plex account"))?,
@@ -246,7 +247,7 @@ impl MediaConnector {
         {
             return Ok(client.clone());
         }
-        let client: Arc<dyn MediaServer> = if row.platform == "plex" {
+        let client: Arc<dyn MediaServer> = if row.platform == Platform::Plex {
             let Some(account_row) = account_row else {
                 return Err(AppError::Internal(format!(
                     "Plex server {} has no Plex account",
@@ -259,7 +260,7 @@ impl MediaConnector {
                 .into()
         } else {
             let key = app.secrets.open(&row.api_key_enc)?;
-            self.mediabrowser_server(&row.platform, &row.url, &key)?
+            self.mediabrowser_server(row.platform.as_str(), &row.url, &key)?
                 .into()
         };
         if let Ok(mut map) = self.servers.lock() {

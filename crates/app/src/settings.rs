@@ -39,6 +39,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::DayList => "day_list",
         Kind::Choice(_) => "choice",
         Kind::Schedule => "schedule",
+        Kind::Amount => "amount",
     }
 }
 
@@ -196,5 +197,88 @@ impl App {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod key_checks {
+    //! Settings are read by key; a mistyped key would silently read as empty. Every key the
+    //! source reads through `Settings` must be declared, and read as the kind it is declared.
+    use boxoffice_domain::settings::{self as registry, Kind};
+    use std::path::{Path, PathBuf};
+
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// (accessor, key) for every `.get("a.b")`, `.bool("a.b")` and `.int("a.b")` in `text`.
+    fn reads(text: &str) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for accessor in ["get", "bool", "int"] {
+            let needle = format!(".{accessor}(\"");
+            let mut rest = text;
+            while let Some(at) = rest.find(&needle) {
+                rest = &rest[at + needle.len()..];
+                let key: String = rest
+                    .chars()
+                    .take_while(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '.'
+                    })
+                    .collect();
+                let section = key.split('.').next().unwrap_or_default();
+                if key.contains('.')
+                    && registry::REGISTRY
+                        .iter()
+                        .any(|d| d.key.starts_with(&format!("{section}.")))
+                {
+                    out.push((accessor, key));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_settings_key_the_code_reads_is_declared_and_read_as_its_kind() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for krate in ["app", "web", "jobs", "boxoffice"] {
+            sources(&root.join(krate).join("src"), &mut files);
+        }
+        assert!(files.len() > 50, "{} source files", files.len());
+        let mut wrong = Vec::new();
+        let mut checked = 0;
+        for f in &files {
+            let text = std::fs::read_to_string(f).expect("source");
+            for (accessor, key) in reads(&text) {
+                checked += 1;
+                let fits = match registry::find(&key).map(|d| d.kind) {
+                    None => false,
+                    Some(Kind::Secret) => false,
+                    Some(Kind::Bool) => accessor != "int",
+                    Some(Kind::Int { .. }) => accessor != "bool",
+                    Some(_) => accessor == "get",
+                };
+                if !fits {
+                    wrong.push(format!("{}: .{accessor}(\"{key}\")", f.display()));
+                }
+            }
+        }
+        assert!(checked > 40, "only {checked} reads found");
+        assert!(
+            wrong.is_empty(),
+            "undeclared or mis-read settings:\n{}",
+            wrong.join("\n")
+        );
     }
 }

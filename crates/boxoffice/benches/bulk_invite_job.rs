@@ -91,7 +91,7 @@ async fn main() -> Result<(), Error> {
         .list_servers()
         .await?
         .into_iter()
-        .find(|s| s.platform == "jellyfin")
+        .find(|s| s.platform == boxoffice_domain::platform::Platform::Jellyfin)
         .ok_or("no Jellyfin server in the demo catalogue")?;
     boxoffice_store::affected!(app.db.ex(), |e| sqlx::query(
         "UPDATE servers SET max_users = 100000"

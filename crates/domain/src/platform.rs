@@ -38,6 +38,39 @@ impl Platform {
     }
 }
 
+/// How the storage layer reads `servers.platform`: a value boxoffice never writes is an error
+/// the caller sees, never silently another platform.
+impl TryFrom<String> for Platform {
+    type Error = UnknownPlatform;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Platform::parse(&s).ok_or(UnknownPlatform(s))
+    }
+}
+
+impl std::str::FromStr for Platform {
+    type Err = UnknownPlatform;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Platform::parse(s).ok_or_else(|| UnknownPlatform(s.to_string()))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownPlatform(pub String);
+
+impl fmt::Display for UnknownPlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown platform {:?} (expected plex, jellyfin or emby)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownPlatform {}
+
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -25,6 +25,8 @@ pub enum Kind {
     DayList,
     Choice(&'static [&'static str]),
     Schedule,
+    /// A decimal amount in the site currency, e.g. 2.50; empty means none.
+    Amount,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +59,28 @@ settings! {
     "payments.currency", "Payments", "Currency", Kind::Currency, "USD", "The currency of every plan and payment (ISO 4217 code).";
     "payments.stripe.recurring_enabled", "Payments", "Stripe recurring payments", Kind::Bool, "false", "Offer plans with a Stripe price ID as Stripe subscriptions at checkout.";
     "payments.paypal.recurring_enabled", "Payments", "PayPal recurring payments", Kind::Bool, "false", "Offer plans with a PayPal plan ID as PayPal subscriptions at checkout.";
+    "payments.stripe.enabled", "Stripe", "Stripe enabled", Kind::Bool, "false", "Customers can pay with Stripe at checkout, and Stripe webhooks are accepted.";
+    "payments.stripe.publishable_key", "Stripe", "Publishable key", Kind::Text { max_len: 255 }, "", "Stripe Dashboard → Developers → API keys (pk_live_… or pk_test_…).";
+    "payments.stripe.secret_key", "Stripe", "Secret key", Kind::Secret, "", "Stripe Dashboard → Developers → API keys (sk_live_… or sk_test_…). Stored encrypted; never shown again.";
+    "payments.stripe.webhook_secret", "Stripe", "Webhook signing secret", Kind::Secret, "", "The whsec_… secret of the endpoint you added for <site URI>/webhooks/stripe (Developers → Webhooks). Stored encrypted; never shown again.";
+    "payments.stripe.webhook_secret_previous", "Stripe", "Previous webhook signing secret", Kind::Secret, "", "While Stripe rolls the endpoint secret, the old whsec_… is accepted too; clear it once the roll is over.";
+    "payments.stripe.api_base", "Stripe", "Stripe API address", Kind::Url, "", "Leave empty for https://api.stripe.com. The sandbox and demo point it at their fake Stripe.";
+    "payments.paypal.enabled", "PayPal", "PayPal enabled", Kind::Bool, "false", "Customers can pay with PayPal at checkout, and PayPal webhooks are accepted.";
+    "payments.paypal.environment", "PayPal", "Environment", Kind::Choice(&["sandbox", "live"]), "live", "Sandbox and live credentials differ and cannot be mixed: pick the one your credentials were made for.";
+    "payments.paypal.client_id", "PayPal", "REST client ID", Kind::Text { max_len: 255 }, "", "Primary account: developer.paypal.com → Apps & Credentials → your app → Client ID. Used for checkout and recurring subscriptions.";
+    "payments.paypal.client_secret", "PayPal", "REST secret", Kind::Secret, "", "Primary account: the app's Secret. Stored encrypted; never shown again.";
+    "payments.paypal.webhook_id", "PayPal", "Webhook ID", Kind::Text { max_len: 64 }, "", "The ID PayPal shows for the webhook you added for <site URI>/webhooks/paypal (Apps & Credentials → your app → Webhooks).";
+    "payments.paypal.nvp_username", "PayPal", "NVP API username", Kind::Text { max_len: 255 }, "", "Primary account: Account Settings → API access → NVP/SOAP API integration → API username. Used for transaction sync.";
+    "payments.paypal.nvp_password", "PayPal", "NVP API password", Kind::Secret, "", "Primary account's NVP API password. Stored encrypted; never shown again.";
+    "payments.paypal.nvp_signature", "PayPal", "NVP API signature", Kind::Secret, "", "Primary account's NVP API signature. Stored encrypted; never shown again.";
+    "payments.paypal.secondary_nvp_username", "PayPal", "Secondary account: NVP API username", Kind::Text { max_len: 255 }, "", "A second PayPal account that is only synced (e.g. a personal account receiving friends-and-family payments). Leave empty for none.";
+    "payments.paypal.secondary_nvp_password", "PayPal", "Secondary account: NVP API password", Kind::Secret, "", "Stored encrypted; never shown again.";
+    "payments.paypal.secondary_nvp_signature", "PayPal", "Secondary account: NVP API signature", Kind::Secret, "", "Stored encrypted; never shown again.";
+    "payments.paypal.api_base", "PayPal", "PayPal API address", Kind::Url, "", "Leave empty for PayPal's own host of the chosen environment. The sandbox and demo point it at their fake PayPal (webhook certificates are then accepted from that address too).";
+    "payments.paypal.nvp_url", "PayPal", "PayPal NVP address", Kind::Url, "", "Leave empty for PayPal's own NVP host (or <API address>/nvp when the API address is set).";
+    "payments.plisio.enabled", "Plisio", "Plisio enabled", Kind::Bool, "false", "Customers can pay in crypto with Plisio at checkout (pay as you go only), and Plisio callbacks are accepted.";
+    "payments.plisio.secret_key", "Plisio", "Secret key", Kind::Secret, "", "Plisio → API → Secret key. It also signs the status callbacks sent to <site URI>/webhooks/plisio. Stored encrypted; never shown again.";
+    "payments.plisio.api_base", "Plisio", "Plisio API address", Kind::Url, "", "Leave empty for https://api.plisio.net/api/v1. The sandbox and demo point it at their fake Plisio.";
     "email.enabled", "E-mail", "E-mail notifications enabled", Kind::Bool, "false", "Send e-mail notifications through the SMTP server below.";
     "email.smtp_host", "E-mail", "SMTP host", Kind::Text { max_len: 255 }, "", "Host name of the SMTP server.";
     "email.smtp_port", "E-mail", "SMTP port", Kind::Int { min: 1, max: 65535 }, "587", "Usually 587 (STARTTLS), 465 (TLS) or 25 (plain).";
@@ -135,6 +159,14 @@ settings! {
     "enforcement.devices_enabled", "Enforcement", "Enforce Emby device limits", Kind::Bool, "true", "Keep each Emby user within the plan's device limit: new devices are refused at the limit, and the least recently used are deleted above it.";
     "jobs.enforcement.enabled", "Background jobs", "Enforce stream and transcoding limits", Kind::Bool, "true", "Read every enabled server's live sessions and act on the plans' stream and transcoding limits.";
     "jobs.enforcement.schedule", "Background jobs", "Enforce stream and transcoding limits: schedule", Kind::Schedule, "every 5m", "An interval such as \"every 5m\" or a cron expression in UTC.";
+    "jobs.payments_sync.enabled", "Background jobs", "Payment transaction sync", Kind::Bool, "true", "Read every switched-on payment gateway account for payments made outside checkout and renewals, match them to customers, and list the rest on Unmatched payments.";
+    "jobs.payments_sync.schedule", "Background jobs", "Payment transaction sync: schedule", Kind::Schedule, "every 1h", "An interval such as \"every 1h\" or a cron expression in UTC.";
+    "referrals.allow_registrations", "Referrals", "Allow registrations using referral codes", Kind::Bool, "false", "Even with public registration off, a person with a customer's referral link or code can register; the referrer is recorded.";
+    "referrals.bonus_enabled", "Referrals", "Referral bonus enabled", Kind::Bool, "false", "Credit the referrer once, when the customer they referred makes a first payment.";
+    "referrals.bonus_type", "Referrals", "Bonus type", Kind::Choice(&["days", "percentage"]), "percentage", "days: the bonus value is days added to the referrer's access; percentage: it is the share of the referred customer's first payment kept as a credit on the referrer's next payment.";
+    "referrals.bonus_value", "Referrals", "Bonus value", Kind::Int { min: 0, max: 3650 }, "0", "Days (bonus type days) or percent of the first payment, at most 100 (bonus type percentage). 0 gives no bonus.";
+    "referrals.bonus_min_amount", "Referrals", "Bonus minimum amount", Kind::Amount, "", "Percentage bonuses are at least this much (in the site currency); empty for no minimum.";
+    "referrals.bonus_max_amount", "Referrals", "Bonus maximum amount", Kind::Amount, "", "Percentage bonuses are at most this much (in the site currency); empty for no maximum.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {
@@ -256,6 +288,14 @@ pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
         Kind::Schedule => Schedule::parse(v)
             .map(|s| s.to_string())
             .map_err(|e| invalid(e.reason)),
+        Kind::Amount => {
+            let any = Currency::parse("XXX").map_err(|e| invalid(e.to_string()))?;
+            let m = crate::Money::parse_decimal(v, any).map_err(|e| invalid(e.to_string()))?;
+            if m.minor < 0 {
+                return Err(invalid("an amount is not negative".into()));
+            }
+            Ok(format!("{}.{:02}", m.minor / 100, m.minor % 100))
+        }
     }
 }
 
@@ -300,6 +340,22 @@ mod tests {
         assert_eq!(
             validate_key("reminders.days_prior", "1, 7,3").unwrap().1,
             "7,3,1"
+        );
+        assert_eq!(
+            validate_key("referrals.bonus_min_amount", " 2.5 ")
+                .unwrap()
+                .1,
+            "2.50"
+        );
+        assert_eq!(
+            validate_key("referrals.bonus_min_amount", "-1")
+                .unwrap_err()
+                .to_string(),
+            "Bonus minimum amount: an amount is not negative"
+        );
+        assert_eq!(
+            validate_key("referrals.bonus_max_amount", "").unwrap().1,
+            ""
         );
         let e = validate_key("email.smtp_prot", "25").unwrap_err();
         assert!(

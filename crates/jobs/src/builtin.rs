@@ -33,6 +33,7 @@ pub fn registry_with_builtins() -> Registry {
     crate::request_app_jobs::register(&mut r);
     crate::media_password_jobs::register(&mut r);
     crate::enforcement_jobs::register(&mut r);
+    crate::payment_sync_jobs::register(&mut r);
     r
 }
 

@@ -11,6 +11,7 @@ mod media_jobs;
 mod media_password_jobs;
 mod memory;
 mod notify_jobs;
+mod payment_sync_jobs;
 mod registry;
 mod request_app_jobs;
 mod runner;

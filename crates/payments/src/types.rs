@@ -180,6 +180,9 @@ pub struct Transaction {
     /// Our purchase id when the payment came from our checkout.
     pub reference: Option<String>,
     pub description: Option<String>,
+    /// Other ids the same payment goes by (Stripe: the charge's PaymentIntent `pi_…`, which
+    /// checkout and webhooks record), so sync recognises a payment recorded under either.
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

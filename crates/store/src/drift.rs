@@ -122,16 +122,21 @@ pub async fn server_libraries(ex: Ex<'_>, server_id: i64) -> Result<Vec<ServerLi
 
 /// The customer a server's user belongs to: by the platform's identity column or the e-mail,
 /// compared without case. Ids only, so the caller reads the row through `customers::find`.
-pub async fn customer_by_identity(ex: Ex<'_>, platform: &str, who: &str) -> Result<Option<i64>> {
+pub async fn customer_by_identity(
+    ex: Ex<'_>,
+    platform: boxoffice_domain::platform::Platform,
+    who: &str,
+) -> Result<Option<i64>> {
+    use boxoffice_domain::platform::Platform;
     // The column comes from this fixed list, never from input.
     let sql = match platform {
-        "plex" => {
+        Platform::Plex => {
             "SELECT id FROM customers WHERE lower(plex_email) = $1 OR lower(plex_username) = $1 OR email_key = $1 ORDER BY id LIMIT 1"
         }
-        "emby" => {
+        Platform::Emby => {
             "SELECT id FROM customers WHERE lower(emby_username) = $1 OR email_key = $1 ORDER BY id LIMIT 1"
         }
-        _ => {
+        Platform::Jellyfin => {
             "SELECT id FROM customers WHERE lower(jellyfin_username) = $1 OR email_key = $1 ORDER BY id LIMIT 1"
         }
     };

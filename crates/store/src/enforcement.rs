@@ -192,26 +192,49 @@ pub async fn record_devices(ex: Ex<'_>, server_id: i64, rows: &[DeviceRow]) -> R
     .bind(server_id)
     .execute(e)
     .await)?;
-    for r in rows {
+    // A server's devices go in as multi-row statements: one round trip per chunk, not per device.
+    for chunk in rows.chunks(DEVICE_INSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 8;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO emby_devices (server_id, device_id, customer_id, name, app, user_name, last_used, read_at) VALUES {}",
+            values.join(", ")
+        );
         affected!(ex.reborrow(), |e| {
-            sqlx::query(
-            "INSERT INTO emby_devices (server_id, device_id, customer_id, name, app, user_name, last_used, read_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        )
-        .bind(r.server_id)
-        .bind(&r.device_id)
-        .bind(r.customer_id)
-        .bind(&r.name)
-        .bind(&r.app)
-        .bind(&r.user_name)
-        .bind(r.last_used)
-        .bind(r.read_at)
-        .execute(e)
-        .await
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for r in chunk {
+                q = q
+                    .bind(r.server_id)
+                    .bind(&r.device_id)
+                    .bind(r.customer_id)
+                    .bind(&r.name)
+                    .bind(&r.app)
+                    .bind(&r.user_name)
+                    .bind(r.last_used)
+                    .bind(r.read_at);
+            }
+            q.execute(e).await
         })?;
     }
     Ok(())
 }
+
+/// 100 devices of 8 values each stay far below SQLite's and PostgreSQL's bind limits.
+const DEVICE_INSERT_CHUNK: usize = 100;
 
 /// Every recorded device, by server, then user, then most recently used.
 pub async fn devices(ex: Ex<'_>) -> Result<Vec<WithEmail<DeviceRow>>> {

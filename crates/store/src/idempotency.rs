@@ -11,34 +11,64 @@ pub enum Begin {
     Done { status: i64, body: String },
     /// An earlier request holds the key and has not finished.
     InFlight,
+    /// The key was first used with another request (its `request_hash` differs).
+    Mismatch,
 }
 
-pub async fn begin(mut ex: Ex<'_>, scope: &str, key: &str, now: i64) -> Result<Begin> {
+/// Claims `key` in `scope` for the request hashed as `request_hash`. A claim still unfinished
+/// at `stale_before` (its request died with its process) may be taken over.
+pub async fn begin(
+    mut ex: Ex<'_>,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now: i64,
+    stale_before: i64,
+) -> Result<Begin> {
     let inserted = affected!(ex.reborrow(), |e| {
         sqlx::query(
-        "INSERT INTO idempotency_keys (scope, key, created_at) VALUES ($1, $2, $3) ON CONFLICT (scope, key) DO NOTHING"
+        "INSERT INTO idempotency_keys (scope, key, created_at, request_hash) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING"
     )
     .bind(scope)
     .bind(key)
     .bind(now)
+    .bind(request_hash)
     .execute(e)
     .await
     })?;
     if inserted == 1 {
         return Ok(Begin::Started);
     }
-    let (status, body): (Option<i64>, Option<String>) = run!(ex, |e| {
+    let (status, body, hash): (Option<i64>, Option<String>, String) = run!(ex.reborrow(), |e| {
         sqlx::query_as(
-        "SELECT response_status, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2"
+        "SELECT response_status, response_body, request_hash FROM idempotency_keys WHERE scope = $1 AND key = $2"
     )
     .bind(scope)
     .bind(key)
     .fetch_one(e)
     .await
     })?;
-    Ok(match (status, body) {
-        (Some(status), Some(body)) => Begin::Done { status, body },
-        _ => Begin::InFlight,
+    if hash != request_hash {
+        return Ok(Begin::Mismatch);
+    }
+    if let (Some(status), Some(body)) = (status, body) {
+        return Ok(Begin::Done { status, body });
+    }
+    let taken = affected!(ex, |e| {
+        sqlx::query(
+        "UPDATE idempotency_keys SET created_at = $3 WHERE scope = $1 AND key = $2 AND response_status IS NULL AND created_at < $4"
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(now)
+    .bind(stale_before)
+    .execute(e)
+    .await
+    })?;
+    Ok(if taken == 1 {
+        Begin::Started
+    } else {
+        Begin::InFlight
     })
 }
 

@@ -3,7 +3,8 @@
 
 use crate::{Ex, Result, StoreError, affected, run};
 
-const COLS: &str = "id, source, target, requested_by, state, counts, created_at, finished_at";
+const COLS: &str =
+    "id, source, target, requested_by, state, counts, created_at, finished_at, stop_reason";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MigrationRow {
@@ -11,12 +12,14 @@ pub struct MigrationRow {
     pub source: i64,
     pub target: i64,
     pub requested_by: String,
-    /// queued, running or done.
+    /// queued, running, stopped (its job was given up) or done.
     pub state: String,
     /// JSON `{"moved","failed","pending"}`.
     pub counts: String,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// Why a stopped migration stopped (its job's last error); empty otherwise.
+    pub stop_reason: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -129,6 +132,19 @@ pub async fn set_item(
 }
 
 /// Sets the state and counts; `finished_at` when given (done).
+/// Marks an unfinished migration stopped: its job was given up for `reason`.
+pub async fn set_stopped(ex: Ex<'_>, id: i64, reason: &str) -> Result<u64> {
+    affected!(ex, |e| sqlx::query(
+        "UPDATE migrations SET state = 'stopped', stop_reason = $2 WHERE id = $1 AND state <> 'done'"
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(e)
+    .await)
+    .map_err(StoreError::from)
+}
+
+/// Sets the state (and clears any stop reason: a migration that runs again is no longer stopped).
 pub async fn set_state(
     ex: Ex<'_>,
     id: i64,
@@ -136,14 +152,16 @@ pub async fn set_state(
     counts: &str,
     finished_at: Option<i64>,
 ) -> Result<()> {
-    affected!(ex, |e| sqlx::query(
-        "UPDATE migrations SET state = $2, counts = $3, finished_at = $4 WHERE id = $1"
+    affected!(ex, |e| {
+        sqlx::query(
+        "UPDATE migrations SET state = $2, counts = $3, finished_at = $4, stop_reason = '' WHERE id = $1"
     )
     .bind(id)
     .bind(state)
     .bind(counts)
     .bind(finished_at)
     .execute(e)
-    .await)?;
+    .await
+    })?;
     Ok(())
 }

@@ -1,14 +1,15 @@
 //! Media servers (Plex, Jellyfin, Emby) and their settings. A Jellyfin/Emby API key arrives sealed.
 
 use crate::{Ex, Result, StoreError, affected, run};
+use boxoffice_domain::platform::Platform;
 
 const COLS: &str = "id, platform, name, remote_id, url, api_key_enc, plex_account_id, location_id, enabled, allow_new_subscriptions, allow_trial_subscriptions, max_users, allow_4k_transcoding, log_activity, has_premiere, version, created_at, updated_at, last_synced_at, last_error";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServerRow {
     pub id: i64,
-    /// plex, jellyfin or emby.
-    pub platform: String,
+    #[sqlx(try_from = "String")]
+    pub platform: Platform,
     pub name: String,
     pub remote_id: String,
     pub url: String,
@@ -30,7 +31,7 @@ pub struct ServerRow {
 }
 
 pub struct NewServer<'a> {
-    pub platform: &'a str,
+    pub platform: Platform,
     pub name: &'a str,
     pub remote_id: &'a str,
     pub url: &'a str,
@@ -49,7 +50,7 @@ pub async fn insert(ex: Ex<'_>, s: NewServer<'_>) -> Result<ServerRow> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLS}"
     );
     run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(s.platform)
+        .bind(s.platform.as_str())
         .bind(s.name)
         .bind(s.remote_id)
         .bind(s.url)

@@ -31,7 +31,7 @@ async fn server(db: &boxoffice_store::Db) -> i64 {
     servers::insert(
         db.ex(),
         NewServer {
-            platform: "jellyfin",
+            platform: boxoffice_domain::platform::Platform::Jellyfin,
             name: "jf",
             remote_id: "r1",
             url: "http://jf",

@@ -316,23 +316,45 @@ async fn a_schedule_tick_is_taken_once() {
 #[tokio::test]
 async fn an_idempotency_key_replays_the_saved_answer() {
     each_backend(|db| async move {
-        assert_eq!(
-            idempotency::begin(db.ex(), "s", "k", 1).await.unwrap(),
-            idempotency::Begin::Started
-        );
-        assert_eq!(
-            idempotency::begin(db.ex(), "s", "k", 2).await.unwrap(),
-            idempotency::Begin::InFlight
-        );
+        let begin = |h: &'static str, now: i64| {
+            let db = db.clone();
+            async move {
+                idempotency::begin(db.ex(), "s", "k", h, now, 0)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(begin("h1", 1).await, idempotency::Begin::Started);
+        assert_eq!(begin("h1", 2).await, idempotency::Begin::InFlight);
+        assert_eq!(begin("h2", 2).await, idempotency::Begin::Mismatch);
         idempotency::complete(db.ex(), "s", "k", 201, "{\"id\":1}")
             .await
             .unwrap();
         assert_eq!(
-            idempotency::begin(db.ex(), "s", "k", 3).await.unwrap(),
+            begin("h1", 3).await,
             idempotency::Begin::Done {
                 status: 201,
                 body: "{\"id\":1}".into()
             }
+        );
+        // A claim whose request died unfinished is taken over once it is older than the cut-off.
+        assert_eq!(
+            idempotency::begin(db.ex(), "s", "k2", "h", 10, 0)
+                .await
+                .unwrap(),
+            idempotency::Begin::Started
+        );
+        assert_eq!(
+            idempotency::begin(db.ex(), "s", "k2", "h", 20, 5)
+                .await
+                .unwrap(),
+            idempotency::Begin::InFlight
+        );
+        assert_eq!(
+            idempotency::begin(db.ex(), "s", "k2", "h", 30, 11)
+                .await
+                .unwrap(),
+            idempotency::Begin::Started
         );
     })
     .await;
@@ -519,7 +541,7 @@ mod media_side {
                     .is_conflict()
             );
             let new = || NewServer {
-                platform: "jellyfin",
+                platform: boxoffice_domain::platform::Platform::Jellyfin,
                 name: "Jelly",
                 remote_id: "abc",
                 url: "http://127.0.0.1:8096",
@@ -575,7 +597,7 @@ mod media_side {
             let s = servers::insert(
                 db.ex(),
                 NewServer {
-                    platform: "emby",
+                    platform: boxoffice_domain::platform::Platform::Emby,
                     name: "Emby",
                     remote_id: "e1",
                     url: "http://127.0.0.1:8920",

@@ -86,7 +86,13 @@ pub fn router(app: App, opts: WebOptions) -> Router {
         ));
     Router::new()
         .merge(pages)
-        .nest("/api/v1", api::routes())
+        .nest(
+            "/api/v1",
+            api::routes().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                api::idempotency::replay,
+            )),
+        )
         .merge(health::routes(state.opts.metrics_on_main))
         .merge(static_files::routes())
         .fallback(pages::not_found)

@@ -49,6 +49,7 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   bulkInviteProgress(document.getElementById("bulk-progress"));
   newCustomerForm(document.getElementById("new-customer-form"));
+  copyButtons();
 });
 
 // The new-customer form: the amount shows the chosen plan's price, the identity fields follow
@@ -114,4 +115,22 @@ function bulkInviteProgress(box) {
       .catch(function () { setTimeout(tick, 5000); });
   };
   setTimeout(tick, 1000);
+}
+
+// A button with data-copy="<input id>" copies that field's value (e.g. a webhook URL); without
+// script the field is still there to select and copy by hand.
+function copyButtons() {
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    var field = document.getElementById(b.getAttribute("data-copy"));
+    if (!field) return;
+    b.addEventListener("click", function () {
+      var done = function () { b.textContent = "Copied"; };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+      } else {
+        field.select();
+        if (document.execCommand && document.execCommand("copy")) done();
+      }
+    });
+  });
 }

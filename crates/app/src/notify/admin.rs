@@ -33,6 +33,14 @@ impl App {
                 return self.bulk_invite_stopped(import, id, attempts, error).await;
             }
         }
+        if kind == crate::subscriptions::MIGRATION_JOB {
+            let migration = serde_json::from_str::<serde_json::Value>(payload)
+                .ok()
+                .and_then(|p| p["migration_id"].as_i64());
+            if let Some(migration) = migration {
+                return self.migration_stopped(migration, id, attempts, error).await;
+            }
+        }
         self.notify_now(
             Notice::to_admin("job_failed", None)
                 .with("job_kind", kind)

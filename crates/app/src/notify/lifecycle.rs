@@ -61,8 +61,7 @@ impl App {
             (false, Some(t)) => date(t),
             (false, None) => String::new(),
         };
-        let platform = Platform::parse(&server.platform)
-            .ok_or_else(|| AppError::Internal(format!("unknown platform {}", server.platform)))?;
+        let platform = server.platform;
         let notice = Notice::to_customer(invite_event(platform), customer.id)
             .with("plan_name", plan_name)
             .with("server_name", server.name.clone())

@@ -7,7 +7,6 @@ use boxoffice_domain::money::Currency;
 use boxoffice_domain::plans::{
     Plan, PlanDuration, PlanRulesContext, ServerLicence, validate_plans,
 };
-use boxoffice_domain::platform::Platform;
 use boxoffice_store::plans::PlanValues;
 use boxoffice_store::{Ex, library_groups, plex_accounts, servers};
 
@@ -54,14 +53,6 @@ pub(crate) fn to_domain(v: &PlanValues) -> Result<Plan, AppError> {
     })
 }
 
-fn platform(p: &str) -> Platform {
-    match p {
-        "plex" => Platform::Plex,
-        "emby" => Platform::Emby,
-        _ => Platform::Jellyfin,
-    }
-}
-
 impl App {
     /// Checks the whole set of plans as it would be saved; `Invalid` names every violation.
     pub(crate) async fn check_plan_set(
@@ -87,7 +78,7 @@ impl App {
                     .and_then(|a| accounts.iter().find(|x| x.id == a))
                     .is_some_and(|a| a.has_plex_pass),
                 has_emby_premiere: s.has_premiere,
-                platform: platform(&s.platform),
+                platform: s.platform,
                 name: s.name,
             })
             .collect();

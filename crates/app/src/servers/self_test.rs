@@ -7,6 +7,7 @@ use super::advice::advice;
 use crate::audit::Actor;
 use crate::queue::JobSpec;
 use crate::{App, AppError};
+use boxoffice_domain::platform::Platform;
 use boxoffice_media::{AccessPolicy, MediaError, MediaServer, NewUser, PlexAccount};
 use boxoffice_store::self_test::{self as store, NewResult, ResultRow, RunRow};
 use std::future::Future;
@@ -113,7 +114,7 @@ async fn check_plex_account(client: &dyn PlexAccount) -> Vec<Check> {
     out
 }
 
-async fn check_server(server: &dyn MediaServer, platform: &str) -> Vec<Check> {
+async fn check_server(server: &dyn MediaServer, platform: Platform) -> Vec<Check> {
     let mut out = Vec::new();
     out.push(
         timed("identity", server.check(), |i| {
@@ -137,7 +138,7 @@ async fn check_server(server: &dyn MediaServer, platform: &str) -> Vec<Check> {
             .await
             .0,
     );
-    if platform == "plex" {
+    if platform == Platform::Plex {
         out.push(
             timed(
                 "pending invites",
@@ -275,7 +276,7 @@ impl App {
             let key = format!("server:{}", server.id);
             let target = format!(
                 "{} {}",
-                super::server_admin::platform_label(&server.platform),
+                super::server_admin::platform_label(server.platform),
                 server.name
             );
             // A disabled server is not called at all: one grey row says why.
@@ -283,7 +284,7 @@ impl App {
                 vec![Check::skipped("connect", "server disabled")]
             } else {
                 match self.media.server(self, &server).await {
-                    Ok(client) => check_server(client.as_ref(), &server.platform).await,
+                    Ok(client) => check_server(client.as_ref(), server.platform).await,
                     Err(e) => vec![setup_failure(e)],
                 }
             };

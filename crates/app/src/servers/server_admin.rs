@@ -5,6 +5,7 @@ use super::{SYNC_LIBRARIES_JOB, clean_url};
 use crate::audit::Actor;
 use crate::queue::JobSpec;
 use crate::{App, AppError};
+use boxoffice_domain::platform::Platform;
 use boxoffice_media::ServerIdentity;
 use boxoffice_store::libraries::{self, SyncedLibrary};
 use boxoffice_store::servers::{self as store, NewServer, ServerRow, ServerSettings};
@@ -84,16 +85,17 @@ impl App {
         actor: &Actor,
         form: &MediaBrowserForm,
     ) -> Result<ServerRow, AppError> {
-        if !matches!(form.platform.as_str(), "jellyfin" | "emby") {
-            return Err(AppError::invalid("platform", "choose Jellyfin or Emby"));
-        }
+        let platform = match Platform::parse(&form.platform) {
+            Some(p @ (Platform::Jellyfin | Platform::Emby)) => p,
+            _ => return Err(AppError::invalid("platform", "choose Jellyfin or Emby")),
+        };
         let identity = self.test_mediabrowser_server(form).await?;
         let url = clean_url("url", &form.url)?;
         let api_key_enc = self.secrets.seal(form.api_key.trim())?;
         self.insert_server(
             actor,
             NewServer {
-                platform: &form.platform,
+                platform,
                 name: &identity.name,
                 remote_id: &identity.id,
                 url: &url,
@@ -130,7 +132,7 @@ impl App {
         self.insert_server(
             actor,
             NewServer {
-                platform: "plex",
+                platform: Platform::Plex,
                 name: &identity.name,
                 remote_id: &identity.id,
                 url: &url,
@@ -389,22 +391,11 @@ fn sync_job(server_id: i64) -> JobSpec {
     )
 }
 
-/// Human name of a platform value.
-pub fn platform_label(p: &str) -> &'static str {
+/// Human name of a platform.
+pub fn platform_label(p: Platform) -> &'static str {
     match p {
-        "plex" => "Plex",
-        "jellyfin" => "Jellyfin",
-        "emby" => "Emby",
-        _ => "Unknown",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_platform_has_a_label() {
-        for p in super::super::PLATFORMS {
-            assert_ne!(super::platform_label(p), "Unknown");
-        }
+        Platform::Plex => "Plex",
+        Platform::Jellyfin => "Jellyfin",
+        Platform::Emby => "Emby",
     }
 }

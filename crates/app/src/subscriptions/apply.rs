@@ -6,6 +6,7 @@
 use super::invite::Written;
 use crate::job_reads::JobReads;
 use crate::{App, AppError};
+use boxoffice_domain::platform::Platform as ServerPlatform;
 use boxoffice_media::{
     AccessPolicy, LibraryAccess, MediaError, MediaServer, MediaUser, NewUser, Platform,
     PlexRefusal, UserRef,
@@ -136,7 +137,7 @@ impl App {
                 .map_err(AppError::not_found_as("customer"))?,
         };
         let client = self.media.server(self, &server).await?;
-        let who = identity(&customer, &server.platform);
+        let who = identity(&customer, server.platform);
         let ids = share.library_ids();
         let libraries = match reads {
             Some(r) => {
@@ -179,7 +180,8 @@ impl App {
             }
             None => share,
         };
-        let remove = share.state == "removed" || (grant.is_empty() && server.platform == "plex");
+        let remove = share.state == "removed"
+            || (grant.is_empty() && server.platform == ServerPlatform::Plex);
         // A share never applied to a Jellyfin/Emby server goes straight to creating its user:
         // the server refuses a taken name, and only then is the user list read (an earlier
         // attempt that stopped before recording its user is found that way). Listing every
@@ -364,10 +366,7 @@ impl App {
         share_id: i64,
         key: String,
     ) -> Result<(), AppError> {
-        let platform = boxoffice_domain::platform::Platform::parse(&target.server.platform)
-            .ok_or_else(|| {
-                AppError::Internal(format!("unknown platform {}", target.server.platform))
-            })?;
+        let platform = target.server.platform;
         let event = boxoffice_domain::notifications::invite_event(platform);
         let batch = match target.reads {
             Some(r) => r.notice_batch(self, self.db.ex(), event).await?,
@@ -404,11 +403,11 @@ fn naming(share: &ShareRow, user: &UserRef) -> ShareRow {
 }
 
 /// The name the customer has on a server of this platform.
-pub(crate) fn identity(c: &CustomerRow, platform: &str) -> String {
+pub(crate) fn identity(c: &CustomerRow, platform: ServerPlatform) -> String {
     let pick = match platform {
-        "plex" => &c.plex_email,
-        "emby" => &c.emby_username,
-        _ => &c.jellyfin_username,
+        ServerPlatform::Plex => &c.plex_email,
+        ServerPlatform::Emby => &c.emby_username,
+        ServerPlatform::Jellyfin => &c.jellyfin_username,
     };
     if pick.is_empty() {
         c.email.clone()

@@ -151,8 +151,8 @@ impl App {
             let server = servers::find(tx.ex(), s.server_id)
                 .await
                 .map_err(AppError::not_found_as("server"))?;
-            let before = identity(&old, &server.platform);
-            let after = identity(&new, &server.platform);
+            let before = identity(&old, server.platform);
+            let after = identity(&new, server.platform);
             if before.eq_ignore_ascii_case(&after) {
                 continue;
             }

@@ -248,6 +248,7 @@ impl App {
                     } else {
                         WhenNoServer::Refuse
                     },
+                    source: "manual",
                 },
                 way,
             )
@@ -295,6 +296,7 @@ impl App {
                     subscription_id: None,
                     // The renewal is money already taken: it is never lost for want of a server.
                     when_no_server: WhenNoServer::Wait,
+                    source: "manual",
                 },
                 InviteWay::default(),
             )
@@ -311,6 +313,33 @@ impl App {
         Ok(out)
     }
 
+    /// Records money a gateway already took for `customer` (transaction sync, an unmatched
+    /// payment assigned by the admin) in the caller's transaction: the payment extends their
+    /// coverage, and the share and the customer's notice are queued beside it. With no server
+    /// free the payment still stands and the customer waits, visibly.
+    pub(crate) async fn record_gateway_payment(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        input: &RenewInput,
+        subscription_id: Option<&str>,
+        source: &'static str,
+    ) -> Result<InviteOutcome, AppError> {
+        self.pay_and_provision(
+            tx,
+            customer,
+            input,
+            Placement {
+                server: None,
+                subscription_id,
+                when_no_server: WhenNoServer::Wait,
+                source,
+            },
+            InviteWay::default(),
+        )
+        .await
+    }
+
     async fn pay_and_provision(
         &self,
         tx: &mut Tx,
@@ -323,6 +352,7 @@ impl App {
             server,
             subscription_id,
             when_no_server,
+            source,
         } = placement;
         let now = self.now();
         let plan_id = input
@@ -386,7 +416,7 @@ impl App {
                 sequence: input.sequence.unwrap_or(1),
                 subscription_id: subscription_id.unwrap_or(""),
                 notes: input.notes.as_deref().unwrap_or(""),
-                source: "manual",
+                source,
                 now,
             },
         )
@@ -482,6 +512,8 @@ struct Placement<'a> {
     server: Option<i64>,
     subscription_id: Option<&'a str>,
     when_no_server: WhenNoServer,
+    /// The ledger's `source`: `manual`, `sync`, …
+    source: &'static str,
 }
 
 /// A request retried with a transaction id already recorded for the same customer answers what

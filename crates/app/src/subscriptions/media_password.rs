@@ -64,10 +64,6 @@ fn link_url(site_uri: &str, token: &str) -> String {
     format!("{}/media-password/{token}", site_uri.trim_end_matches('/'))
 }
 
-fn platform_of(s: &str) -> Result<Platform, AppError> {
-    Platform::parse(s).ok_or_else(|| AppError::Internal(format!("unknown platform {s}")))
-}
-
 impl App {
     /// A new link for `share_id` (older open ones stop working), written in the caller's
     /// transaction so it exists only if the message carrying it is queued.
@@ -123,10 +119,10 @@ impl App {
         let server_url = self.customer_facing_url(&server).await?;
         Ok(MediaPasswordView {
             state,
-            platform: platform_of(&server.platform)?,
+            platform: server.platform,
             server_name: server.name,
             server_url,
-            username: identity(&customer, &server.platform),
+            username: identity(&customer, server.platform),
             expires_at: link.expires_at,
             error: link.error.clone(),
         })
@@ -307,7 +303,7 @@ impl App {
         let customer = customers::find(self.db.ex(), share.customer_id)
             .await
             .map_err(AppError::not_found_as("customer"))?;
-        let event = invite_event(platform_of(&server.platform)?);
+        let event = invite_event(server.platform);
         let batch = self.notice_batch(self.db.ex(), event).await?;
         if !batch.reaches_anyone() {
             return Err(AppError::Conflict(
@@ -315,7 +311,7 @@ impl App {
                     .into(),
             ));
         }
-        let who = identity(&customer, &server.platform);
+        let who = identity(&customer, server.platform);
         let mut tx = self.db.begin().await?;
         let notice = self
             .invited_notice(tx.ex(), &customer, &server, share.id, &who)

@@ -7,7 +7,6 @@
 
 use super::apply::ShareApplied;
 use super::plan::{self, LoadedPlan};
-use super::provision::platform;
 use crate::audit::Actor;
 use crate::queue::JobSpec;
 use crate::{App, AppError};
@@ -71,15 +70,14 @@ pub const PLEX_BAN_WARNING_FROM: usize = 20;
 impl MigrationPreview {
     /// The Plex-ban warning when many users are about to be invited to a Plex server.
     pub fn plex_ban_warning(&self) -> Option<String> {
-        (self.target.platform == "plex" && self.customer_ids.len() >= PLEX_BAN_WARNING_FROM).then(
-            || {
+        (self.target.platform == Platform::Plex && self.customer_ids.len() >= PLEX_BAN_WARNING_FROM)
+            .then(|| {
                 format!(
                     "{} users will be invited to a Plex server. {}",
                     self.customer_ids.len(),
                     super::PLEX_BAN_WARNING
                 )
-            },
-        )
+            })
     }
 }
 
@@ -189,7 +187,7 @@ impl App {
         Ok(MigrationServer {
             id: s.id,
             name: s.name.clone(),
-            platform: platform(&s.platform),
+            platform: s.platform,
             enabled: s.enabled,
             allow_new_subscriptions: s.allow_new_subscriptions,
             library_group_ids: groups
@@ -277,13 +275,16 @@ impl App {
         Ok(row)
     }
 
-    /// Puts the failed items of a finished migration back to pending and queues the job again.
+    /// Runs a migration again: the failed items of a finished one go back to pending, and a
+    /// stopped one (its job was given up) resumes at its first customer not moved yet, its
+    /// failures included.
     pub async fn retry_migration(&self, actor: &Actor, id: i64) -> Result<MigrationRow, AppError> {
         let mut tx = self.db.begin().await?;
         let row = server_migrations::find(tx.ex(), id)
             .await
             .map_err(AppError::not_found_as("migration"))?;
-        if row.state != "done" {
+        let stopped = row.state == "stopped";
+        if row.state != "done" && !stopped {
             return Err(AppError::Conflict(format!(
                 "migration #{id} is still running"
             )));
@@ -298,19 +299,29 @@ impl App {
             server_migrations::set_item(tx.ex(), id, *c, "pending", "").await?;
         }
         server_migrations::set_state(tx.ex(), id, "queued", &row.counts, None).await?;
-        // Keyed per retry so this run is a new job and not the first one's idempotent replay.
-        self.enqueue(
-            tx.ex(),
-            JobSpec::new(MIGRATION_JOB, json!({ "migration_id": id }))
-                .key(format!("migration:{id}:retry:{}", self.now())),
-        )
-        .await?;
+        if stopped {
+            self.resume_stopped_migration(tx.ex(), id).await?;
+        } else {
+            // Keyed per retry so this run is a new job and not the first one's idempotent replay.
+            self.enqueue(
+                tx.ex(),
+                JobSpec::new(MIGRATION_JOB, json!({ "migration_id": id }))
+                    .key(format!("migration:{id}:retry:{}", self.now())),
+            )
+            .await?;
+        }
+        let pending = items.iter().filter(|i| i.outcome == "pending").count() + failed.len();
+        let what = if stopped {
+            format!("stopped migration resumed: {pending} customer(s) to move")
+        } else {
+            format!("{} failed customer(s) again", failed.len())
+        };
         self.audit(
             tx.ex(),
             actor,
             "server.migrate.retry",
             &format!("migration:{id}"),
-            &format!("{} failed customer(s) again", failed.len()),
+            &what,
         )
         .await?;
         let row = server_migrations::find(tx.ex(), id).await?;

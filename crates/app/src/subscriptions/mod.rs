@@ -12,6 +12,7 @@ mod grants;
 mod invite;
 mod media_password;
 mod migrate;
+mod migrate_stops;
 mod new_customer;
 pub(crate) mod plan;
 mod plex_change;

@@ -7,6 +7,7 @@ use crate::audit::Actor;
 use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_domain::money::{Currency, Money};
+use boxoffice_domain::platform::Platform;
 use boxoffice_store::{StoreError, customers, payments};
 
 /// The form as typed. Empty text means "not given".
@@ -196,7 +197,7 @@ impl App {
         let username = form.username.trim();
         let needs_username = server
             .as_ref()
-            .is_some_and(|s| s.platform == "jellyfin" || s.platform == "emby");
+            .is_some_and(|s| s.platform == Platform::Jellyfin || s.platform == Platform::Emby);
         if !username.is_empty() && !valid_media_username(username) {
             refuse(
                 "username",

@@ -12,6 +12,7 @@ use super::provision::Provisioned;
 use crate::audit::Actor;
 use crate::{App, AppError};
 use boxoffice_domain::Email;
+use boxoffice_domain::platform::Platform;
 use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::shares::{self, Desired};
 use boxoffice_store::{
@@ -175,7 +176,7 @@ impl App {
         })?;
         let new = new.as_str().to_string();
         let old_username = customers::plex_username(self.db.ex(), customer_id).await?;
-        let old = identity(&customer, "plex");
+        let old = identity(&customer, Platform::Plex);
         if new.eq_ignore_ascii_case(&old)
             || new.eq_ignore_ascii_case(&customer.plex_email)
             || (!old_username.is_empty() && new.eq_ignore_ascii_case(&old_username))
@@ -230,7 +231,7 @@ impl App {
         let mut account_id = None;
         for s in shares::list_for_customer(self.db.ex(), customer.id).await? {
             if let Ok(server) = servers::find(self.db.ex(), s.server_id).await
-                && server.platform == "plex"
+                && server.platform == Platform::Plex
                 && server.plex_account_id.is_some()
             {
                 account_id = server.plex_account_id;
@@ -281,7 +282,7 @@ impl App {
                 Err(StoreError::NotFound) => continue,
                 Err(e) => return Err(e.into()),
             };
-            if server.platform != "plex" {
+            if server.platform != Platform::Plex {
                 continue;
             }
             // Same access, new revision: its job removes `old` (best effort on a banned server:

@@ -28,14 +28,6 @@ pub(crate) enum Provisioned {
     AwaitingPlexChange(String),
 }
 
-pub(crate) fn platform(name: &str) -> Platform {
-    match name {
-        "plex" => Platform::Plex,
-        "emby" => Platform::Emby,
-        _ => Platform::Jellyfin,
-    }
-}
-
 /// The denormalised coverage end: the end of the coverage running now, else the last end passed.
 pub(crate) fn covered_until(payments: &[PaymentRow], now: i64) -> Option<i64> {
     let periods = periods(payments);
@@ -170,7 +162,7 @@ impl App {
             s.server_id == server_id && matches!(s.state.as_str(), "active" | "invited" | "grace")
         });
         // A customer created by this very invite cannot have been flagged yet.
-        if target.platform == "plex"
+        if target.platform == Platform::Plex
             && !live_here
             && !way.is_fresh()
             && plex_account_change::is_required(tx.ex(), customer.id).await?
@@ -278,7 +270,7 @@ impl App {
                     location: s.location_id,
                     users,
                     max_users: Some(max.unwrap_or(DEFAULT_MAX_USERS)),
-                    platform: platform(&s.platform),
+                    platform: s.platform,
                     // Our own shares on a Plex server are its friends as far as we know them.
                     plex_friends_and_home: users,
                 }

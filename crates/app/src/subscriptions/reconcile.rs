@@ -11,6 +11,7 @@ use crate::audit::Actor;
 use crate::queue::JobSpec;
 use crate::settings::Settings;
 use crate::{App, AppError};
+use boxoffice_domain::platform::Platform;
 use boxoffice_media::MediaUser;
 use boxoffice_store::customers::{self, NewCustomer};
 use boxoffice_store::drift::{self, DriftRow, Finding, ServerLibrary};
@@ -123,7 +124,7 @@ impl App {
                 Err(StoreError::NotFound) => continue,
                 Err(e) => return Err(e.into()),
             };
-            let who = identity(&customer, &server.platform);
+            let who = identity(&customer, server.platform);
             let user = match_user(&users, &share, &who);
             if let Some(u) = user
                 && let Some(i) = users.iter().position(|x| std::ptr::eq(x, u))
@@ -147,7 +148,7 @@ impl App {
                 user,
                 &libs,
                 expired,
-                &server.platform,
+                server.platform,
                 &mut findings,
                 &who,
             );
@@ -159,11 +160,11 @@ impl App {
             }
             let who = u.email.clone().unwrap_or_else(|| u.name.clone());
             let mut known =
-                drift::customer_by_identity(self.db.ex(), &server.platform, &u.name).await?;
+                drift::customer_by_identity(self.db.ex(), server.platform, &u.name).await?;
             if known.is_none()
                 && let Some(e) = &u.email
             {
-                known = drift::customer_by_identity(self.db.ex(), &server.platform, e).await?;
+                known = drift::customer_by_identity(self.db.ex(), server.platform, e).await?;
             }
             // Already compared through its share (e.g. found there by another identity).
             if known.is_some_and(|c| has_share.contains(&c)) {
@@ -181,13 +182,13 @@ impl App {
                     Some(g) => g.applied_to(&share),
                     None => share.clone(),
                 };
-                let who = identity(&customer, &server.platform);
+                let who = identity(&customer, server.platform);
                 compare(
                     &want,
                     Some(u),
                     &libs,
                     expired,
-                    &server.platform,
+                    server.platform,
                     &mut findings,
                     &who,
                 );
@@ -242,8 +243,8 @@ impl App {
             Some(id) => id,
             None => {
                 let email = u.email.clone().unwrap_or_else(|| u.name.clone());
-                let platform = server.platform.as_str();
-                let plex = if platform == "plex" {
+                let platform = server.platform;
+                let plex = if platform == Platform::Plex {
                     email.as_str()
                 } else {
                     ""
@@ -256,8 +257,16 @@ impl App {
                         email: &email,
                         email_key: &email.to_lowercase(),
                         plex_email: plex,
-                        jellyfin_username: if platform == "jellyfin" { &u.name } else { "" },
-                        emby_username: if platform == "emby" { &u.name } else { "" },
+                        jellyfin_username: if platform == Platform::Jellyfin {
+                            &u.name
+                        } else {
+                            ""
+                        },
+                        emby_username: if platform == Platform::Emby {
+                            &u.name
+                        } else {
+                            ""
+                        },
                         paypal_email: "",
                         permanent,
                         plan_id,
@@ -509,7 +518,7 @@ fn compare(
     user: Option<&MediaUser>,
     libs: &[ServerLibrary],
     expired: bool,
-    platform: &str,
+    platform: Platform,
     out: &mut Vec<Finding>,
     who: &str,
 ) {
@@ -553,7 +562,7 @@ fn compare(
         .map(grant_id)
         .collect();
     // plex.tv cannot hold an empty share: the share job removes it, so "no libraries" is "gone".
-    if platform == "plex" && want.is_empty() {
+    if platform == Platform::Plex && want.is_empty() {
         push(
             kind::EXTRA_LIBRARIES,
             remote,

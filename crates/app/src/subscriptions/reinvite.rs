@@ -11,6 +11,7 @@ use crate::audit::Actor;
 use crate::queue::JobSpec;
 use crate::{App, AppError};
 use boxoffice_domain::coverage;
+use boxoffice_domain::platform::Platform;
 use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::servers::{self, ServerRow};
 use boxoffice_store::shares::{self, ShareRow};
@@ -105,7 +106,7 @@ impl App {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if server.platform != "plex" {
+            if server.platform != Platform::Plex {
                 continue;
             }
             if !server.enabled
@@ -261,7 +262,7 @@ impl App {
         }
         let in_flight =
             plex_account_change::unfinished_jobs(self.db.ex(), &server_key(server_id)).await?;
-        let warning = (server.platform == "plex").then_some(PLEX_BAN_WARNING);
+        let warning = (server.platform == Platform::Plex).then_some(PLEX_BAN_WARNING);
         Ok(ServerReinvitePreview {
             server,
             share_ids,

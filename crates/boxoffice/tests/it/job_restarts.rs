@@ -1,12 +1,16 @@
 //! Long jobs across restarts: an import cut short again and again while it makes progress still
 //! finishes; one whose job is given up says so on its page, in the API and to the administrator,
 //! and Retry resumes it; a worker told to shut down stops between rows and hands the job back,
-//! and a fresh worker resumes it at once.
+//! and a fresh worker resumes it at once. A migration whose job is given up says so the same way.
 
 use crate::bulk_invite::{count, csv_for, jellyfin, start, status};
 use crate::lifecycle::set;
+use crate::migration::{add_jellyfin, basic_plan, folders, invite, movies, open};
 use crate::servers::{MediaTest, media_test};
+use boxoffice_app::audit::Actor;
 use boxoffice_app::job_lease::Lease;
+use boxoffice_app::subscriptions::MigrationInput;
+use boxoffice_fakes::World;
 use boxoffice_jobs::{JobError, Outcome, Runner, RunnerOptions, registry_with_builtins};
 use boxoffice_store::jobs::{self, Job};
 use serde_json::Value;
@@ -310,4 +314,118 @@ async fn a_handler_that_ignores_shutdown_is_cut_off_after_the_grace_and_its_job_
     assert_eq!(outcome, Outcome::HandedBack);
     let j = jobs::find(m.t.app.db.ex(), job).await.expect("job");
     assert_eq!((j.state.as_str(), j.attempts), ("queued", 0));
+}
+
+#[tokio::test]
+async fn a_migration_whose_job_is_given_up_shows_stopped_tells_the_admin_and_retry_finishes_it() {
+    let m = media_test().await;
+    for (k, v) in [
+        ("general.admin_email", "owner@example.com"),
+        ("email.enabled", "true"),
+        ("email.smtp_host", "127.0.0.1"),
+        ("email.from_address", "noreply@example.com"),
+    ] {
+        set(&m, k, v).await;
+    }
+    let other = World::seed_default().await.expect("second world");
+    let db = &m.t.app.db;
+    basic_plan(db).await;
+    let source = add_jellyfin(&m, &m.world.jellyfin).await;
+    open(db, source, true).await;
+    let target = add_jellyfin(&m, &other.jellyfin).await;
+    open(db, target, true).await;
+    invite(&m, "dee@example.com", source).await;
+    let row =
+        m.t.app
+            .start_migration(
+                &Actor::system(),
+                &MigrationInput {
+                    source_server_id: source,
+                    target_server_id: target,
+                    customer_ids: None,
+                },
+            )
+            .await
+            .expect("start");
+    let job = jobs::list(db.ex(), None, Some("migration.run"), 10)
+        .await
+        .expect("jobs")
+        .into_iter()
+        .find(|j| j.payload.contains(&format!("\"migration_id\":{}", row.id)))
+        .expect("the migration's job");
+    // Eight workers each take the job and die before moving anyone; the ninth claim gives it up.
+    for crash in 1..=8 {
+        let now = m.t.app.now();
+        let claimed = jobs::claim(db.ex(), now, now + 60, &format!("doomed-{crash}"))
+            .await
+            .expect("claim")
+            .expect("due");
+        assert_eq!((claimed.id, claimed.attempts), (job.id, crash));
+        m.t.advance_clock(time::Duration::seconds(61));
+    }
+    let (ran, outcome) = runner(&m)
+        .run_one()
+        .await
+        .expect("run")
+        .expect("the job is due");
+    assert_eq!(ran.id, job.id);
+    assert!(matches!(outcome, Outcome::Dead(_)), "{outcome:?}");
+
+    let (s, v) = m
+        .api(
+            reqwest::Method::GET,
+            &format!("/migrations/{}", row.id),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "stopped", "{v}");
+    let reason = v["stop_reason"].as_str().expect("stop_reason");
+    assert!(reason.contains("gave up after 8 attempts"), "{reason}");
+    assert_eq!(
+        v["retry_url"],
+        format!("/api/v1/migrations/{}/retry", row.id)
+    );
+    assert_eq!(v["pending"], 1);
+
+    let html = m.t.get_html(&format!("/admin/servers/{source}")).await;
+    assert!(html.contains("data-state=\"stopped\""), "{html}");
+    assert!(html.contains("Stopped: gave up after 8 attempts"), "{html}");
+    assert!(html.contains(">Retry</button>"), "{html}");
+
+    let notices = count(
+        db,
+        &format!(
+            "SELECT COUNT(*) FROM notifications WHERE dedupe_key LIKE 'migration_stopped:{}:%' AND recipient = 'owner@example.com'",
+            row.id
+        ),
+    )
+    .await;
+    assert_eq!(
+        notices, 1,
+        "the administrator is told once, by the migration's own notice"
+    );
+
+    let (s, v) = m
+        .api(
+            reqwest::Method::POST,
+            &format!("/migrations/{}/retry", row.id),
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    runner(&m).run_pending().await.expect("run");
+    let view = m.t.app.migration(row.id).await.expect("migration");
+    assert_eq!(
+        (view.row.state.as_str(), view.row.stop_reason.as_str()),
+        ("done", "")
+    );
+    assert_eq!(view.items[0].outcome, "moved", "{:?}", view.items);
+    assert_eq!(folders(&m.world.jellyfin, "dee@example.com"), None);
+    assert_eq!(folders(&other.jellyfin, "dee@example.com"), movies());
+    assert_eq!(
+        jobs::find(db.ex(), job.id).await.expect("job").state,
+        "done",
+        "the dead job itself was retried, not a second one queued beside it"
+    );
 }

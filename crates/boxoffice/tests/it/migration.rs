@@ -23,14 +23,14 @@ async fn exec(db: &Db, sql: String) {
 }
 
 /// Plans by plain SQL, as in the lifecycle tests: the plans module is another feature's.
-async fn basic_plan(db: &Db) {
+pub(crate) async fn basic_plan(db: &Db) {
     exec(db, "INSERT INTO plans (id, name, cost_minor, currency, duration_unit, duration_count, downloads, created_at, updated_at) VALUES (1, 'Basic', 1000, 'USD', 'days', 30, TRUE, 0, 0)".into()).await;
     exec(db, format!("INSERT INTO plan_library_groups (plan_id, library_group_id, grace) VALUES (1, {STANDARD}, FALSE)")).await;
 }
 
 /// Opens the server and puts its "Movies" library in the Standard group (`grouped`) and every
 /// other library in Premium 4K, so only "Movies" serves the Basic plan.
-async fn open(db: &Db, server: i64, grouped: bool) {
+pub(crate) async fn open(db: &Db, server: i64, grouped: bool) {
     exec(
         db,
         format!(
@@ -48,7 +48,7 @@ async fn open(db: &Db, server: i64, grouped: bool) {
     }
 }
 
-async fn add_jellyfin(m: &MediaTest, jf: &JellyfinFake) -> i64 {
+pub(crate) async fn add_jellyfin(m: &MediaTest, jf: &JellyfinFake) -> i64 {
     let (s, v) = m
         .api(
             Method::POST,
@@ -61,7 +61,7 @@ async fn add_jellyfin(m: &MediaTest, jf: &JellyfinFake) -> i64 {
     v["id"].as_i64().expect("id")
 }
 
-async fn invite(m: &MediaTest, email: &str, server: i64) -> i64 {
+pub(crate) async fn invite(m: &MediaTest, email: &str, server: i64) -> i64 {
     let (s, v) = m
         .api(
             Method::POST,
@@ -74,7 +74,7 @@ async fn invite(m: &MediaTest, email: &str, server: i64) -> i64 {
     v["customer_id"].as_i64().expect("customer id")
 }
 
-fn folders(jf: &JellyfinFake, name: &str) -> Option<BTreeSet<String>> {
+pub(crate) fn folders(jf: &JellyfinFake, name: &str) -> Option<BTreeSet<String>> {
     let u = jf.user(name)?;
     let ids: Vec<String> =
         serde_json::from_value(u.policy["EnabledFolders"].clone()).unwrap_or_default();
@@ -87,7 +87,7 @@ fn folders(jf: &JellyfinFake, name: &str) -> Option<BTreeSet<String>> {
     )
 }
 
-fn movies() -> Option<BTreeSet<String>> {
+pub(crate) fn movies() -> Option<BTreeSet<String>> {
     Some(BTreeSet::from(["Movies".to_string()]))
 }
 

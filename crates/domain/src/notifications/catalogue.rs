@@ -173,12 +173,12 @@ pub static EVENTS: &[EventDef] = &[
     ),
     event!(
         "referral_bonus", "Referral Bonus", Customer,
-        "A customer the recipient referred paid, and the bonus was applied.",
-        fields: [("referral_bonus", "7 days"), ("referral_code", "ALEX7")],
+        "A customer the recipient referred made their first payment, and the referral bonus was credited.",
+        fields: [("referral_bonus", "7 days added to your access"), ("referral_code", "K7QM4XPD")],
         subject: "You earned a referral bonus",
-        text: "Hi {{ user_name }},\n\nSomeone you referred with code {{ referral_code }} subscribed: {{ referral_bonus }} added to your access.\n",
-        html: "<p>Hi {{ user_name }},</p><p>Someone you referred with code {{ referral_code }} subscribed: <strong>{{ referral_bonus }}</strong> added to your access.</p>",
-        discord: "Hi {{ user_name }}, a referral with code {{ referral_code }} subscribed: **{{ referral_bonus }}** added.",
+        text: "Hi {{ user_name }},\n\nSomeone you referred with code {{ referral_code }} made their first payment. You earned {{ referral_bonus }}.\n",
+        html: "<p>Hi {{ user_name }},</p><p>Someone you referred with code {{ referral_code }} made their first payment. You earned <strong>{{ referral_bonus }}</strong>.</p>",
+        discord: "Hi {{ user_name }}, someone you referred with code {{ referral_code }} made their first payment: you earned **{{ referral_bonus }}**.",
     ),
     event!(
         "system_message", "System Message", Admin,

@@ -478,6 +478,7 @@ fn reporting_row(d: &Value, account: Account) -> Option<Transaction> {
             .flatten(),
         reference: s(t, "/custom_field"),
         description: Some(code).filter(|c| !c.is_empty()),
+        aliases: Vec::new(),
     })
 }
 

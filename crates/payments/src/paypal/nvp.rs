@@ -134,6 +134,7 @@ pub fn search_rows(a: &NvpAnswer, account: Account) -> Vec<Transaction> {
                 subscription_id: None,
                 reference: None,
                 description: Some(typ.to_string()).filter(|t| !t.is_empty()),
+                aliases: Vec::new(),
             })
         })
         .collect()
@@ -175,6 +176,7 @@ pub fn details(a: &NvpAnswer, account: Account) -> Option<Transaction> {
             .or_else(|| a.get("INVNUM"))
             .map(str::to_string),
         description: Some(typ.to_string()).filter(|t| !t.is_empty()),
+        aliases: Vec::new(),
     })
 }
 

@@ -210,6 +210,7 @@ fn operation(o: &Value) -> Option<Transaction> {
         subscription_id: None,
         reference: s(o, "/params/order_number"),
         description: s(o, "/params/order_name"),
+        aliases: Vec::new(),
     })
 }
 

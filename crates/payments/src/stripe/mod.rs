@@ -289,6 +289,7 @@ fn charge_to_transaction(
         subscription_id: link.map(|l| l.0.clone()),
         reference: s(c, "/metadata/reference").or_else(|| link.and_then(|l| l.1.clone())),
         description: s(c, "/description"),
+        aliases: pi.into_iter().collect(),
     })
 }
 

@@ -18,7 +18,7 @@ async fn world(db: &Db) -> i64 {
     let s = servers::insert(
         db.ex(),
         servers::NewServer {
-            platform: "jellyfin",
+            platform: boxoffice_domain::platform::Platform::Jellyfin,
             name: "JF",
             remote_id: "jf1",
             url: "http://jf",

@@ -97,11 +97,15 @@ pub mod need {
         UsersAndServersWrite => [UsersWrite, ServersWrite];
         SettingsWrite => [SettingsWrite];
         PlansWrite => [PlansWrite];
+        DiscountCodesRead => [DiscountCodesRead];
+        DiscountCodesWrite => [DiscountCodesWrite];
         LibraryGroupsWrite => [LibraryGroupsWrite];
         LibrariesWrite => [LibrariesWrite];
         ServersWrite => [ServersWrite];
         ServerLocationsWrite => [ServerLocationsWrite];
         PlexAccountsWrite => [PlexAccountsWrite];
         SiteLoginsWrite => [SiteLoginsWrite];
+        PaymentsWrite => [PaymentsWrite];
+        UnmatchedPaymentsWrite => [UnmatchedPaymentsWrite];
     }
 }

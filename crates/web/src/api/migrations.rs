@@ -33,8 +33,13 @@ pub struct MigrationOut {
     pub target_server_id: i64,
     pub target_name: String,
     pub requested_by: String,
-    /// queued, running or done.
+    /// queued, running, stopped (its job was given up: see `stop_reason`, retry with
+    /// `retry_url`) or done.
     pub state: String,
+    /// Why a stopped migration stopped; empty otherwise.
+    pub stop_reason: String,
+    /// Where to POST to run it again: a stopped migration, or a finished one with failures.
+    pub retry_url: Option<String>,
     pub moved: usize,
     pub failed: usize,
     /// Expired customers, not moved.
@@ -49,7 +54,10 @@ pub struct MigrationOut {
 impl From<MigrationView> for MigrationOut {
     fn from(v: MigrationView) -> Self {
         let count = |o: &str| v.items.iter().filter(|i| i.outcome == o).count();
+        let retry = v.row.state == "stopped" || (v.row.state == "done" && count("failed") > 0);
         Self {
+            retry_url: retry.then(|| format!("/api/v1/migrations/{}/retry", v.row.id)),
+            stop_reason: v.row.stop_reason,
             moved: count("moved"),
             failed: count("failed"),
             skipped: count("skipped"),
@@ -109,7 +117,7 @@ pub async fn get_one(
     Ok(Json(st.app.migration(id).await?.into()))
 }
 
-/// Runs the failed customers of a finished migration again.
+/// Runs the failed customers of a finished migration again, or resumes a stopped one.
 #[utoipa::path(post, path = "/api/v1/migrations/{id}/retry", params(("id" = i64, Path, description = "Migration id")), responses((status = 202, body = MigrationOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn retry(
     State(st): State<WebState>,

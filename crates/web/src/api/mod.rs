@@ -4,12 +4,15 @@
 mod auth;
 mod bulk_invites;
 mod customers;
+mod discounts;
 mod drift;
+pub(crate) mod idempotency;
 mod jobs;
 mod logins;
 mod me;
 mod migrations;
 mod notifications;
+mod payments;
 mod plans;
 mod plex_change;
 mod servers;
@@ -166,6 +169,8 @@ pub fn routes() -> Router<WebState> {
             get(servers::self_test).post(servers::run_self_test),
         )
         .merge(plex_change::routes())
+        .merge(payments::routes())
+        .merge(discounts::routes())
         .route("/notifications/templates", get(notifications::templates))
         .route(
             "/notifications/templates/{event}/{channel}",
@@ -184,5 +189,7 @@ pub fn routes() -> Router<WebState> {
 async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(<plex_change::PlexChangeDoc as OpenApi>::openapi());
+    doc.merge(<payments::PaymentsDoc as OpenApi>::openapi());
+    doc.merge(<discounts::DiscountsDoc as OpenApi>::openapi());
     axum::Json(doc).into_response()
 }

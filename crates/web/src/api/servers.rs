@@ -40,7 +40,7 @@ impl From<ServerRow> for ServerOut {
     fn from(s: ServerRow) -> Self {
         ServerOut {
             id: s.id,
-            platform: s.platform,
+            platform: s.platform.as_str().to_string(),
             name: s.name,
             remote_id: s.remote_id,
             url: s.url,

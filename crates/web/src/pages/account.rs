@@ -18,6 +18,8 @@ struct AccountPage {
     layout: Layout,
     email: String,
     plex: super::plex_change::PortalView,
+    /// The customer's referral code, link and credits; `None` for a login without a customer.
+    referral: Option<ReferralView>,
     notice: Option<&'static str>,
     error: Option<String>,
 }
@@ -42,6 +44,33 @@ fn account_notice(d: Option<&str>) -> Option<&'static str> {
     })
 }
 
+/// The referral section: the link to share and what it earned.
+struct ReferralView {
+    code: String,
+    link: String,
+    referred: i64,
+    bonus: Option<String>,
+    credits: Vec<(String, String, &'static str)>,
+}
+
+async fn referral_view(st: &WebState, s: &SessionCtx) -> Result<Option<ReferralView>, AppError> {
+    let Some(c) = st.app.customer_of_login(s.login_id, &s.email).await? else {
+        return Ok(None);
+    };
+    let r = st.app.referral_summary(c.id).await?;
+    Ok(Some(ReferralView {
+        code: r.code,
+        link: r.link,
+        referred: r.referred,
+        bonus: r.bonus_enabled.then_some(r.bonus_terms),
+        credits: r
+            .credits
+            .into_iter()
+            .map(|c| (super::admin::fmt_time(c.at), c.bonus, c.state))
+            .collect(),
+    }))
+}
+
 pub async fn account_page(
     st: &WebState,
     s: &SessionCtx,
@@ -50,11 +79,13 @@ pub async fn account_page(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let plex = super::plex_change::portal_view(st, s).await?;
+    let referral = referral_view(st, s).await?;
     let layout = Layout::build(st, "My account", Some(s), csrf, "account").await;
     Ok(render(&AccountPage {
         layout,
         email: s.email.clone(),
         plex,
+        referral,
         notice,
         error,
     }))

@@ -75,11 +75,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Payments & Plans",
         permission: Permission::PaymentsRead,
         summary: "Every payment: from checkout, gateway sync or entered by hand.",
-        coming: &[
-            "Coverage periods per user",
-            "Credits from plan changes",
-            "Manual payments",
-        ],
+        coming: &[],
     },
     Section {
         slug: "unmatched-payments",
@@ -87,7 +83,15 @@ pub const SECTIONS: &[Section] = &[
         group: "Payments & Plans",
         permission: Permission::UnmatchedPaymentsRead,
         summary: "Gateway payments that matched no user, waiting for you to assign them.",
-        coming: &["Assign a payment to a user", "Dismiss a payment"],
+        coming: &[],
+    },
+    Section {
+        slug: "payment-gateways",
+        title: "Payment gateways",
+        group: "Payments & Plans",
+        permission: Permission::SettingsRead,
+        summary: "Webhook addresses to paste into Stripe, PayPal and Plisio, a connection test and each account's sync.",
+        coming: &[],
     },
     Section {
         slug: "plans",
@@ -103,7 +107,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Payments & Plans",
         permission: Permission::DiscountCodesRead,
         summary: "Codes that lower a pay-as-you-go price.",
-        coming: &["Percent or amount off", "Single-use and user-bound codes"],
+        coming: &[],
     },
     Section {
         slug: "servers",
@@ -446,7 +450,7 @@ async fn dashboard_view(
                         },
                         id: x.id,
                         name: x.name,
-                        platform: x.platform,
+                        platform: x.platform.as_str().to_string(),
                         users: x.users,
                         max_users: x.max_users,
                         status,

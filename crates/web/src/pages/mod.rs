@@ -7,6 +7,7 @@ mod auth;
 mod bulk_invite;
 mod contact;
 mod devices;
+mod discounts;
 mod drift;
 pub mod form;
 mod library_groups;
@@ -14,6 +15,7 @@ mod media_password;
 mod migrations;
 mod new_customer;
 mod notifications;
+pub(crate) mod payments;
 mod plan_request_apps;
 mod plans;
 mod plex_accounts;
@@ -58,12 +60,14 @@ pub fn routes() -> Router<WebState> {
         .merge(migrations::routes())
         .merge(plex_accounts::routes())
         .merge(plans::routes())
+        .merge(discounts::routes())
         .merge(plan_request_apps::routes())
         .merge(library_groups::routes())
         .merge(selftest::routes())
         .merge(drift::routes())
         .merge(activity::routes())
         .merge(devices::routes())
+        .merge(payments::routes())
         .merge(new_customer::routes())
         .merge(users::routes())
         .merge(plex_change::routes())

@@ -108,10 +108,10 @@ async fn page(
             label: format!(
                 "{} ({}{})",
                 s.name,
-                platform_label(&s.platform),
+                boxoffice_app::servers::server_admin::platform_label(s.platform),
                 if s.enabled { "" } else { ", disabled" }
             ),
-            platform: s.platform,
+            platform: s.platform.as_str().to_string(),
         })
         .collect();
     let default_plan = st
@@ -149,15 +149,6 @@ async fn page(
 /// An amount as the amount field takes it: 8.00 (two decimals, no symbol).
 fn decimal(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, (minor % 100).abs())
-}
-
-fn platform_label(p: &str) -> &'static str {
-    match p {
-        "plex" => "Plex",
-        "jellyfin" => "Jellyfin",
-        "emby" => "Emby",
-        _ => "media server",
-    }
 }
 
 async fn form_page(

@@ -20,6 +20,7 @@ use boxoffice_app::servers::plex_accounts::{
 };
 use boxoffice_app::servers::server_admin::PlexServerForm;
 use boxoffice_domain::Permission;
+use boxoffice_domain::platform::Platform;
 use boxoffice_store::plex_accounts::PlexAccountRow;
 
 pub fn routes() -> Router<WebState> {
@@ -189,7 +190,7 @@ async fn account_view(
             .map(|r| Discovered {
                 added: servers
                     .iter()
-                    .any(|s| s.platform == "plex" && s.remote_id == r.machine_id),
+                    .any(|s| s.platform == Platform::Plex && s.remote_id == r.machine_id),
                 name: r.name,
                 machine_id: r.machine_id,
                 version: r.version,

@@ -136,7 +136,7 @@ async fn reinvite_view(
         layout,
         server_id: p.server.id,
         server_name: p.server.name.clone(),
-        platform: p.server.platform.clone(),
+        platform: p.server.platform.as_str().to_string(),
         users: p.share_ids.len(),
         flagged: p.flagged,
         in_flight: p.in_flight,

@@ -82,7 +82,7 @@ fn view(s: &ServerRow, locations: &[LocationRow], libraries: &[LibraryRow]) -> S
     ServerView {
         id: s.id,
         name: s.name.clone(),
-        platform: platform_label(&s.platform),
+        platform: platform_label(s.platform),
         url: s.url.clone(),
         enabled: s.enabled,
         location: s
@@ -208,11 +208,24 @@ struct MigrationLine {
     id: i64,
     direction: String,
     state: String,
+    /// Why a stopped migration stopped; empty otherwise.
+    stop_reason: String,
     moved: usize,
     failed: usize,
     skipped: usize,
     pending: usize,
     failures: Vec<String>,
+}
+
+impl MigrationLine {
+    /// A stopped migration resumes; a finished one runs its failures again.
+    fn retry_label(&self) -> Option<&'static str> {
+        match self.state.as_str() {
+            "stopped" => Some("Retry"),
+            "done" if self.failed > 0 => Some("Retry failed"),
+            _ => None,
+        }
+    }
 }
 
 async fn server_view(
@@ -247,6 +260,7 @@ async fn server_view(
                 id: m.row.id,
                 direction: format!("{} → {}", m.source_name, m.target_name),
                 state: m.row.state.clone(),
+                stop_reason: m.row.stop_reason.clone(),
                 moved: count("moved"),
                 failed: count("failed"),
                 skipped: count("skipped"),
@@ -263,7 +277,7 @@ async fn server_view(
     let layout = Layout::build(st, &server.name, Some(s), csrf, "servers").await;
     Ok(render(&ServerPage {
         layout,
-        platform: platform_label(&server.platform),
+        platform: platform_label(server.platform),
         last_synced: opt_time(server.last_synced_at),
         server,
         locations,

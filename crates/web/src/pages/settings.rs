@@ -178,6 +178,7 @@ impl Field {
             Kind::DayList => "list",
             Kind::Schedule => "schedule",
             Kind::Text { .. } => "text",
+            Kind::Amount => "amount",
         };
         let maxlength = match def.kind {
             Kind::Text { max_len } => max_len.to_string(),
