@@ -20,9 +20,12 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
   // The sidebar shows the current page even when it sits low in a long list.
-  var current = document.querySelector(".sidebar a[aria-current='page']");
-  if (current && current.scrollIntoView && window.matchMedia("(min-width: 721px)").matches) {
-    current.scrollIntoView({ block: "center" });
+  // Only the sidebar scrolls, never the page.
+  var sidebar = document.querySelector(".sidebar");
+  var current = sidebar && sidebar.querySelector("a[aria-current='page']");
+  if (current && window.matchMedia("(min-width: 721px)").matches) {
+    var offset = current.getBoundingClientRect().top - sidebar.getBoundingClientRect().top;
+    if (offset > sidebar.clientHeight - 40) sidebar.scrollTop += offset - sidebar.clientHeight / 2;
   }
   // The phone drawer is a checkbox (works without script); Escape closes it.
   var drawer = document.getElementById("nav-open");

@@ -80,6 +80,12 @@ fn summary(section: &str) -> String {
         "Miscellaneous" => "Plex account changes and the Re-invite yourself button.",
         "Request apps" => "Overseerr, Jellyseerr, Ombi and Petio accounts for customers.",
         "Enforcement" => "Stream, transcoding and device limits, and how they are enforced.",
+        "Stripe" => "Card payments and subscriptions through Stripe: keys and webhooks.",
+        "PayPal" => {
+            "Payments and subscriptions through PayPal: the app's credentials and webhooks."
+        }
+        "Plisio" => "Cryptocurrency payments through Plisio.",
+        "Referrals" => "What a customer earns for bringing a new one.",
         _ => "",
     };
     if !known.is_empty() {
