@@ -422,13 +422,21 @@ impl App {
             .as_ref()
             .map(|p| p.as_str().to_string())
             .unwrap_or_default();
+        // Without a user name of their own, a customer's Jellyfin and Emby user is named by
+        // their e-mail (as checkout names a customer it creates), so a Jellyfin or Emby server
+        // can take them; Plex needs the Plex e-mail they give.
+        let media_username = if username.is_empty() {
+            email.as_str()
+        } else {
+            username
+        };
         store::fill_details(
             tx.ex(),
             customer_id,
             &Details {
                 plex_email: &plex,
-                jellyfin_username: username,
-                emby_username: username,
+                jellyfin_username: media_username,
+                emby_username: media_username,
                 discord_username,
                 discord_id,
             },

@@ -32,6 +32,8 @@ pub const SERVERS_FULL_TEXT: &str = "User tried to subscribe but servers are ful
 pub const SERVERS_FULL_EVENT: &str = "servers_full";
 /// What the customer reads instead.
 pub const SERVERS_FULL_CUSTOMER: &str = "There is no room for new subscribers on this plan right now, so nothing was charged. The site's administrator has been told; please try again later.";
+/// What the customer reads when the plan's servers are on a platform they gave no account for.
+pub const NO_ACCOUNT_FOR_PLATFORM: &str = "The servers for this plan need a media account you have not given us yet (for Plex, the e-mail of your Plex account). Nothing was charged: use Contact us to add it, then try again.";
 /// At most one "servers full" notice per plan in this many seconds.
 const SERVERS_FULL_EVERY_SECS: i64 = 6 * 3600;
 
@@ -375,6 +377,11 @@ impl App {
         // Before any money moves: a server must have room for this customer on this plan.
         if let Err(no) = self.capacity_for(&mut tx, &customer, &plan).await? {
             drop(tx);
+            // Not a full server: the customer lacks the account those servers need, which the
+            // administrator cannot fix by making room.
+            if no.cause == NoCapacityCause::NoServerOnTheSubscribersPlatform {
+                return Err(AppError::invalid("plan_id", NO_ACCOUNT_FOR_PLATFORM).into());
+            }
             self.servers_full(&customer, &plan, no.cause).await?;
             return Err(CheckoutRefused::ServersFull { cause: no.cause });
         }

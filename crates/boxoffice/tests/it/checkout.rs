@@ -454,3 +454,35 @@ async fn a_discount_code_lowers_the_price_charged_and_counts_one_use_and_a_bad_o
     assert_eq!(r.status(), 422);
     assert_eq!(count(&m, "SELECT COUNT(*) FROM checkouts").await, before);
 }
+
+#[tokio::test]
+async fn a_customer_without_a_plex_email_is_told_what_is_missing_not_that_the_servers_are_full() {
+    let (m, _) = shop().await;
+    // A customer who registered with a Jellyfin user name only; the shop's one server is Plex.
+    exec(
+        &m.t.app.db,
+        "INSERT INTO customers (email, email_key, jellyfin_username, created_at, updated_at)
+         VALUES ('nora@example.com', 'nora@example.com', 'nora', 0, 0)"
+            .into(),
+    )
+    .await;
+    let c = customer_browser(&m, "nora@example.com").await;
+    let r = post_checkout(&m, &c, "stripe").await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("body");
+    assert!(
+        html.contains("need a media account you have not given us yet"),
+        "{html}"
+    );
+    assert!(!html.contains("no room for new subscribers"), "{html}");
+    assert_eq!(count(&m, "SELECT COUNT(*) FROM checkouts").await, 0);
+    assert_eq!(
+        count(
+            &m,
+            "SELECT COUNT(*) FROM admin_events WHERE kind = 'servers_full'"
+        )
+        .await,
+        0,
+        "the administrator is not told of a full server that is not full"
+    );
+}

@@ -145,6 +145,16 @@ async fn a_visitor_registers_confirms_by_the_emailed_link_and_then_logs_in() {
         .await
         .expect("the customer exists");
     assert_eq!(customer.email, "Ann@Example.com");
+    // No user name given: the Jellyfin and Emby user will be named by the e-mail, so a
+    // Jellyfin or Emby server can take her at checkout; Plex waits for a Plex e-mail.
+    assert_eq!(
+        (
+            customer.jellyfin_username.as_str(),
+            customer.emby_username.as_str(),
+            customer.plex_email.as_str()
+        ),
+        ("Ann@Example.com", "Ann@Example.com", "")
+    );
 
     // Before the link is followed, the right password is not enough.
     let r = v.login("ann@example.com", PASSWORD).await;
