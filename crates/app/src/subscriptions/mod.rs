@@ -13,6 +13,7 @@ mod invite;
 mod media_password;
 mod migrate;
 mod migrate_stops;
+mod my_subscription;
 pub(crate) mod new_customer;
 pub(crate) mod plan;
 mod plex_change;
@@ -35,6 +36,7 @@ pub use migrate::{
     MIGRATION_DONE_EVENT, MIGRATION_JOB, MigrationInput, MigrationPreview, MigrationReport,
     MigrationView, PLEX_BAN_WARNING_FROM,
 };
+pub use my_subscription::{MyPayment, MyRecurring, MyServer, MySubscription};
 pub use new_customer::{FieldError, NewCustomerError, NewCustomerForm};
 pub use plex_change::{
     PLEX_CHANGE_REQUIRED_EVENT, PLEX_CHANGE_SETTING, PLEX_CHANGED_EVENT, PlexAccountChanged,

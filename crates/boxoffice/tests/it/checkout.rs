@@ -446,6 +446,23 @@ async fn a_discount_code_lowers_the_price_charged_and_counts_one_use_and_a_bad_o
         800,
         "the payment is what the customer paid"
     );
+    // My account shows the subscription: status, plan, the server and how to connect, and the
+    // payment as charged.
+    let account = c
+        .get(m.t.url("/account"))
+        .send()
+        .await
+        .expect("account")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        account.contains("id=\"subscription\" data-status=\"Active\""),
+        "{account}"
+    );
+    assert!(account.contains("id=\"sub-plan\">Basic<"), "{account}");
+    assert!(account.contains("data-platform=\"plex\""), "{account}");
+    assert!(account.contains("8.00 USD"), "{account}");
 
     // Its only use is gone: the next checkout with it is refused and starts nothing.
     let other = customer_browser(&m, "lee@example.com").await;

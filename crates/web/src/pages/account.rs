@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use boxoffice_app::AppError;
 use boxoffice_app::auth::{Enrolment, SessionCtx};
+use boxoffice_app::subscriptions::{CustomerStatus, MySubscription};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -20,6 +21,10 @@ struct AccountPage {
     plex: super::plex_change::PortalView,
     /// The customer's referral code, link and credits; `None` for a login without a customer.
     referral: Option<ReferralView>,
+    /// The customer's own subscription; `None` for a login without a customer.
+    subscription: Option<MySubscription>,
+    /// "Active", "Expired" or "Permanent", for the subscription's badge.
+    status: &'static str,
     notice: Option<&'static str>,
     error: Option<String>,
 }
@@ -80,12 +85,20 @@ pub async fn account_page(
 ) -> Result<Response, AppError> {
     let plex = super::plex_change::portal_view(st, s).await?;
     let referral = referral_view(st, s).await?;
+    let subscription = st.app.my_subscription(s.login_id, &s.email).await?;
+    let status = match subscription.as_ref().map(|m| m.status) {
+        Some(CustomerStatus::Active) => "Active",
+        Some(CustomerStatus::Permanent) => "Permanent",
+        Some(CustomerStatus::Expired) | None => "Expired",
+    };
     let layout = Layout::build(st, "My account", Some(s), csrf, "account").await;
     Ok(render(&AccountPage {
         layout,
         email: s.email.clone(),
         plex,
         referral,
+        subscription,
+        status,
         notice,
         error,
     }))
