@@ -3,7 +3,7 @@
 
 use crate::{Ex, Result, StoreError, affected, run};
 
-pub(crate) const COLS: &str = "id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at, refunded_minor";
+const COLS: &str = "id, customer_id, plan_id, amount_minor, currency, period_from, period_to, method, transaction_id, sequence, subscription_id, notes, source, created_at, refunded_minor";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRow {
@@ -60,6 +60,16 @@ pub async fn insert(ex: Ex<'_>, p: NewPayment<'_>) -> Result<PaymentRow> {
         .bind(p.notes)
         .bind(p.source)
         .bind(p.now)
+        .fetch_one(e)
+        .await)
+    .map_err(StoreError::from)
+}
+
+/// One payment by id.
+pub async fn find(ex: Ex<'_>, id: i64) -> Result<PaymentRow> {
+    let sql = format!("SELECT {COLS} FROM payments WHERE id = $1");
+    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
         .fetch_one(e)
         .await)
     .map_err(StoreError::from)

@@ -236,16 +236,3 @@ pub async fn set_refund_state(
     }
     Ok(())
 }
-
-/// One payment by id.
-pub async fn find_payment(ex: Ex<'_>, id: i64) -> Result<crate::payments::PaymentRow> {
-    let sql = format!(
-        "SELECT {} FROM payments WHERE id = $1",
-        crate::payments::COLS
-    );
-    run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_one(e)
-        .await)
-    .map_err(StoreError::from)
-}

@@ -147,7 +147,7 @@ impl App {
         let r = boxoffice_store::payments_page::find_refund(self.db.ex(), id)
             .await
             .map_err(AppError::not_found_as("refund"))?;
-        let p = boxoffice_store::payments_page::find_payment(self.db.ex(), r.payment_id)
+        let p = boxoffice_store::payments::find(self.db.ex(), r.payment_id)
             .await
             .map_err(AppError::not_found_as("payment"))?;
         let kind = super::refundable_at(&p.method, &p.transaction_id).ok_or_else(|| {

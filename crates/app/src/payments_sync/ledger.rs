@@ -152,7 +152,7 @@ impl App {
             ));
         }
         let mut tx = self.db.begin().await?;
-        let p = store::find_payment(tx.ex(), payment_id)
+        let p = boxoffice_store::payments::find(tx.ex(), payment_id)
             .await
             .map_err(AppError::not_found_as("payment"))?;
         if refundable_at(&p.method, &p.transaction_id).is_none() {
@@ -226,7 +226,7 @@ impl App {
         if matches!(r.state.as_str(), "succeeded" | "pending") {
             return Ok(r);
         }
-        let p = store::find_payment(self.db.ex(), r.payment_id)
+        let p = boxoffice_store::payments::find(self.db.ex(), r.payment_id)
             .await
             .map_err(AppError::not_found_as("payment"))?;
         let answer = gw
