@@ -241,11 +241,10 @@ impl App {
         if let Some(c) = p.checkout {
             checkouts::set_paid(tx.ex(), c.id, Some(payment.id), now).await?;
         }
-        // A referred customer's first paid payment credits whoever referred them (once).
-        if payment.amount_minor > 0 {
-            self.credit_referral_in_tx(tx.ex(), customer.id, payment.id)
-                .await?;
-        }
+        // A referred customer's first paid payment credits whoever referred them (once; a free
+        // payment earns nothing).
+        self.credit_referral_in_tx(tx.ex(), customer.id, payment.id)
+            .await?;
         self.notify(
             tx.ex(),
             Notice::to_customer("payment_received", customer.id)

@@ -316,7 +316,8 @@ impl App {
     /// Records money a gateway already took for `customer` (transaction sync, an unmatched
     /// payment assigned by the admin) in the caller's transaction: the payment extends their
     /// coverage, and the share and the customer's notice are queued beside it. With no server
-    /// free the payment still stands and the customer waits, visibly.
+    /// free the payment still stands and the customer waits, visibly. Like a webhook payment,
+    /// a referred customer's first paid one credits whoever referred them.
     pub(crate) async fn record_synced_payment(
         &self,
         tx: &mut Tx,
@@ -325,19 +326,26 @@ impl App {
         subscription_id: Option<&str>,
         source: &'static str,
     ) -> Result<InviteOutcome, AppError> {
-        self.pay_and_provision(
-            tx,
-            customer,
-            input,
-            Placement {
-                server: None,
-                subscription_id,
-                when_no_server: WhenNoServer::Wait,
-                source,
-            },
-            InviteWay::default(),
-        )
-        .await
+        let out = self
+            .pay_and_provision(
+                tx,
+                customer,
+                input,
+                Placement {
+                    server: None,
+                    subscription_id,
+                    when_no_server: WhenNoServer::Wait,
+                    source,
+                },
+                InviteWay::default(),
+            )
+            .await?;
+        // A free payment earns nothing; credit_referral_in_tx decides that itself.
+        if !out.replayed {
+            self.credit_referral_in_tx(tx.ex(), customer.id, out.payment_id)
+                .await?;
+        }
+        Ok(out)
     }
 
     async fn pay_and_provision(
