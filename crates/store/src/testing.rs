@@ -54,12 +54,13 @@ pub async fn postgres() -> Result<Option<TestDb>> {
         return Ok(None);
     };
     let admin = connect(&base, &ConnectOptions::default()).await?;
-    let name = format!("boxoffice_test_{}", unique_suffix());
+    let name = format!("boxoffice_test_p{}_{}", std::process::id(), unique_suffix());
     let Db::Postgres(pool) = &admin else {
         return Err(StoreError::Corrupt(
             "TEST_DATABASE_URL must be a postgres:// URL".into(),
         ));
     };
+    sweep_dead_processes_databases(&base);
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(pool)
         .await?;
@@ -80,6 +81,60 @@ pub async fn postgres() -> Result<Option<TestDb>> {
         url,
         cleanup: None,
     }))
+}
+
+/// The pid a test database name carries, when it carries one.
+fn owner_pid(name: &str) -> Option<u32> {
+    name.strip_prefix("boxoffice_test_p")?
+        .split_once('_')?
+        .0
+        .parse()
+        .ok()
+}
+
+/// Test databases outlive their test (a test's pool may still be open when it ends), so each test
+/// process drops, once and in the background, the databases of test processes that have exited.
+/// A database whose owner is still running is never touched, so parallel test runs are safe.
+fn sweep_dead_processes_databases(base: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // Liveness is read from /proc; where there is none, nothing is swept.
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let base = base.to_string();
+    ONCE.call_once(move || {
+        let _ = std::thread::Builder::new()
+            .name("test-db-sweeper".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    let Ok(Db::Postgres(pool)) = connect(&base, &ConnectOptions::default()).await
+                    else {
+                        return;
+                    };
+                    let names: Vec<String> = sqlx::query_scalar(
+                        "SELECT datname FROM pg_database WHERE datname LIKE 'boxoffice\\_test\\_p%'",
+                    )
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap_or_default();
+                    for name in names {
+                        let Some(pid) = owner_pid(&name) else { continue };
+                        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                            continue;
+                        }
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                    }
+                    pool.close().await;
+                });
+            });
+    });
 }
 
 /// Every backend a store test must pass on here.
