@@ -1,5 +1,5 @@
-//! The outbound HTTP core of boxoffice. Every client of an outside service (payment gateways,
-//! request apps, Discord; the media clients next) builds on it:
+//! The outbound HTTP core of boxoffice. Every client of an outside service (media servers and
+//! plex.tv, payment gateways, request apps, Discord) builds on it:
 //!
 //! * [`HttpClient`]: one reqwest client per service, built with the rustls ring provider
 //!   installed once per process, a per-attempt timeout, default headers (secrets marked

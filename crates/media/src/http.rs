@@ -1,19 +1,20 @@
-//! The HTTP layer every client shares: per-call timeout, retries with backoff that
-//! honour `Retry-After`, optional serialisation + token bucket (plex.tv), a tracing
-//! span per call and a latency observation per attempt.
+//! The media clients' HTTP layer: requests and answers in the shape the Plex, Jellyfin and
+//! Emby clients use, sent through the shared outbound core (`boxoffice-http`), which does the
+//! timeouts, retries with backoff that honour `Retry-After`, plex.tv pacing, the tracing span
+//! and the latency observation per attempt.
 
 use std::fmt::Debug;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use boxoffice_domain::{Clock, SystemClock};
-use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use boxoffice_http::{
+    HttpClient, HttpConfig, HttpError, Method, RateLimit, Request as HttpRequest, RetryPolicy,
+    Secret, Sleeper, TokioSleeper,
+};
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::error::{MediaError, Result};
-use crate::rate_limit::{RateLimit, Sleeper, TokenBucket, TokioSleeper};
 use crate::types::Platform;
 
 /// Receives one observation per HTTP attempt; the app wires it to Prometheus.
@@ -130,15 +131,6 @@ impl Req {
         self.json = Some(v);
         self
     }
-    /// Safe to repeat after a timeout or 5xx: GET/PUT/DELETE. A POST may already have
-    /// taken effect (an invite sent twice), so only 429s — refused before any work —
-    /// are retried for it.
-    fn idempotent(&self) -> bool {
-        matches!(
-            self.method,
-            Method::GET | Method::PUT | Method::DELETE | Method::HEAD
-        )
-    }
 }
 
 /// A final answer (any status).
@@ -155,17 +147,37 @@ impl Resp {
     }
 }
 
+/// Hands the shared core's per-attempt record to the media observer, keeping its
+/// (server, op, status, seconds) shape; no answer is status 0.
+#[derive(Debug)]
+struct ObserverBridge(Arc<dyn CallObserver>);
+
+impl boxoffice_http::CallObserver for ObserverBridge {
+    fn observe(&self, call: &boxoffice_http::CallRecord<'_>) {
+        self.0.observe(
+            call.service,
+            call.op,
+            call.status.unwrap_or(0),
+            call.elapsed.as_secs_f64(),
+        );
+    }
+}
+
+/// Headers that carry a credential: sent marked sensitive and redacted from every log line.
+fn is_credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("token") || n == "authorization"
+}
+
+/// The media clients' view of the shared outbound core (`boxoffice-http`): the same
+/// timeouts, retries, `Retry-After`, pacing and latency hook as every other client, with
+/// answers and failures turned into [`MediaError`]s that name the platform and server.
 #[derive(Debug)]
 pub(crate) struct HttpCore {
-    client: reqwest::Client,
-    base: String,
+    client: HttpClient,
     pub platform: Platform,
     /// Human label for messages and metrics: server name or URL.
     pub label: String,
-    opts: ClientOptions,
-    bucket: Option<TokenBucket>,
-    /// Held for a whole call (all attempts) so calls to one account go one at a time.
-    gate: Option<tokio::sync::Mutex<()>>,
 }
 
 impl HttpCore {
@@ -176,192 +188,89 @@ impl HttpCore {
         default_headers: &[(&'static str, String)],
         opts: ClientOptions,
     ) -> Result<Self> {
-        // reqwest is built with `rustls-no-provider`: without a process-wide provider
-        // building a client panics. Installing twice is harmless (Err ignored).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut headers = HeaderMap::new();
+        let mut cfg = HttpConfig::new(label, base);
+        cfg.timeout = opts.timeout;
+        cfg.retry = RetryPolicy {
+            max_retries: opts.max_retries,
+            backoff_base: opts.backoff_base,
+            backoff_cap: Duration::from_secs(60),
+            max_retry_wait: opts.max_retry_wait,
+        };
         for (k, v) in default_headers {
-            let name = HeaderName::from_static(k);
-            let value = HeaderValue::from_str(v).map_err(|_| MediaError::InvalidInput {
-                op: "configure client",
-                detail: format!("bad {k} header"),
-            })?;
-            headers.insert(name, value);
-        }
-        let mut b = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("boxoffice/", env!("CARGO_PKG_VERSION")));
-        if let Some(p) = &opts.proxy {
-            let mut proxy = reqwest::Proxy::all(&p.url).map_err(|e| MediaError::InvalidInput {
-                op: "configure proxy",
-                detail: format!("proxy URL {:?}: {e}", p.url),
-            })?;
-            if let Some(u) = &p.username {
-                proxy = proxy.basic_auth(u, p.password.as_deref().unwrap_or(""));
+            if is_credential_header(k) {
+                cfg = cfg.secret_header(k, &Secret::new(v.clone()));
+            } else {
+                cfg = cfg.header(k, v.clone());
             }
-            b = b.proxy(proxy);
-        } else {
-            b = b.no_proxy();
         }
-        let client = b.build().map_err(|e| MediaError::InvalidInput {
+        cfg.extra_query = opts.extra_query.clone();
+        cfg.proxy = opts.proxy.as_ref().map(|p| boxoffice_http::ProxyConfig {
+            url: p.url.clone(),
+            username: p.username.clone(),
+            password: p.password.clone().map(Secret::new),
+        });
+        // One plex.tv account is paced and called one request at a time.
+        cfg.rate_limit = opts.rate_limit;
+        cfg.serialize = opts.rate_limit.is_some();
+        cfg.observer = Arc::new(ObserverBridge(opts.observer.clone()));
+        cfg = cfg.clock(opts.clock.clone(), opts.sleeper.clone());
+        let client = HttpClient::new(cfg).map_err(|e| MediaError::InvalidInput {
             op: "configure client",
-            detail: e.to_string(),
+            detail: match e {
+                HttpError::Config { detail, .. } => detail,
+                other => other.to_string(),
+            },
         })?;
-        let bucket = opts
-            .rate_limit
-            .map(|l| TokenBucket::new(l, opts.clock.clone(), opts.sleeper.clone()));
-        let gate = opts.rate_limit.map(|_| tokio::sync::Mutex::new(()));
         Ok(HttpCore {
             client,
-            base: base.trim_end_matches('/').to_string(),
             platform,
             label: label.to_string(),
-            opts,
-            bucket,
-            gate,
         })
     }
 
     /// Send with retries; returns the final response whatever its status.
     pub async fn send(&self, op: &str, req: Req) -> Result<Resp> {
-        let span = tracing::info_span!(
-            "media_call",
-            platform = %self.platform,
-            server = %self.label,
-            op,
-            method = %req.method,
-            path = %req.path,
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-        );
-        self.send_inner(op, req).instrument(span).await
-    }
-
-    async fn send_inner(&self, op: &str, req: Req) -> Result<Resp> {
-        let _turn = match &self.gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
-        let mut attempt: u32 = 0;
-        loop {
-            if let Some(b) = &self.bucket {
-                b.acquire().await;
-            }
-            let started = Instant::now();
-            let outcome = tokio::time::timeout(self.opts.timeout, self.once(&req)).await;
-            let secs = started.elapsed().as_secs_f64();
-            let span = tracing::Span::current();
-            span.record("attempts", attempt + 1);
-            let can_retry = attempt < self.opts.max_retries;
-            match outcome {
-                Ok(Ok(resp)) => {
-                    self.opts
-                        .observer
-                        .observe(&self.label, op, resp.status, secs);
-                    span.record("status", resp.status);
-                    if resp.status == 429 {
-                        // Honour Retry-After (ref §1.3); never retry sooner than asked.
-                        let wait = resp.retry_after.unwrap_or_else(|| self.backoff(attempt));
-                        if can_retry && wait <= self.opts.max_retry_wait {
-                            tracing::warn!(
-                                wait_secs = wait.as_secs_f64(),
-                                "rate limited; waiting before retry"
-                            );
-                            self.opts.sleeper.sleep(wait).await;
-                            attempt += 1;
-                            continue;
-                        }
-                        return Ok(resp);
-                    }
-                    if resp.status >= 500 && req.idempotent() && can_retry {
-                        tracing::warn!(status = resp.status, "server error; retrying");
-                        self.opts.sleeper.sleep(self.backoff(attempt)).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    if resp.status >= 400 {
-                        tracing::info!(status = resp.status, body = %truncate(&resp.body, 300), "call failed");
-                    }
-                    return Ok(resp);
-                }
-                Ok(Err(e)) => {
-                    self.opts.observer.observe(&self.label, op, 0, secs);
-                    // Connection refused etc.: nothing reached the server, any method may retry.
-                    if can_retry && (e.is_connect() || req.idempotent()) {
-                        tracing::warn!(error = %e, "request failed; retrying");
-                        self.opts.sleeper.sleep(self.backoff(attempt)).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    if e.is_timeout() {
-                        return Err(self.timeout_err(op));
-                    }
-                    return Err(MediaError::Unreachable {
-                        platform: self.platform,
-                        server: self.label.clone(),
-                        op: op.to_string(),
-                        detail: error_chain(&e),
-                    });
-                }
-                Err(_elapsed) => {
-                    self.opts.observer.observe(&self.label, op, 0, secs);
-                    if can_retry && req.idempotent() {
-                        tracing::warn!("timed out; retrying");
-                        self.opts.sleeper.sleep(self.backoff(attempt)).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(self.timeout_err(op));
-                }
-            }
-        }
-    }
-
-    fn timeout_err(&self, op: &str) -> MediaError {
-        MediaError::Timeout {
-            platform: self.platform,
-            server: self.label.clone(),
-            op: op.to_string(),
-            after: self.opts.timeout,
-        }
-    }
-
-    /// Exponential with jitter, via the domain's job backoff so timing is uniform.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.opts.backoff_base.as_secs().max(1) as i64;
-        let jitter = f64::from(self.opts.clock.now().nanosecond() % 1000) / 1000.0;
-        let secs = boxoffice_domain::backoff::retry_delay_secs(attempt, base, 60, jitter);
-        Duration::from_secs(secs.max(1) as u64)
-    }
-
-    async fn once(&self, req: &Req) -> std::result::Result<Resp, reqwest::Error> {
-        let url = format!("{}{}", self.base, req.path);
-        let mut b = self.client.request(req.method.clone(), url);
-        if !req.query.is_empty() {
-            b = b.query(&req.query);
-        }
-        if !self.opts.extra_query.is_empty() {
-            b = b.query(&self.opts.extra_query);
+        let mut r = HttpRequest::new(req.method, req.path).op(op);
+        for (k, v) in req.query {
+            r = r.query(k, v);
         }
         if let Some(j) = &req.json {
-            b = b.json(j);
-        } else if matches!(req.method, Method::POST | Method::PUT) {
-            // Some servers insist on a length for bodiless POSTs.
-            b = b.header(reqwest::header::CONTENT_LENGTH, "0");
+            r = r.json(j);
         }
-        let resp = b.send().await?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, self.opts.clock.as_ref()));
-        let body = resp.text().await?;
-        Ok(Resp {
-            status,
-            retry_after,
-            body,
-        })
+        match self.client.send(r).await {
+            Ok(resp) => {
+                if resp.status >= 400 {
+                    tracing::info!(
+                        platform = %self.platform,
+                        server = %self.label,
+                        op,
+                        status = resp.status,
+                        body = %resp.excerpt(),
+                        "media call failed"
+                    );
+                }
+                Ok(Resp {
+                    status: resp.status,
+                    retry_after: resp.retry_after,
+                    body: String::from_utf8_lossy(&resp.body).into_owned(),
+                })
+            }
+            Err(HttpError::Timeout { after, .. }) => Err(MediaError::Timeout {
+                platform: self.platform,
+                server: self.label.clone(),
+                op: op.to_string(),
+                after,
+            }),
+            Err(e) => Err(MediaError::Unreachable {
+                platform: self.platform,
+                server: self.label.clone(),
+                op: op.to_string(),
+                detail: match e {
+                    HttpError::Connect { detail, .. } | HttpError::Config { detail, .. } => detail,
+                    other => other.to_string(),
+                },
+            }),
+        }
     }
 
     /// Generic mapping of a non-2xx answer; clients handle their special cases first.
@@ -479,18 +388,6 @@ impl HttpCore {
     }
 }
 
-/// Seconds, or an HTTP-date (RFC 9110 §10.2.3) measured against `clock`.
-pub(crate) fn parse_retry_after(v: &str, clock: &dyn Clock) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when =
-        time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    let secs = (when - clock.now()).whole_seconds().max(0);
-    Some(Duration::from_secs(secs as u64))
-}
-
 pub(crate) fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -499,31 +396,9 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let clock = boxoffice_domain::TestClock::at(time::macros::datetime!(2026-01-01 0:00 UTC));
-        assert_eq!(parse_retry_after("7", &clock), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", &clock),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(parse_retry_after("soon", &clock), None);
-    }
 
     #[test]
     fn extra_query_pairs_are_decoded_and_empty_segments_skipped() {

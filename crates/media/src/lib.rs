@@ -17,12 +17,12 @@ mod mediabrowser;
 mod plex_server;
 mod plex_tv;
 pub mod policy;
-pub mod rate_limit;
 mod types;
 mod xml;
 
 use async_trait::async_trait;
 
+pub use boxoffice_http::{ClockSleeper, RateLimit, Sleeper, TokenBucket, TokioSleeper};
 pub use emby::EmbyServer;
 pub use error::{MediaError, PlexRefusal, Result};
 pub use http::{CallObserver, ClientOptions, NoopObserver, ProxyConfig, parse_extra_query};
@@ -30,7 +30,6 @@ pub use jellyfin::JellyfinServer;
 pub use plex_server::PlexServer;
 pub use plex_tv::{PlexClientId, PlexTvClient};
 pub use policy::{AccessPolicy, DeviceAccess, LibraryAccess};
-pub use rate_limit::{ClockSleeper, RateLimit, Sleeper, TokenBucket, TokioSleeper};
 pub use types::{
     ConnectLink, Decision, Device, Library, LiveSession, MediaUser, NewUser, PendingInvite,
     Platform, PlaybackState, PlexAccountInfo, PlexHeadcount, PlexResource, PlexSectionId,

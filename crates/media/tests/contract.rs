@@ -90,7 +90,7 @@ fn hits(log: &[LoggedRequest], method: &str, path: &str) -> usize {
 }
 
 async fn control_put(url: String, body: Value) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    boxoffice_http::install_crypto_provider();
     let r = reqwest::Client::new().put(url).json(&body).send().await;
     assert!(
         r.is_ok_and(|r| r.status().is_success()),
@@ -952,7 +952,7 @@ async fn jellyfin() -> Jf {
 
 /// Log in as the user would (ref §2.1 AuthenticateByName): the password works.
 async fn jf_login(base: &str, name: &str, pw: &str) -> u16 {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    boxoffice_http::install_crypto_provider();
     let r = reqwest::Client::new()
         .post(format!("{base}/Users/AuthenticateByName"))
         .header(
