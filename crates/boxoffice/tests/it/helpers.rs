@@ -146,6 +146,11 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The database's URL, for a `boxoffice serve` process of a test's own on the same data.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub async fn run_pending_jobs(&self) -> usize {
         self.runner.run_pending().await.expect("jobs run")
     }

@@ -42,6 +42,7 @@ mod multi_instance;
 mod new_customer;
 mod notification_pages;
 mod notifications;
+mod payments_kill;
 mod payments_storm;
 mod payments_sync;
 mod payments_webhooks;
