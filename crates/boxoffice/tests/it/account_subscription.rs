@@ -56,6 +56,8 @@ async fn changing_plan_previews_the_credit_and_paying_the_new_plan_applies_it() 
 
     // Ten days into thirty: twenty are left, worth 6.67 USD, which buy ten days of Premium.
     m.t.advance_clock(time::Duration::days(10));
+    // Ten days on, the session has lapsed: log in again.
+    let c = logged_in(&m, "carl@example.com").await;
     let account = page(&m, &c, "/account").await;
     assert!(account.contains("id=\"change-plan-link\""), "{account}");
     let html = page(&m, &c, "/account/plan").await;
@@ -87,10 +89,10 @@ async fn changing_plan_previews_the_credit_and_paying_the_new_plan_applies_it() 
         (2, 2667, now),
         "Premium paid 20.00 plus the credit"
     );
-    assert_eq!(
-        p[1].3 - p[1].2,
-        40 * 86_400,
-        "30 days plus the 10 the credit bought"
+    let extra = p[1].3 - p[1].2 - 30 * 86_400;
+    assert!(
+        (extra - 10 * 86_400).abs() < 3_600,
+        "30 days plus the 10 the credit bought (6.67 of 20.00 over 30 days): {extra} s"
     );
     assert!(p[1].4.contains("credit of 6.67 USD"), "{}", p[1].4);
     let account = page(&m, &c, "/account").await;
@@ -172,7 +174,6 @@ async fn a_customer_cancels_their_recurring_payment_and_a_job_stops_it_at_stripe
         html.contains("No further charges") && !html.contains("Cancel recurring payment"),
         "{html}"
     );
-    assert!(m.t.app.now() < count(&m, "SELECT covered_until FROM customers").await);
 
     // Another customer cannot cancel it.
     let other = customer_browser(&m, "ed@example.com").await;
@@ -275,6 +276,7 @@ async fn a_jellyfin_customer_gets_a_new_password_link_from_my_account() {
     m.t.advance_clock(time::Duration::hours(1));
     let html = page(&m, &c, "/account").await;
     assert!(html.contains("Send me a new password link"), "{html}");
+    let before = m.world.smtp.messages_to("ida@example.com").len();
     let r = c
         .post(m.t.url(&format!("/account/media-password/{share}")))
         .form(&[("csrf", csrf_from(&html))])
@@ -285,12 +287,15 @@ async fn a_jellyfin_customer_gets_a_new_password_link_from_my_account() {
     assert_eq!(location(&r), "/account?done=password_link");
     m.t.run_pending_jobs().await;
     let all = m.world.smtp.messages_to("ida@example.com");
-    assert_eq!(all.len(), 2, "the invite and the new link");
-    assert_ne!(
-        link_in(all[0].text.as_deref().unwrap_or_default()),
-        link_in(all[1].text.as_deref().unwrap_or_default()),
-        "the new message carries a new link"
-    );
+    assert_eq!(all.len(), before + 1, "one new message");
+    let links: Vec<String> = all
+        .iter()
+        .filter_map(|x| x.text.as_deref())
+        .filter(|t| t.contains("/media-password/"))
+        .map(link_in)
+        .collect();
+    assert_eq!(links.len(), 2, "the invite's link and the new one");
+    assert_ne!(links[0], links[1], "the new message carries a new link");
 
     // At once again: refused, with when to ask.
     let html = page(&m, &c, "/account").await;
