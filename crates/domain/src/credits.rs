@@ -202,7 +202,8 @@ pub fn rechain_prepaid(
 }
 
 /// "5 days", "1 day", "4.5 days": days to one decimal, rounded half-up.
-fn to_days(secs: i128) -> String {
+/// A length as the notes and the plan-change preview say it: "1 day", "5 days", "2.5 days".
+pub fn to_days(secs: i128) -> String {
     let day = i128::from(SECS_PER_DAY);
     let tenths = (secs.max(0) * 10 + day / 2) / day;
     match (tenths / 10, tenths % 10) {

@@ -184,3 +184,21 @@ pub async fn plex_username(ex: Ex<'_>, id: i64) -> Result<String> {
     .await)
     .map_err(StoreError::from)
 }
+
+/// The location the customer chose at checkout; selection prefers servers there.
+pub async fn set_preferred_location(
+    ex: Ex<'_>,
+    id: i64,
+    location_id: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    crate::affected!(ex, |e| sqlx::query(
+        "UPDATE customers SET preferred_location_id = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(location_id)
+    .bind(now)
+    .execute(e)
+    .await)?;
+    Ok(())
+}

@@ -50,6 +50,10 @@ document.addEventListener("DOMContentLoaded", function () {
       d.showModal();
     });
   });
+  // A receipt's Print button; without script the browser's own print command does the same.
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
   bulkInviteProgress(document.getElementById("bulk-progress"));
   newCustomerForm(document.getElementById("new-customer-form"));
   copyButtons();

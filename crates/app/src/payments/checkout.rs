@@ -15,10 +15,11 @@ use boxoffice_payments::{
 };
 use boxoffice_store::checkouts::{self, CheckoutRow, NewCheckout};
 use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
-use boxoffice_store::{StoreError, Tx, admin_events, waiting};
+use boxoffice_store::{Ex, StoreError, Tx, admin_events, plan_change_checkouts, waiting};
 use serde_json::json;
 
 use super::ledger::{CONFIRM_CHECKOUT_JOB, PROVISION_JOB, checkout_reference};
+use super::plan_change::CheckoutExtras;
 use super::{GatewayUnavailable, Provider};
 use crate::audit::Actor;
 use crate::notify::{Notice, money};
@@ -127,6 +128,8 @@ pub struct PlanOffer {
     pub duration: String,
     /// Gateways that can bill this plan every period.
     pub recurring: Vec<Provider>,
+    /// A Plex server can serve it: the customer is told about Plex's remote playback rules.
+    pub plex: bool,
 }
 
 /// Everything the checkout page needs.
@@ -156,7 +159,7 @@ pub struct CheckoutStatus {
     pub error: String,
 }
 
-fn duration_text(unit: &str, count: i64) -> String {
+pub(crate) fn duration_text(unit: &str, count: i64) -> String {
     let unit = match (unit, count) {
         ("months", 1) => "month",
         ("months", _) => "months",
@@ -171,6 +174,7 @@ impl App {
     pub async fn checkout_options(&self) -> Result<CheckoutOptions, AppError> {
         let s = self.settings().await?;
         let providers = App::enabled_providers(&s);
+        let plex_plans = self.plex_plan_ids().await?;
         let stripe_recurring = s.bool("payments.stripe.recurring_enabled");
         let paypal_recurring = s.bool("payments.paypal.recurring_enabled");
         let plans = self
@@ -199,6 +203,7 @@ impl App {
                     price: money(p.plan.cost_minor, &p.plan.currency),
                     duration: duration_text(&p.plan.duration_unit, p.plan.duration_count),
                     recurring,
+                    plex: plex_plans.contains(&p.plan.id),
                 }
             })
             .collect();
@@ -284,9 +289,9 @@ impl App {
 
     /// The customer of a site login, as checkout needs one: the existing customer, or (not yet
     /// stored, id 0) what a new one would be, with the login's e-mail as their identity.
-    async fn checkout_customer(
+    pub(crate) async fn checkout_customer(
         &self,
-        tx: &mut Tx,
+        ex: Ex<'_>,
         login_id: i64,
         email: &str,
     ) -> Result<CustomerRow, AppError> {
@@ -294,7 +299,7 @@ impl App {
             return Ok(c);
         }
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
-        if let Ok(c) = customers::find_by_email_key(tx.ex(), &email.normalized()).await {
+        if let Ok(c) = customers::find_by_email_key(ex, &email.normalized()).await {
             return Ok(c);
         }
         let now = self.now();
@@ -325,6 +330,19 @@ impl App {
         login_id: i64,
         login_email: &str,
         req: CheckoutRequest,
+    ) -> Result<CheckoutStarted, CheckoutRefused> {
+        self.start_checkout_with(login_id, login_email, req, CheckoutExtras::default())
+            .await
+    }
+
+    /// [`Self::start_checkout`] with the checkout page's further choices: the server location,
+    /// and whether the plan bought replaces the current one now (a plan change with credit).
+    pub async fn start_checkout_with(
+        &self,
+        login_id: i64,
+        login_email: &str,
+        req: CheckoutRequest,
+        extras: CheckoutExtras,
     ) -> Result<CheckoutStarted, CheckoutRefused> {
         let now = self.now();
         let settings = self.settings().await?;
@@ -368,12 +386,22 @@ impl App {
         let gateway = self.gateways.gateway(self, &settings, req.provider)?;
         let mut tx = self.db.begin().await?;
         let mut customer = self
-            .checkout_customer(&mut tx, login_id, login_email)
+            .checkout_customer(tx.ex(), login_id, login_email)
             .await?;
         if customer.deleting_at.is_some() {
             return Err(AppError::Conflict("this account is being deleted".into()).into());
         }
+        self.check_trial_first(tx.ex(), &settings, &customer)
+            .await?;
+        let from_plan = match extras.change_plan {
+            true => Some(self.check_plan_change(&mut tx, &customer, &req).await?),
+            false => None,
+        };
         let plan = plan::load(tx.ex(), req.plan_id).await?;
+        let location = self
+            .check_location(tx.ex(), &customer, &plan, extras.location_id)
+            .await?;
+        customer.preferred_location_id = location.or(customer.preferred_location_id);
         // Before any money moves: a server must have room for this customer on this plan.
         if let Err(no) = self.capacity_for(&mut tx, &customer, &plan).await? {
             drop(tx);
@@ -401,6 +429,9 @@ impl App {
                 },
             )
             .await?;
+        }
+        if location.is_some() {
+            customers::set_preferred_location(tx.ex(), customer.id, location, now).await?;
         }
         let price = self
             .price_checkout(
@@ -430,6 +461,9 @@ impl App {
         if !price.discount_code.is_empty() {
             self.redeem_checkout_discount(&mut tx, &customer, req.plan_id, &price, row.id)
                 .await?;
+        }
+        if let Some(from) = from_plan {
+            plan_change_checkouts::mark(tx.ex(), row.id, from).await?;
         }
         self.audit(
             tx.ex(),
@@ -517,7 +551,7 @@ impl App {
 
     /// "User tried to subscribe but servers are full": logged each time, told to the
     /// administrator at most once per plan every 6 hours.
-    async fn servers_full(
+    pub(crate) async fn servers_full(
         &self,
         customer: &CustomerRow,
         plan: &LoadedPlan,

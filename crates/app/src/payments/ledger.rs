@@ -204,18 +204,28 @@ impl App {
             .map_err(AppError::not_found_as("customer"))?;
         let plan = plan::load(tx.ex(), p.plan_id).await?;
         let mut history = payments::list_for_customer(tx.ex(), customer.id).await?;
-        let start = coverage::renewal_start(now, &periods(&history));
-        let by_plan = coverage::extend(start, plan.plan.duration, 1)
-            .map_err(|e| AppError::Internal(format!("plan {}: {e}", p.plan_id)))?;
-        // The gateway's own period end when it bills by period (a Stripe invoice line);
-        // otherwise one plan duration.
-        let period_to = p.period_end.filter(|e| *e > start).unwrap_or(by_plan.to);
+        // A plan change bought at checkout ends the running payment now, with its credit.
+        let changed = self
+            .plan_change_payment(tx, p.checkout, customer.id, &plan, p.amount)
+            .await?;
+        let (start, period_to, amount_minor, notes) = match &changed {
+            Some(c) => (c.from, c.to, c.amount_minor, c.notes.as_str()),
+            None => {
+                let start = coverage::renewal_start(now, &periods(&history));
+                let by_plan = coverage::extend(start, plan.plan.duration, 1)
+                    .map_err(|e| AppError::Internal(format!("plan {}: {e}", p.plan_id)))?;
+                // The gateway's own period end when it bills by period (a Stripe invoice
+                // line); otherwise one plan duration.
+                let period_to = p.period_end.filter(|e| *e > start).unwrap_or(by_plan.to);
+                (start, period_to, p.amount.minor, "")
+            }
+        };
         let payment = payments::insert(
             tx.ex(),
             NewPayment {
                 customer_id: customer.id,
                 plan_id: p.plan_id,
-                amount_minor: p.amount.minor,
+                amount_minor,
                 currency: p.amount.currency.as_str(),
                 period_from: start,
                 period_to,
@@ -223,13 +233,17 @@ impl App {
                 transaction_id: p.transaction_id,
                 sequence: 1,
                 subscription_id: p.subscription_id.unwrap_or(""),
-                notes: "",
+                notes,
                 source: "gateway",
                 now,
             },
         )
         .await?;
-        history.push(payment.clone());
+        if changed.is_some() {
+            history = payments::list_for_customer(tx.ex(), customer.id).await?;
+        } else {
+            history.push(payment.clone());
+        }
         customers::set_coverage(
             tx.ex(),
             customer.id,

@@ -5,6 +5,10 @@
 pub mod checkout;
 pub mod gateways;
 pub mod ledger;
+pub mod offers;
+pub mod plan_change;
+pub mod recurring_cancel;
+pub mod trial;
 pub mod webhooks;
 
 pub use checkout::{
@@ -13,4 +17,8 @@ pub use checkout::{
 };
 pub use gateways::{GatewayConnector, GatewayUnavailable, Provider};
 pub use ledger::{CONFIRM_CHECKOUT_JOB, Outcome, PROVISION_JOB, checkout_reference};
+pub use offers::{CustomerCheckout, LocationChoice};
+pub use plan_change::{CheckoutExtras, PlanChangePreview};
+pub use recurring_cancel::RECURRING_CANCEL_JOB;
+pub use trial::{TrialOffer, TrialStarted};
 pub use webhooks::{WebhookReceipt, WebhookRefused};

@@ -3,16 +3,17 @@
 //! moves to the new plan's libraries. Renewals paid ahead move behind the new payment, so the
 //! customer's coverage periods never overlap.
 
-use super::plan;
+use super::plan::{self, LoadedPlan};
 use super::provision::{Provisioned, covered_until};
 use crate::audit::Actor;
 use crate::{App, AppError};
 use boxoffice_domain::Money;
 use boxoffice_domain::coverage::Period;
-use boxoffice_domain::credits::{self, PaidPeriod};
+use boxoffice_domain::credits::{self, PaidPeriod, PlanChange};
 use boxoffice_domain::money::Currency;
 use boxoffice_store::customers;
-use boxoffice_store::payments::{self, NewPayment};
+use boxoffice_store::payments::{self, NewPayment, PaymentRow};
+use boxoffice_store::{Ex, Tx};
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PlanChanged {
@@ -36,45 +37,16 @@ impl App {
             .await
             .map_err(AppError::not_found_as("customer"))?;
         let history = payments::list_for_customer(tx.ex(), customer_id).await?;
-        let current = history
-            .iter()
-            .rev()
-            .find(|p| p.period_from <= now && now < p.period_to)
-            .cloned()
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "plan_id",
-                    "no payment covers today: record a payment on the new plan instead",
-                )
-            })?;
-        let old_plan = plan::load(tx.ex(), current.plan_id).await?;
-        let new_plan = plan::load(tx.ex(), new_plan_id).await?;
-        let currency = Currency::parse(&current.currency).map_err(|e| {
-            AppError::Internal(format!("payment {} has a bad currency: {e}", current.id))
-        })?;
-        let change = credits::change_plan_now(
-            &PaidPeriod {
-                period: Period::new(current.period_from, current.period_to),
-                amount: Money::new(current.amount_minor, currency),
-            },
-            &old_plan.plan.name,
-            &new_plan.plan,
-            now,
-        )
-        .map_err(|e| AppError::invalid("plan_id", e.to_string()))?;
-        if change.old_period.is_empty() {
-            // Bought this very second: nothing of it was used, so the whole amount moves.
-            payments::delete(tx.ex(), current.id).await?;
-        } else {
-            payments::cut(
-                tx.ex(),
-                current.id,
-                change.old_period.to,
-                change.old_amount.minor,
-                &change.old_note,
+        let current = running_payment(&history, now).ok_or_else(|| {
+            AppError::invalid(
+                "plan_id",
+                "no payment covers today: record a payment on the new plan instead",
             )
+        })?;
+        let new_plan = plan::load(tx.ex(), new_plan_id).await?;
+        let change = self
+            .end_for_plan_change(&mut tx, &history, &current, &new_plan, now)
             .await?;
-        }
         let tid = format!("plan-change-{}-{now}", current.id);
         let payment = payments::insert(
             tx.ex(),
@@ -95,37 +67,6 @@ impl App {
             },
         )
         .await?;
-        // Renewals paid ahead would overlap the new payment: they follow it instead, in order,
-        // each buying time at the new plan's price.
-        let mut next = payment.period_to;
-        let mut prepaid: Vec<_> = history
-            .iter()
-            .filter(|p| p.id != current.id && p.period_from >= now)
-            .collect();
-        prepaid.sort_by_key(|p| (p.period_from, p.id));
-        for p in prepaid {
-            let currency = Currency::parse(&p.currency).map_err(|e| {
-                AppError::Internal(format!("payment {} has a bad currency: {e}", p.id))
-            })?;
-            let moved = credits::rechain_prepaid(
-                &PaidPeriod {
-                    period: Period::new(p.period_from, p.period_to),
-                    amount: Money::new(p.amount_minor, currency),
-                },
-                &new_plan.plan,
-                next,
-            )
-            .map_err(|e| AppError::invalid("plan_id", e.to_string()))?;
-            payments::move_period(
-                tx.ex(),
-                p.id,
-                (moved.period.from, moved.period.to),
-                new_plan_id,
-                &moved.note,
-            )
-            .await?;
-            next = moved.period.to;
-        }
         let left = payments::list_for_customer(tx.ex(), customer_id).await?;
         customers::set_coverage(
             tx.ex(),
@@ -159,5 +100,98 @@ impl App {
             period_to: payment.period_to,
             no_capacity,
         })
+    }
+}
+
+/// The payment running at `now`, the one a plan change cuts short.
+pub(crate) fn running_payment(history: &[PaymentRow], now: i64) -> Option<PaymentRow> {
+    history
+        .iter()
+        .rev()
+        .find(|p| p.period_from <= now && now < p.period_to)
+        .cloned()
+}
+
+impl App {
+    /// Operations §3.5 steps 1-4 without the new payment: the running payment `current` ends
+    /// now and gives up its unused value as the credit; renewals paid ahead move behind the new
+    /// payment's end, each buying time at the new plan's price. Answers the change, whose
+    /// `new_period` and notes the caller's new payment takes.
+    pub(crate) async fn end_for_plan_change(
+        &self,
+        tx: &mut Tx,
+        history: &[PaymentRow],
+        current: &PaymentRow,
+        new_plan: &LoadedPlan,
+        now: i64,
+    ) -> Result<PlanChange, AppError> {
+        let change = self.preview_change(tx.ex(), current, new_plan, now).await?;
+        if change.old_period.is_empty() {
+            // Bought this very second: nothing of it was used, so the whole amount moves.
+            payments::delete(tx.ex(), current.id).await?;
+        } else {
+            payments::cut(
+                tx.ex(),
+                current.id,
+                change.old_period.to,
+                change.old_amount.minor,
+                &change.old_note,
+            )
+            .await?;
+        }
+        let mut next = change.new_period.to;
+        let mut prepaid: Vec<_> = history
+            .iter()
+            .filter(|p| p.id != current.id && p.period_from >= now)
+            .collect();
+        prepaid.sort_by_key(|p| (p.period_from, p.id));
+        for p in prepaid {
+            let currency = Currency::parse(&p.currency).map_err(|e| {
+                AppError::Internal(format!("payment {} has a bad currency: {e}", p.id))
+            })?;
+            let moved = credits::rechain_prepaid(
+                &PaidPeriod {
+                    period: Period::new(p.period_from, p.period_to),
+                    amount: Money::new(p.amount_minor, currency),
+                },
+                &new_plan.plan,
+                next,
+            )
+            .map_err(|e| AppError::invalid("plan_id", e.to_string()))?;
+            payments::move_period(
+                tx.ex(),
+                p.id,
+                (moved.period.from, moved.period.to),
+                new_plan.terms.id,
+                &moved.note,
+            )
+            .await?;
+            next = moved.period.to;
+        }
+        Ok(change)
+    }
+
+    /// What changing from `current` to `new_plan` at `now` would do; writes nothing.
+    pub(crate) async fn preview_change(
+        &self,
+        ex: Ex<'_>,
+        current: &PaymentRow,
+        new_plan: &LoadedPlan,
+        now: i64,
+    ) -> Result<PlanChange, AppError> {
+        let old_plan = plan::load(ex, current.plan_id).await?;
+        let currency = Currency::parse(&current.currency).map_err(|e| {
+            AppError::Internal(format!("payment {} has a bad currency: {e}", current.id))
+        })?;
+        credits::change_plan_now(
+            &PaidPeriod {
+                period: Period::new(current.period_from, current.period_to),
+                amount: Money::new(current.amount_minor, currency),
+            },
+            &old_plan.plan.name,
+            &new_plan.plan,
+            now,
+        )
+        .map_err(|e| AppError::invalid("plan_id", e.to_string()))
     }
 }

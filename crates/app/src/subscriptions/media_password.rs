@@ -341,3 +341,36 @@ pub fn spent_message(state: LinkState) -> &'static str {
         }
     }
 }
+
+impl App {
+    /// From My account: a new "set your password" link for one of the customer's own Jellyfin
+    /// or Emby users, sent to their e-mail and Discord as the invite is, at most every
+    /// [`NEW_LINK_WAIT_SECS`] per server. `NotFound` for a share that is not theirs.
+    pub async fn send_my_password_link(
+        &self,
+        customer_id: i64,
+        share_id: i64,
+    ) -> Result<usize, AppError> {
+        let share = match shares::find(self.db.ex(), share_id).await {
+            Ok(s) if s.customer_id == customer_id => s,
+            Ok(_) | Err(StoreError::NotFound) => return Err(AppError::NotFound("server")),
+            Err(e) => return Err(e.into()),
+        };
+        let server = servers::find(self.db.ex(), share.server_id)
+            .await
+            .map_err(AppError::not_found_as("server"))?;
+        if server.platform == Platform::Plex {
+            return Err(AppError::Conflict(
+                "Plex accounts keep their own password: change it on plex.tv.".into(),
+            ));
+        }
+        if let Some(latest) = store::latest_for_share(self.db.ex(), share.id).await?
+            && latest.created_at + NEW_LINK_WAIT_SECS > self.now()
+        {
+            return Err(AppError::Throttled {
+                retry_after: latest.created_at + NEW_LINK_WAIT_SECS - self.now(),
+            });
+        }
+        self.send_invite_again(&share, "account").await
+    }
+}

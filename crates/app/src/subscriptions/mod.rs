@@ -4,7 +4,7 @@
 //! media calls happen only in jobs, so a failing server delays a share and never loses it.
 
 mod apply;
-mod change;
+pub(crate) mod change;
 mod detail;
 mod edit;
 mod expiry;
@@ -36,7 +36,9 @@ pub use migrate::{
     MIGRATION_DONE_EVENT, MIGRATION_JOB, MigrationInput, MigrationPreview, MigrationReport,
     MigrationView, PLEX_BAN_WARNING_FROM,
 };
-pub use my_subscription::{MyPayment, MyRecurring, MyServer, MySubscription};
+pub use my_subscription::{
+    MyPayment, MyReceipt, MyRecurring, MyRequestApp, MyServer, MySubscription,
+};
 pub use new_customer::{FieldError, NewCustomerError, NewCustomerForm};
 pub use plex_change::{
     PLEX_CHANGE_REQUIRED_EVENT, PLEX_CHANGE_SETTING, PLEX_CHANGED_EVENT, PlexAccountChanged,

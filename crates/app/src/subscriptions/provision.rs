@@ -268,17 +268,15 @@ impl App {
         self.selection(tx, customer, plan, &existing).await
     }
 
-    async fn selection(
+    /// Every stored server as selection sees it: its groups, users and room.
+    pub(crate) async fn candidate_servers(
         &self,
-        tx: &mut Tx,
-        customer: &CustomerRow,
-        plan: &LoadedPlan,
-        existing: &[ShareRow],
-    ) -> Result<Result<i64, selection::NoCapacity>, AppError> {
-        let rows = servers::list(tx.ex()).await?;
-        let groups = provisioning::server_groups(tx.ex()).await?;
-        let counts = shares::counts_by_server(tx.ex()).await?;
-        let candidates: Vec<CandidateServer> = rows
+        mut ex: Ex<'_>,
+    ) -> Result<Vec<CandidateServer>, AppError> {
+        let rows = servers::list(ex.reborrow()).await?;
+        let groups = provisioning::server_groups(ex.reborrow()).await?;
+        let counts = shares::counts_by_server(ex).await?;
+        Ok(rows
             .iter()
             .map(|s| {
                 let users = counts
@@ -304,7 +302,17 @@ impl App {
                     plex_friends_and_home: users,
                 }
             })
-            .collect();
+            .collect())
+    }
+
+    async fn selection(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+        existing: &[ShareRow],
+    ) -> Result<Result<i64, selection::NoCapacity>, AppError> {
+        let candidates = self.candidate_servers(tx.ex()).await?;
         let find = |states: &[&str]| {
             existing
                 .iter()

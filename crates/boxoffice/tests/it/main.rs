@@ -2,12 +2,14 @@
 
 mod helpers;
 
+mod account_subscription;
 mod api;
 mod auth;
 mod authorization;
 mod browser;
 mod browser_bulk_invite;
 mod browser_checkout;
+mod browser_customer_trial;
 mod browser_design;
 mod browser_discounts;
 mod browser_media_password;
@@ -21,6 +23,7 @@ mod bulk_invite_page;
 mod bulk_invite_share;
 mod capacity;
 mod checkout;
+mod checkout_portal;
 mod cli;
 mod control_api_faults;
 mod customers;
@@ -59,5 +62,6 @@ mod settings;
 mod smtp;
 mod smtp_catcher;
 mod stripe_storm;
+mod trials;
 mod users_page;
 mod web_security;

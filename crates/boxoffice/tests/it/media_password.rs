@@ -59,7 +59,7 @@ pub(crate) fn link_in(text: &str) -> String {
 
 /// Invites `email` (also their username) to `server` on plan 1 and runs the jobs: the user is
 /// created and the invite e-mailed.
-async fn invite_to(m: &MediaTest, email: &str, server: i64) -> i64 {
+pub(crate) async fn invite_to(m: &MediaTest, email: &str, server: i64) -> i64 {
     let v = invite(
         m,
         json!({"email": email, "plan_id": 1, "server_id": server, "transaction_id": format!("tx-{email}")}),

@@ -45,6 +45,13 @@ fn account_notice(d: Option<&str>) -> Option<&'static str> {
         "reinvite_no_capacity" => {
             "No server can take your plan right now: the site's administrator has been told."
         }
+        "trial_started" => {
+            "Your free trial has started. How to connect is under Your servers; an e-mail with the details is on its way."
+        }
+        "recurring_cancel" => {
+            "Your recurring payment is being cancelled with the payment provider. The time you paid for is kept."
+        }
+        "password_link" => "A new link to set your password is on its way to your e-mail.",
         _ => return None,
     })
 }

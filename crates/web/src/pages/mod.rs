@@ -1,6 +1,8 @@
 //! Server-rendered pages. Templates escape every value; forms work without JavaScript.
 
 mod account;
+mod account_actions;
+mod account_plan;
 mod activity;
 pub mod admin;
 mod auth;
@@ -80,6 +82,8 @@ pub fn routes() -> Router<WebState> {
         .merge(notifications::routes())
         .merge(contact::routes())
         .merge(checkout::routes())
+        .merge(account_plan::routes())
+        .merge(account_actions::routes())
         .merge(media_password::routes())
         .merge(register::routes())
         .merge(admin::routes())
