@@ -4,7 +4,9 @@
 
 pub mod checkout;
 pub mod gateways;
+pub(crate) mod giveback;
 pub mod ledger;
+pub(crate) mod record;
 pub mod webhooks;
 
 pub use checkout::{

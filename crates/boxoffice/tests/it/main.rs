@@ -42,6 +42,8 @@ mod multi_instance;
 mod new_customer;
 mod notification_pages;
 mod notifications;
+mod payments_disputes;
+mod payments_ledger;
 mod payments_storm;
 mod payments_sync;
 mod payments_webhooks;

@@ -35,6 +35,8 @@ struct CheckoutPage {
     options: CheckoutOptions,
     /// Some plan can be billed every period by some gateway.
     any_recurring: bool,
+    /// Referral credit waiting for the next pay-as-you-go payment, per currency.
+    referral_credit: Vec<String>,
     error: Option<String>,
 }
 
@@ -70,6 +72,10 @@ async fn page(
 ) -> Result<Response, AppError> {
     let options = st.app.checkout_options().await?;
     let any_recurring = options.plans.iter().any(|p| !p.recurring.is_empty());
+    let referral_credit = st
+        .app
+        .checkout_referral_credit(s.login_id, &s.email)
+        .await?;
     // The form's answer redirects to the gateway's hosted page: the page's policy lets a form
     // lead there (and nowhere else).
     let csp = crate::headers::CONTENT_SECURITY_POLICY.replace(
@@ -81,6 +87,7 @@ async fn page(
         layout,
         options,
         any_recurring,
+        referral_credit,
         error,
     });
     if let Ok(v) = HeaderValue::from_str(&csp) {
