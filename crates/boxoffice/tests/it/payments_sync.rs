@@ -504,7 +504,7 @@ async fn a_refund_asked_for_twice_is_queued_once_and_carried_out_at_the_gateway(
     .filter(|n| {
         n.dedupe_key
             .as_deref()
-            .is_some_and(|k| k.starts_with("refund:stripe:sync:"))
+            .is_some_and(|k| k.to_ascii_lowercase().starts_with("refund:stripe:sync:"))
     })
     .count();
     assert_eq!(seen, 1);
