@@ -125,6 +125,28 @@ pub fn apply_credit(price: Money, credit: Money) -> (Money, Money) {
     )
 }
 
+/// Which pending money credits (oldest first, in `price`'s currency) a checkout takes off its
+/// price: whole credits, in order, while something is left to pay (a gateway cannot charge
+/// nothing); a credit that would take the price to zero waits for a later payment. Answers the
+/// indexes taken and the total taken off.
+pub fn credits_for_checkout(price: Money, credits: &[Money]) -> (Vec<usize>, i64) {
+    let mut taken = Vec::new();
+    let mut off = 0i64;
+    for (i, c) in credits.iter().enumerate() {
+        if c.currency != price.currency || c.minor <= 0 {
+            continue;
+        }
+        match off.checked_add(c.minor) {
+            Some(next) if next < price.minor => {
+                off = next;
+                taken.push(i);
+            }
+            _ => {}
+        }
+    }
+    (taken, off)
+}
+
 /// The credit's currency, for callers that hold only the setting's text.
 pub fn currency(code: &str) -> Option<Currency> {
     Currency::parse(code).ok()
@@ -136,6 +158,21 @@ mod tests {
 
     fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("USD").unwrap())
+    }
+
+    #[test]
+    fn a_checkout_takes_whole_credits_while_something_is_left_to_pay() {
+        let eur = Money::new(100, Currency::parse("EUR").unwrap());
+        assert_eq!(
+            credits_for_checkout(usd(1000), &[usd(200), eur, usd(300)]),
+            (vec![0, 2], 500)
+        );
+        // A credit as large as the price waits; a smaller later one is still taken.
+        assert_eq!(
+            credits_for_checkout(usd(1000), &[usd(1000), usd(100)]),
+            (vec![1], 100)
+        );
+        assert_eq!(credits_for_checkout(usd(1000), &[]), (vec![], 0));
     }
 
     fn pct(value: i64, min: Option<i64>, max: Option<i64>) -> BonusRules {

@@ -183,6 +183,9 @@ pub struct Transaction {
     /// Other ids the same payment goes by (Stripe: the charge's PaymentIntent `pi_…`, which
     /// checkout and webhooks record), so sync recognises a payment recorded under either.
     pub aliases: Vec<String>,
+    /// How much of it has been given back, when the gateway says (Stripe's `amount_refunded`);
+    /// `None` when it does not (PayPal's search shows only the status).
+    pub refunded: Option<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,6 +358,12 @@ pub enum EventKind {
     Reversed {
         payment_id: String,
         reason: Option<String>,
+    },
+    /// A chargeback the seller won (Stripe `charge.dispute.closed` with `status=won`, PayPal
+    /// `CUSTOMER.DISPUTE.RESOLVED` with outcome `RESOLVED_SELLER_FAVOUR`): the money is back.
+    DisputeWon {
+        payment_id: String,
+        dispute_id: Option<String>,
     },
     /// An event this integration does not act on.
     Ignored,

@@ -3,7 +3,7 @@
 
 use crate::{Ex, Result, StoreError, affected, run};
 
-const COLS: &str = "id, customer_id, plan_id, provider, mode, state, amount_minor, currency, discount_code, discount_minor, gateway_ref, redirect_url, payment_id, error, created_at, updated_at";
+const COLS: &str = "id, customer_id, plan_id, provider, mode, state, amount_minor, currency, discount_code, discount_minor, gateway_ref, redirect_url, payment_id, error, created_at, updated_at, referral_credit_minor";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CheckoutRow {
@@ -23,6 +23,8 @@ pub struct CheckoutRow {
     pub error: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Pending referral credits this checkout took off its price.
+    pub referral_credit_minor: i64,
 }
 
 pub struct NewCheckout<'a> {
@@ -34,13 +36,14 @@ pub struct NewCheckout<'a> {
     pub currency: &'a str,
     pub discount_code: &'a str,
     pub discount_minor: i64,
+    pub referral_credit_minor: i64,
     pub now: i64,
 }
 
 pub async fn insert(ex: Ex<'_>, c: NewCheckout<'_>) -> Result<CheckoutRow> {
     let sql = format!(
-        "INSERT INTO checkouts (customer_id, plan_id, provider, mode, state, amount_minor, currency, discount_code, discount_minor, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'created', $5, $6, $7, $8, $9, $9) RETURNING {COLS}"
+        "INSERT INTO checkouts (customer_id, plan_id, provider, mode, state, amount_minor, currency, discount_code, discount_minor, referral_credit_minor, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'created', $5, $6, $7, $8, $10, $9, $9) RETURNING {COLS}"
     );
     run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(c.customer_id)
@@ -52,6 +55,7 @@ pub async fn insert(ex: Ex<'_>, c: NewCheckout<'_>) -> Result<CheckoutRow> {
         .bind(c.discount_code)
         .bind(c.discount_minor)
         .bind(c.now)
+        .bind(c.referral_credit_minor)
         .fetch_one(e)
         .await)
     .map_err(StoreError::from)

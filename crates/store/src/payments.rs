@@ -205,3 +205,50 @@ pub async fn find_by_transaction_any(
         .await)
     .map_err(StoreError::from)
 }
+
+/// A chargeback: as [`record_refund`], and what the payment gave and covered before it is kept
+/// (once, however many chargebacks are told) so a dispute won can put it back.
+pub async fn record_chargeback(
+    ex: Ex<'_>,
+    id: i64,
+    refunded_minor: i64,
+    period_to: i64,
+    note: &str,
+) -> Result<()> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+            "UPDATE payments SET \
+             disputed_refunded_minor = COALESCE(disputed_refunded_minor, refunded_minor), \
+             disputed_period_to = COALESCE(disputed_period_to, period_to), \
+             refunded_minor = $2, period_to = $3, \
+             notes = CASE WHEN notes = '' THEN $4 ELSE notes || ' ' || $4 END \
+             WHERE id = $1 AND period_from < $3",
+        )
+        .bind(id)
+        .bind(refunded_minor)
+        .bind(period_to)
+        .bind(note)
+        .execute(e)
+        .await
+    })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// A dispute won: the payment gives and covers again what it did before the chargeback.
+/// Answers the restored end of coverage, or `None` when no chargeback stands on it.
+pub async fn restore_disputed(ex: Ex<'_>, id: i64, note: &str) -> Result<Option<i64>> {
+    Ok(run!(ex, |e| sqlx::query_scalar(
+        "UPDATE payments SET refunded_minor = disputed_refunded_minor, \
+         period_to = disputed_period_to, \
+         disputed_refunded_minor = NULL, disputed_period_to = NULL, \
+         notes = CASE WHEN notes = '' THEN $2 ELSE notes || ' ' || $2 END \
+         WHERE id = $1 AND disputed_period_to IS NOT NULL RETURNING period_to"
+    )
+    .bind(id)
+    .bind(note)
+    .fetch_optional(e)
+    .await)?)
+}

@@ -189,6 +189,57 @@ pub async fn use_pending(
     Ok(rows)
 }
 
+/// `referrer`'s pending money credits in `currency`, oldest first.
+pub async fn pending_money(ex: Ex<'_>, referrer: i64, currency: &str) -> Result<Vec<CreditRow>> {
+    let sql = format!(
+        "SELECT {CREDIT_COLS} FROM referral_credits WHERE referrer_customer_id = $1 \
+         AND state = 'pending' AND kind = 'credit' AND UPPER(currency) = UPPER($2) \
+         ORDER BY created_at, id"
+    );
+    Ok(run!(ex, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(referrer)
+        .bind(currency)
+        .fetch_all(e)
+        .await)?)
+}
+
+/// Marks the credit `id` of `referrer` used by `reference` if it is still pending; answers
+/// whether it was.
+pub async fn use_credit(
+    ex: Ex<'_>,
+    referrer: i64,
+    id: i64,
+    reference: &str,
+    now: i64,
+) -> Result<bool> {
+    let n = affected!(ex, |e| {
+        sqlx::query(
+            "UPDATE referral_credits SET state = 'used', used_reference = $3, used_at = $4 \
+             WHERE id = $1 AND referrer_customer_id = $2 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(referrer)
+        .bind(reference)
+        .bind(now)
+        .execute(e)
+        .await
+    })?;
+    Ok(n == 1)
+}
+
+/// Puts the credits `reference` took back to pending (a checkout that failed or expired).
+pub async fn release_used(ex: Ex<'_>, reference: &str) -> Result<u64> {
+    Ok(affected!(ex, |e| {
+        sqlx::query(
+            "UPDATE referral_credits SET state = 'pending', used_reference = '', used_at = NULL \
+             WHERE state = 'used' AND used_reference = $1",
+        )
+        .bind(reference)
+        .execute(e)
+        .await
+    })?)
+}
+
 /// A payment's customer, amount and currency, for the first-payment hook.
 pub async fn payment_amount(ex: Ex<'_>, payment_id: i64) -> Result<Option<(i64, i64, String)>> {
     Ok(run!(ex, |e| sqlx::query_as(

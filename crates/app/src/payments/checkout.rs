@@ -15,6 +15,7 @@ use boxoffice_payments::{
 };
 use boxoffice_store::checkouts::{self, CheckoutRow, NewCheckout};
 use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
+use boxoffice_store::referrals::{self, CreditRow};
 use boxoffice_store::{Ex, StoreError, Tx, admin_events, plan_change_checkouts, waiting};
 use serde_json::json;
 
@@ -213,6 +214,29 @@ impl App {
             providers,
             destinations: App::hosted_page_origins(&s),
         })
+    }
+
+    /// The referral credits waiting for the next pay-as-you-go checkout of the customer of
+    /// `login_id`, one total per currency ("2.00 USD"), for the checkout page.
+    pub async fn checkout_referral_credit(
+        &self,
+        login_id: i64,
+        email: &str,
+    ) -> Result<Vec<String>, AppError> {
+        let Some(c) = self.customer_of_login(login_id, email).await? else {
+            return Ok(Vec::new());
+        };
+        let mut totals: Vec<(String, i64)> = Vec::new();
+        for r in referrals::credits_of(self.db.ex(), c.id).await? {
+            if r.state != "pending" || r.kind != "credit" || r.amount_minor <= 0 {
+                continue;
+            }
+            match totals.iter_mut().find(|(cur, _)| *cur == r.currency) {
+                Some((_, n)) => *n += r.amount_minor,
+                None => totals.push((r.currency.clone(), r.amount_minor)),
+            }
+        }
+        Ok(totals.iter().map(|(cur, n)| money(*n, cur)).collect())
     }
 
     /// The price of `plan` for `customer`, after the discount code if one is given.
@@ -443,6 +467,16 @@ impl App {
                 req.discount_code.as_deref(),
             )
             .await?;
+        // Pending referral credits come off a pay-as-you-go price, after any discount.
+        let credits = match req.mode {
+            CheckoutMode::OneOff => {
+                referrals::pending_money(tx.ex(), customer.id, price.amount.currency.as_str())
+                    .await?
+            }
+            CheckoutMode::Recurring => Vec::new(),
+        };
+        let (taken, credit_minor) = money_credits(&credits, price.amount);
+        let to_pay = Money::new(price.amount.minor - credit_minor, price.amount.currency);
         let row = checkouts::insert(
             tx.ex(),
             NewCheckout {
@@ -450,10 +484,11 @@ impl App {
                 plan_id: req.plan_id,
                 provider: req.provider.as_str(),
                 mode: req.mode.as_str(),
-                amount_minor: price.amount.minor,
-                currency: price.amount.currency.as_str(),
+                amount_minor: to_pay.minor,
+                currency: to_pay.currency.as_str(),
                 discount_code: &price.discount_code,
                 discount_minor: price.discount_minor,
+                referral_credit_minor: credit_minor,
                 now,
             },
         )
@@ -465,6 +500,17 @@ impl App {
         if let Some(from) = from_plan {
             plan_change_checkouts::mark(tx.ex(), row.id, from).await?;
         }
+        let reference = credit_reference(row.id);
+        for i in taken {
+            if !referrals::use_credit(tx.ex(), customer.id, credits[i].id, &reference, now).await? {
+                return Err(AppError::Conflict(
+                    "your referral credit was used by another payment while you were checking \
+                     out; please try again"
+                        .into(),
+                )
+                .into());
+            }
+        }
         self.audit(
             tx.ex(),
             &Actor::system(),
@@ -472,7 +518,7 @@ impl App {
             &format!("customer:{}", customer.id),
             &format!(
                 "checkout {} of {} by {} ({})",
-                row.id, plan.plan.name, req.provider, price.amount
+                row.id, plan.plan.name, req.provider, to_pay
             ),
         )
         .await?;
@@ -504,7 +550,7 @@ impl App {
                             plan.plan.name,
                             duration_text(&plan.terms.duration_unit, plan.terms.duration_count)
                         ),
-                        amount: price.amount,
+                        amount: to_pay,
                         customer_email: Some(customer.email.clone()),
                         success_url,
                         cancel_url,
@@ -539,7 +585,11 @@ impl App {
             }
             Err(e) => {
                 let message = e.to_string();
-                checkouts::set_state(self.db.ex(), row.id, "failed", &message, self.now()).await?;
+                let mut tx = self.db.begin().await?;
+                checkouts::set_state(tx.ex(), row.id, "failed", &message, self.now()).await?;
+                // Nothing was charged: the referral credits wait for the next checkout.
+                referrals::release_used(tx.ex(), &credit_reference(row.id)).await?;
+                tx.commit().await?;
                 tracing::warn!(checkout = row.id, provider = %req.provider, error = %message, "gateway refused a checkout");
                 Err(CheckoutRefused::Gateway {
                     provider: req.provider,
@@ -765,6 +815,20 @@ impl App {
         .await?;
         Ok(())
     }
+}
+
+/// What a checkout's referral credits are marked used by.
+pub(crate) fn credit_reference(checkout_id: i64) -> String {
+    format!("checkout:{checkout_id}")
+}
+
+/// The pending credits a checkout of `price` takes (indexes into `credits`) and their total.
+fn money_credits(credits: &[CreditRow], price: Money) -> (Vec<usize>, i64) {
+    let amounts: Vec<Money> = credits
+        .iter()
+        .map(|c| Money::new(c.amount_minor, price.currency))
+        .collect();
+    boxoffice_domain::referrals::credits_for_checkout(price, &amounts)
 }
 
 /// The job kinds of the money path, for the registry.

@@ -1,28 +1,33 @@
 //! The ledger: what a verified gateway event does to boxoffice's books. Payments are coverage
 //! periods (the `payments` table) in integer minor units with a currency; a payment is recorded
-//! once per gateway transaction id, and its provisioning job is queued in the same transaction.
-//! Refunds and chargebacks shorten the payment's coverage and tell the customer; a failed renewal
-//! marks the recurring subscription past due.
+//! once per gateway transaction id by the one recorder ([`super::record`]), which queues its
+//! provisioning job in the same transaction. Refunds, chargebacks and disputes won change
+//! coverage ([`super::giveback`]); a failed renewal marks the recurring subscription past due;
+//! money that matches no customer waits on the Unmatched payments page.
 //!
 //! Every function here runs inside the caller's transaction: the webhook intake stores the event
 //! and applies it together, so an event is applied exactly once whatever the delivery order.
 
 use boxoffice_domain::Money;
-use boxoffice_domain::coverage;
+use boxoffice_domain::coverage::{self, Period};
 use boxoffice_payments::{EventKind, SubscriptionStatus, WebhookEvent};
 use boxoffice_store::checkouts::{self, CheckoutRow};
 use boxoffice_store::gateway_subscriptions::{self, GatewaySubscriptionRow};
-use boxoffice_store::payments::{self, NewPayment, PaymentRow};
+use boxoffice_store::payments::{self, PaymentRow};
 use boxoffice_store::{Tx, admin_events, customers};
 use serde_json::json;
 
 use super::Provider;
+use super::checkout::credit_reference;
+use super::giveback::Giveback;
+use super::record::{MoneyTaken, Then};
 use crate::audit::Actor;
-use crate::notify::{Notice, date, money};
+use crate::notify::{Notice, date};
 use crate::queue::JobSpec;
 use crate::subscriptions::plan;
-use crate::subscriptions::provision::{covered_until, periods};
+use crate::subscriptions::provision::periods;
 use crate::{App, AppError};
+use boxoffice_store::referrals;
 
 /// Provisions the customer of a recorded gateway payment (payload `{"customer_id",
 /// "payment_id"}`): server selection, the share and its job, or "paid, waiting for a server".
@@ -71,7 +76,7 @@ pub(crate) struct Applied {
 }
 
 impl Applied {
-    fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
         Applied {
             outcome,
             detail: detail.into(),
@@ -81,7 +86,7 @@ impl Applied {
         }
     }
 
-    fn customer(mut self, id: i64) -> Self {
+    pub(crate) fn customer(mut self, id: i64) -> Self {
         self.customer_id = Some(id);
         self
     }
@@ -203,11 +208,12 @@ impl App {
             .await
             .map_err(AppError::not_found_as("customer"))?;
         let plan = plan::load(tx.ex(), p.plan_id).await?;
-        let mut history = payments::list_for_customer(tx.ex(), customer.id).await?;
-        // A plan change bought at checkout ends the running payment now, with its credit.
+        // A plan change bought at checkout ends the running payment now, with its credit; the
+        // history is read after that cut so coverage is reckoned from what stands.
         let changed = self
             .plan_change_payment(tx, p.checkout, customer.id, &plan, p.amount)
             .await?;
+        let history = payments::list_for_customer(tx.ex(), customer.id).await?;
         let (start, period_to, amount_minor, notes) = match &changed {
             Some(c) => (c.from, c.to, c.amount_minor, c.notes.as_str()),
             None => {
@@ -220,83 +226,29 @@ impl App {
                 (start, period_to, p.amount.minor, "")
             }
         };
-        let payment = payments::insert(
-            tx.ex(),
-            NewPayment {
-                customer_id: customer.id,
-                plan_id: p.plan_id,
-                amount_minor,
-                currency: p.amount.currency.as_str(),
-                period_from: start,
-                period_to,
-                method: p.provider.as_str(),
-                transaction_id: p.transaction_id,
-                sequence: 1,
-                subscription_id: p.subscription_id.unwrap_or(""),
-                notes,
-                source: "gateway",
-                now,
-            },
-        )
-        .await?;
-        if changed.is_some() {
-            history = payments::list_for_customer(tx.ex(), customer.id).await?;
-        } else {
-            history.push(payment.clone());
-        }
-        customers::set_coverage(
-            tx.ex(),
-            customer.id,
-            Some(p.plan_id),
-            covered_until(&history, now),
-            now,
-        )
-        .await?;
+        let payment = self
+            .record_money(
+                tx,
+                MoneyTaken {
+                    customer: &customer,
+                    plan: &plan,
+                    history,
+                    period: Period::new(start, period_to),
+                    amount_minor,
+                    currency: p.amount.currency.as_str(),
+                    method: p.provider.as_str(),
+                    transaction_id: p.transaction_id,
+                    sequence: 1,
+                    subscription_id: p.subscription_id.unwrap_or(""),
+                    notes,
+                    source: "gateway",
+                },
+                Then::webhook(),
+            )
+            .await?;
         if let Some(c) = p.checkout {
             checkouts::set_paid(tx.ex(), c.id, Some(payment.id), now).await?;
         }
-        // A referred customer's first paid payment credits whoever referred them (once; a free
-        // payment earns nothing).
-        self.credit_referral_in_tx(tx.ex(), customer.id, payment.id)
-            .await?;
-        self.notify(
-            tx.ex(),
-            Notice::to_customer("payment_received", customer.id)
-                .with("plan_name", plan.plan.name.clone())
-                .with(
-                    "payment_amount",
-                    money(payment.amount_minor, &payment.currency),
-                )
-                .with("payment_from", date(payment.period_from))
-                .with("payment_to", date(payment.period_to))
-                .with("transaction_id", payment.transaction_id.clone())
-                .once(format!("payment:{}", payment.id)),
-        )
-        .await?;
-        self.enqueue(
-            tx.ex(),
-            JobSpec::new(
-                PROVISION_JOB,
-                json!({ "customer_id": customer.id, "payment_id": payment.id }),
-            )
-            .key(format!("payment-provision:{}", payment.id)),
-        )
-        .await?;
-        self.audit(
-            tx.ex(),
-            &Actor::system(),
-            "payment.recorded",
-            &format!("customer:{}", customer.id),
-            &format!(
-                "{} {} {} ({} to {})",
-                p.provider,
-                payment.transaction_id,
-                money(payment.amount_minor, &payment.currency),
-                date(payment.period_from),
-                date(payment.period_to)
-            ),
-        )
-        .await?;
         Ok((payment, true))
     }
 
@@ -307,6 +259,79 @@ impl App {
         provider: Provider,
         event: &WebhookEvent,
     ) -> Result<Applied, AppError> {
+        match self.apply_kind(tx, provider, event).await {
+            Ok(a) | Err(Stop::Decided(a)) => Ok(a),
+            Err(Stop::Failed(e)) => Err(e),
+        }
+    }
+
+    /// The checkout an event names, or the event recorded as unmatched (`why`).
+    async fn checkout_or_unmatched(
+        &self,
+        tx: &mut Tx,
+        provider: Provider,
+        event: &WebhookEvent,
+        (reference, gateway_ref): (Option<&str>, Option<&str>),
+        why: &str,
+    ) -> Result<CheckoutRow, Stop> {
+        match self
+            .event_checkout(tx, provider, reference, gateway_ref)
+            .await?
+        {
+            Some(c) => Ok(c),
+            None => Err(Stop::Decided(
+                self.unmatched(tx, provider, event, why).await?,
+            )),
+        }
+    }
+
+    /// The checkout an event names, or the event ignored (it is about no checkout of ours).
+    async fn checkout_or_ignored(
+        &self,
+        tx: &mut Tx,
+        provider: Provider,
+        (reference, gateway_ref): (Option<&str>, Option<&str>),
+    ) -> Result<CheckoutRow, Stop> {
+        self.event_checkout(tx, provider, reference, gateway_ref)
+            .await?
+            .ok_or_else(|| Stop::Decided(Applied::new(Outcome::Ignored, "no checkout of ours")))
+    }
+
+    /// The subscription an event names, or the event waits until it is recorded.
+    async fn subscription_or_wait(
+        &self,
+        tx: &mut Tx,
+        provider: Provider,
+        subscription_id: &str,
+    ) -> Result<GatewaySubscriptionRow, Stop> {
+        gateway_subscriptions::find(tx.ex(), provider.as_str(), subscription_id)
+            .await?
+            .ok_or_else(|| {
+                Stop::Decided(Applied::waiting(
+                    subscription_key(subscription_id),
+                    format!("subscription {subscription_id} is not known yet"),
+                ))
+            })
+    }
+
+    /// The payment an event names, or the event waits until it is recorded.
+    async fn payment_or_wait(&self, tx: &mut Tx, payment_id: &str) -> Result<PaymentRow, Stop> {
+        payments::find_by_transaction_any(tx.ex(), payment_id)
+            .await?
+            .ok_or_else(|| {
+                Stop::Decided(Applied::waiting(
+                    payment_key(payment_id),
+                    format!("payment {payment_id} is not recorded yet"),
+                ))
+            })
+    }
+
+    async fn apply_kind(
+        &self,
+        tx: &mut Tx,
+        provider: Provider,
+        event: &WebhookEvent,
+    ) -> Result<Applied, Stop> {
         let at = event.created.unwrap_or_else(|| self.now());
         match &event.kind {
             EventKind::CheckoutCompleted {
@@ -318,19 +343,15 @@ impl App {
                 amount,
                 ..
             } => {
-                let Some(co) = self
-                    .event_checkout(tx, provider, reference.as_deref(), Some(checkout_id))
-                    .await?
-                else {
-                    return self
-                        .unmatched(
-                            tx,
-                            provider,
-                            event,
-                            "no checkout of ours has this reference",
-                        )
-                        .await;
-                };
+                let co = self
+                    .checkout_or_unmatched(
+                        tx,
+                        provider,
+                        event,
+                        (reference.as_deref(), Some(checkout_id)),
+                        "no checkout of ours has this reference",
+                    )
+                    .await?;
                 let mut applied = Applied::new(Outcome::Applied, "").customer(co.customer_id);
                 if let Some(sub) = subscription_id {
                     self.ensure_subscription(tx, provider, sub, co.customer_id, co.plan_id, at)
@@ -402,14 +423,14 @@ impl App {
                         match plan {
                             Some(p) => (s.customer_id, p),
                             None => {
-                                return self
+                                return Ok(self
                                     .unmatched(
                                         tx,
                                         provider,
                                         event,
                                         "the subscription's plan is gone",
                                     )
-                                    .await;
+                                    .await?);
                             }
                         }
                     }
@@ -421,14 +442,14 @@ impl App {
                                 format!("subscription {s} is not known yet"),
                             ));
                         }
-                        return self
+                        return Ok(self
                             .unmatched(
                                 tx,
                                 provider,
                                 event,
                                 "no checkout or subscription of ours matches it",
                             )
-                            .await;
+                            .await?);
                     }
                 };
                 let mut applied = Applied::new(Outcome::Applied, "").customer(customer_id);
@@ -480,19 +501,15 @@ impl App {
                 checkout_id,
                 reference,
             } => {
-                let Some(co) = self
-                    .event_checkout(tx, provider, reference.as_deref(), Some(checkout_id))
-                    .await?
-                else {
-                    return self
-                        .unmatched(
-                            tx,
-                            provider,
-                            event,
-                            "no checkout of ours has this reference",
-                        )
-                        .await;
-                };
+                let co = self
+                    .checkout_or_unmatched(
+                        tx,
+                        provider,
+                        event,
+                        (reference.as_deref(), Some(checkout_id)),
+                        "no checkout of ours has this reference",
+                    )
+                    .await?;
                 self.enqueue(
                     tx.ex(),
                     JobSpec::new(CONFIRM_CHECKOUT_JOB, json!({ "checkout_id": co.id }))
@@ -508,17 +525,12 @@ impl App {
                 checkout_id,
                 reference,
             } => {
-                match self
-                    .event_checkout(tx, provider, reference.as_deref(), Some(checkout_id))
-                    .await?
-                {
-                    Some(co) => {
-                        checkouts::set_state(tx.ex(), co.id, "expired", "", self.now()).await?;
-                        Ok(Applied::new(Outcome::Applied, "checkout expired")
-                            .customer(co.customer_id))
-                    }
-                    None => Ok(Applied::new(Outcome::Ignored, "no checkout of ours")),
-                }
+                let co = self
+                    .checkout_or_ignored(tx, provider, (reference.as_deref(), Some(checkout_id)))
+                    .await?;
+                checkouts::set_state(tx.ex(), co.id, "expired", "", self.now()).await?;
+                referrals::release_used(tx.ex(), &credit_reference(co.id)).await?;
+                Ok(Applied::new(Outcome::Applied, "checkout expired").customer(co.customer_id))
             }
             EventKind::PaymentMismatch {
                 payment_id,
@@ -527,19 +539,15 @@ impl App {
                 received,
                 received_currency,
             } => {
-                let Some(co) = self
-                    .event_checkout(tx, provider, reference.as_deref(), Some(payment_id))
-                    .await?
-                else {
-                    return self
-                        .unmatched(
-                            tx,
-                            provider,
-                            event,
-                            "no checkout of ours has this reference",
-                        )
-                        .await;
-                };
+                let co = self
+                    .checkout_or_unmatched(
+                        tx,
+                        provider,
+                        event,
+                        (reference.as_deref(), Some(payment_id)),
+                        "no checkout of ours has this reference",
+                    )
+                    .await?;
                 let text = format!(
                     "{provider} payment {payment_id} paid {received} {received_currency}{}: no access was given. Check it in {provider} and record the payment by hand if it covers the plan.",
                     expected
@@ -576,14 +584,7 @@ impl App {
                 ..
             } => {
                 if let Some(s) = subscription_id {
-                    let Some(row) =
-                        gateway_subscriptions::find(tx.ex(), provider.as_str(), s).await?
-                    else {
-                        return Ok(Applied::waiting(
-                            subscription_key(s),
-                            format!("subscription {s} is not known yet"),
-                        ));
-                    };
+                    let row = self.subscription_or_wait(tx, provider, s).await?;
                     let moved = gateway_subscriptions::set_state(
                         tx.ex(),
                         row.id,
@@ -605,24 +606,18 @@ impl App {
                             .customer(row.customer_id),
                     );
                 }
-                match self
-                    .event_checkout(tx, provider, reference.as_deref(), payment_id.as_deref())
-                    .await?
-                {
-                    Some(co) => {
-                        checkouts::set_state(
-                            tx.ex(),
-                            co.id,
-                            "failed",
-                            "the payment failed",
-                            self.now(),
-                        )
-                        .await?;
-                        Ok(Applied::new(Outcome::Applied, "checkout payment failed")
-                            .customer(co.customer_id))
-                    }
-                    None => Ok(Applied::new(Outcome::Ignored, "no checkout of ours")),
-                }
+                let co = self
+                    .checkout_or_ignored(
+                        tx,
+                        provider,
+                        (reference.as_deref(), payment_id.as_deref()),
+                    )
+                    .await?;
+                checkouts::set_state(tx.ex(), co.id, "failed", "the payment failed", self.now())
+                    .await?;
+                referrals::release_used(tx.ex(), &credit_reference(co.id)).await?;
+                Ok(Applied::new(Outcome::Applied, "checkout payment failed")
+                    .customer(co.customer_id))
             }
             EventKind::SubscriptionActivated {
                 subscription_id,
@@ -646,19 +641,15 @@ impl App {
                     return Ok(Applied::new(Outcome::Applied, "subscription active")
                         .customer(row.customer_id));
                 }
-                let Some(co) = self
-                    .event_checkout(tx, provider, reference.as_deref(), Some(subscription_id))
-                    .await?
-                else {
-                    return self
-                        .unmatched(
-                            tx,
-                            provider,
-                            event,
-                            "no checkout of ours started this subscription",
-                        )
-                        .await;
-                };
+                let co = self
+                    .checkout_or_unmatched(
+                        tx,
+                        provider,
+                        event,
+                        (reference.as_deref(), Some(subscription_id)),
+                        "no checkout of ours started this subscription",
+                    )
+                    .await?;
                 self.ensure_subscription(
                     tx,
                     provider,
@@ -680,15 +671,9 @@ impl App {
                 current_period_end,
                 ..
             } => {
-                let Some(row) =
-                    gateway_subscriptions::find(tx.ex(), provider.as_str(), subscription_id)
-                        .await?
-                else {
-                    return Ok(Applied::waiting(
-                        subscription_key(subscription_id),
-                        format!("subscription {subscription_id} is not known yet"),
-                    ));
-                };
+                let row = self
+                    .subscription_or_wait(tx, provider, subscription_id)
+                    .await?;
                 let Some(state) = subscription_state(status) else {
                     return Ok(Applied::new(Outcome::Ignored, format!("status {status:?}"))
                         .customer(row.customer_id));
@@ -704,7 +689,7 @@ impl App {
                 )
                 .await?;
                 if state == "cancelled" {
-                    self.subscription_cancelled(tx, provider, &row, None)
+                    self.subscription_cancelled(tx, provider, &row, None, *current_period_end)
                         .await?;
                 }
                 Ok(
@@ -718,15 +703,9 @@ impl App {
                 reason,
                 ..
             } => {
-                let Some(row) =
-                    gateway_subscriptions::find(tx.ex(), provider.as_str(), subscription_id)
-                        .await?
-                else {
-                    return Ok(Applied::waiting(
-                        subscription_key(subscription_id),
-                        format!("subscription {subscription_id} is not known yet"),
-                    ));
-                };
+                let row = self
+                    .subscription_or_wait(tx, provider, subscription_id)
+                    .await?;
                 // Cancelled is final: its time is "now or later" whatever order events come in.
                 if gateway_subscriptions::set_state(
                     tx.ex(),
@@ -739,8 +718,14 @@ impl App {
                 )
                 .await?
                 {
-                    self.subscription_cancelled(tx, provider, &row, reason.as_deref())
-                        .await?;
+                    self.subscription_cancelled(
+                        tx,
+                        provider,
+                        &row,
+                        reason.as_deref(),
+                        *paid_through,
+                    )
+                    .await?;
                 }
                 Ok(Applied::new(Outcome::Applied, "subscription cancelled")
                     .customer(row.customer_id))
@@ -751,12 +736,7 @@ impl App {
                 full,
                 ..
             } => {
-                let Some(p) = payments::find_by_transaction_any(tx.ex(), payment_id).await? else {
-                    return Ok(Applied::waiting(
-                        payment_key(payment_id),
-                        format!("payment {payment_id} is not recorded yet"),
-                    ));
-                };
+                let p = self.payment_or_wait(tx, payment_id).await?;
                 // Stripe reports the charge's refunded total; PayPal each refund on its own.
                 let total = if *full == Some(true) {
                     p.amount_minor
@@ -765,25 +745,26 @@ impl App {
                 } else {
                     p.refunded_minor.saturating_add(amount.minor)
                 };
-                self.give_back(tx, provider, &p, total, Giveback::Refund, &event.event_id)
-                    .await
+                Ok(self
+                    .give_back(tx, provider, &p, total, Giveback::Refund, &event.event_id)
+                    .await?)
             }
             EventKind::Reversed { payment_id, reason } => {
-                let Some(p) = payments::find_by_transaction_any(tx.ex(), payment_id).await? else {
-                    return Ok(Applied::waiting(
-                        payment_key(payment_id),
-                        format!("payment {payment_id} is not recorded yet"),
-                    ));
-                };
-                self.give_back(
-                    tx,
-                    provider,
-                    &p,
-                    p.amount_minor,
-                    Giveback::Chargeback(reason.clone()),
-                    &event.event_id,
-                )
-                .await
+                let p = self.payment_or_wait(tx, payment_id).await?;
+                Ok(self
+                    .give_back(
+                        tx,
+                        provider,
+                        &p,
+                        p.amount_minor,
+                        Giveback::Chargeback(reason.clone()),
+                        &event.event_id,
+                    )
+                    .await?)
+            }
+            EventKind::DisputeWon { payment_id, .. } => {
+                let p = self.payment_or_wait(tx, payment_id).await?;
+                Ok(self.dispute_won(tx, provider, &p, &event.event_id).await?)
             }
             EventKind::Ignored => Ok(Applied::new(
                 Outcome::Ignored,
@@ -804,22 +785,49 @@ impl App {
             "{provider} event {} ({}) matches no customer: {why}.",
             event.event_id, event.provider_type
         );
-        if let EventKind::PaymentSucceeded {
-            payment_id,
-            amount,
-            payer_email,
-            ..
-        } = &event.kind
-        {
+        // Money that arrived: listed on the Unmatched payments page, to assign or dismiss.
+        let money_in = match &event.kind {
+            EventKind::PaymentSucceeded {
+                payment_id,
+                amount,
+                payer_email,
+                subscription_id,
+                ..
+            } => Some((payment_id, *amount, payer_email, subscription_id)),
+            EventKind::CheckoutCompleted {
+                paid: true,
+                payment_id: Some(payment_id),
+                amount: Some(amount),
+                payer_email,
+                subscription_id,
+                ..
+            } => Some((payment_id, *amount, payer_email, subscription_id)),
+            _ => None,
+        };
+        if let Some((payment_id, amount, payer_email, subscription_id)) = money_in {
             admin_events::record(tx.ex(), self.now(), UNMATCHED_EVENT, None, None, &text).await?;
-            self.notify(
-                tx.ex(),
-                Notice::to_admin("unmatched_payment", None)
-                    .with("gateway", provider.label())
-                    .with("transaction_id", payment_id.clone())
-                    .with("payer_email", payer_email.clone().unwrap_or_default())
-                    .with("payment_amount", amount.to_string())
-                    .once(format!("unmatched:{provider}:{payment_id}")),
+            let raw = json!({
+                "event_id": event.event_id,
+                "type": event.provider_type,
+                "created": event.created,
+            })
+            .to_string();
+            self.list_unmatched_payment(
+                tx,
+                boxoffice_store::payment_sync::NewUnmatched {
+                    gateway: provider.as_str(),
+                    account: "primary",
+                    transaction_id: payment_id,
+                    payer_email: payer_email.as_deref().unwrap_or(""),
+                    payer_name: "",
+                    amount_minor: amount.minor,
+                    currency: amount.currency.as_str(),
+                    paid_at: event.created.unwrap_or_else(|| self.now()),
+                    subscription_id: subscription_id.as_deref().unwrap_or(""),
+                    reason: &format!("Arrived by webhook ({}): {why}.", event.provider_type),
+                    raw: &raw,
+                    now: self.now(),
+                },
             )
             .await?;
         }
@@ -872,151 +880,84 @@ impl App {
         Ok(())
     }
 
+    /// Billing stopped at the gateway (the customer cancelled, or it gave up): the paid time
+    /// is kept, so access runs to the end of what was paid and then lapses as any other; the
+    /// administrator is told.
     async fn subscription_cancelled(
         &self,
         tx: &mut Tx,
         provider: Provider,
         row: &GatewaySubscriptionRow,
         reason: Option<&str>,
+        paid_through: Option<i64>,
     ) -> Result<(), AppError> {
+        let customer = customers::find(tx.ex(), row.customer_id).await?;
+        let until = customer
+            .covered_until
+            .or(paid_through)
+            .or(row.current_period_end);
+        let kept = until
+            .map(|u| format!("access is kept until {}", date(u)))
+            .unwrap_or_else(|| "paid time is kept".into());
+        let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
         self.audit(
             tx.ex(),
             &Actor::system(),
             "subscription.cancelled",
             &format!("customer:{}", row.customer_id),
             &format!(
-                "{provider} subscription {} cancelled{}; paid time is kept",
-                row.subscription_id,
-                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                "{provider} subscription {} cancelled{why}; {kept}",
+                row.subscription_id
             ),
         )
-        .await
+        .await?;
+        self.notify(
+            tx.ex(),
+            Notice::system_message(
+                "Recurring subscription cancelled",
+                &format!(
+                    "{}'s {provider} subscription {} was cancelled at {provider}{why}: no more \
+                     renewals will be charged, and {kept}.",
+                    customer.email, row.subscription_id
+                ),
+            )
+            .once(format!(
+                "subscription-cancelled:{provider}:{}",
+                row.subscription_id
+            )),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn settings_in_tx(&self, tx: &mut Tx) -> Result<crate::settings::Settings, AppError> {
         App::settings_in(tx.ex()).await
     }
+}
 
-    /// A refund or chargeback: the payment's refunded total becomes `total` and its coverage
-    /// shrinks in proportion (never before now: time already used is not taken back).
-    async fn give_back(
-        &self,
-        tx: &mut Tx,
-        provider: Provider,
-        p: &PaymentRow,
-        total: i64,
-        kind: Giveback,
-        event_id: &str,
-    ) -> Result<Applied, AppError> {
-        let now = self.now();
-        let total = total.clamp(0, p.amount_minor);
-        if total <= p.refunded_minor && !matches!(kind, Giveback::Chargeback(_)) {
-            return Ok(Applied::new(Outcome::Ignored, "already given back").customer(p.customer_id));
-        }
-        let period_to = shortened_end(p, total, now);
-        let given = money(total - p.refunded_minor, &p.currency);
-        let note = match &kind {
-            Giveback::Refund => format!("Refunded {given} on {}.", date(now)),
-            Giveback::Chargeback(r) => format!(
-                "Chargeback{} on {}.",
-                r.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
-                date(now)
-            ),
-        };
-        payments::record_refund(tx.ex(), p.id, total, period_to, &note).await?;
-        let history = payments::list_for_customer(tx.ex(), p.customer_id).await?;
-        let customer = customers::find(tx.ex(), p.customer_id).await?;
-        let until = covered_until(&history, now);
-        customers::set_coverage(tx.ex(), customer.id, customer.plan_id, until, now).await?;
-        let (action, title) = match kind {
-            Giveback::Refund => ("payment.refunded", "refund"),
-            Giveback::Chargeback(_) => ("payment.chargeback", "chargeback"),
-        };
-        self.audit(
-            tx.ex(),
-            &Actor::system(),
-            action,
-            &format!("customer:{}", customer.id),
-            &format!(
-                "{provider} {} {title}: {note} Coverage of this payment now ends {}",
-                p.transaction_id,
-                date(period_to)
-            ),
-        )
-        .await?;
-        if title == "chargeback" {
-            let text = format!(
-                "{} opened a chargeback on {provider} payment {} ({}): the payment's coverage now ends {}.",
-                customer.email,
-                p.transaction_id,
-                money(p.amount_minor, &p.currency),
-                date(period_to)
-            );
-            admin_events::record(
-                tx.ex(),
-                now,
-                CHARGEBACK_EVENT,
-                Some(customer.id),
-                None,
-                &text,
-            )
-            .await?;
-            self.notify(
-                tx.ex(),
-                Notice::system_message("Chargeback", &text).once(format!("chargeback:{event_id}")),
-            )
-            .await?;
-        }
-        let plan_name = plan::load(tx.ex(), p.plan_id)
-            .await
-            .map(|l| l.plan.name)
-            .unwrap_or_default();
-        self.notify(
-            tx.ex(),
-            Notice::to_customer("payment_refunded", customer.id)
-                .with("plan_name", plan_name)
-                .with("refund_amount", given)
-                .with("transaction_id", p.transaction_id.clone())
-                .with(
-                    "expiration_date",
-                    until.map(date).unwrap_or_else(|| date(now)),
-                )
-                .once(format!("refund:{provider}:{event_id}")),
-        )
-        .await?;
-        let mut a = Applied::new(Outcome::Applied, note).customer(customer.id);
-        a.payment_id = Some(p.id);
-        Ok(a)
+/// Why applying an event stopped before its end: it was decided early (unmatched, waiting,
+/// nothing of ours) or it failed.
+enum Stop {
+    Decided(Applied),
+    Failed(AppError),
+}
+
+impl From<AppError> for Stop {
+    fn from(e: AppError) -> Self {
+        Stop::Failed(e)
     }
 }
 
-enum Giveback {
-    Refund,
-    Chargeback(Option<String>),
+impl From<boxoffice_store::StoreError> for Stop {
+    fn from(e: boxoffice_store::StoreError) -> Self {
+        Stop::Failed(e.into())
+    }
 }
 
 fn checkout_amount(c: &CheckoutRow) -> Result<Money, AppError> {
     boxoffice_domain::money::Currency::parse(&c.currency)
         .map(|cur| Money::new(c.amount_minor, cur))
         .map_err(|e| AppError::Internal(format!("checkout {} has a bad currency: {e}", c.id)))
-}
-
-/// Where a payment's coverage ends once `refunded` of it is given back: the unrefunded share of
-/// what was left, but never before now (or its start) and never later than it was.
-pub(crate) fn shortened_end(p: &PaymentRow, refunded: i64, now: i64) -> i64 {
-    let before = (p.amount_minor - p.refunded_minor).max(0);
-    let after = (p.amount_minor - refunded).max(0);
-    let len = i128::from(p.period_to - p.period_from);
-    let proportional = if before == 0 {
-        p.period_from
-    } else {
-        p.period_from + i64::try_from(len * i128::from(after) / i128::from(before)).unwrap_or(0)
-    };
-    let used = now.clamp(p.period_from, p.period_to);
-    proportional
-        .max(used)
-        .min(p.period_to)
-        .max(p.period_from + 1)
 }
 
 fn subscription_state(s: &SubscriptionStatus) -> Option<&'static str> {
@@ -1036,40 +977,6 @@ fn subscription_state(s: &SubscriptionStatus) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn payment(from: i64, to: i64, amount: i64, refunded: i64) -> PaymentRow {
-        PaymentRow {
-            id: 1,
-            customer_id: 1,
-            plan_id: 1,
-            amount_minor: amount,
-            currency: "USD".into(),
-            period_from: from,
-            period_to: to,
-            method: "stripe".into(),
-            transaction_id: "pi_1".into(),
-            sequence: 1,
-            subscription_id: String::new(),
-            notes: String::new(),
-            source: "gateway".into(),
-            created_at: 0,
-            refunded_minor: refunded,
-        }
-    }
-
-    #[test]
-    fn a_full_refund_ends_coverage_now_and_a_half_refund_halves_what_is_left() {
-        let p = payment(0, 1000, 1000, 0);
-        assert_eq!(shortened_end(&p, 1000, 100), 100);
-        assert_eq!(shortened_end(&p, 500, 100), 500);
-        // Late in the period, half back still ends it now, not in the past.
-        assert_eq!(shortened_end(&p, 500, 800), 800);
-        // A payment for a future period keeps a one-second stub (a period is never empty).
-        assert_eq!(shortened_end(&payment(500, 1000, 10, 0), 10, 100), 501);
-        // A second partial refund shrinks what the first left.
-        let once = payment(0, 500, 1000, 500);
-        assert_eq!(shortened_end(&once, 750, 0), 250);
-    }
 
     #[test]
     fn references_round_trip() {

@@ -4,11 +4,13 @@
 
 pub mod checkout;
 pub mod gateways;
+pub(crate) mod giveback;
 pub mod ledger;
 pub mod offers;
 pub mod plan_change;
 pub mod recurring_cancel;
 pub mod trial;
+pub(crate) mod record;
 pub mod webhooks;
 
 pub use checkout::{

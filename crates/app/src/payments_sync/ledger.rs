@@ -255,7 +255,7 @@ impl App {
                         &format!(
                             "{} answered the refund of {} to {} ({}): {state}, refund {}. The \
                              payment's coverage changes when the gateway's refund notice \
-                             arrives, or by hand on the customer's page.",
+                             arrives, or when transaction sync next reads it as refunded.",
                             gw.kind(),
                             crate::notify::money(p.amount_minor, &p.currency),
                             c.email,

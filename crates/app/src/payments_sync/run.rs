@@ -5,6 +5,8 @@ use super::{
 };
 use crate::audit::Actor;
 use crate::notify::Notice;
+use crate::payments::Provider;
+use crate::payments::giveback::Giveback;
 use crate::subscriptions::RenewInput;
 use crate::{App, AppError};
 use boxoffice_domain::payment_sync::{
@@ -369,26 +371,48 @@ impl App {
                 customer_id,
                 settlement,
             } => {
-                let customer = customers::find(tx.ex(), customer_id).await?;
-                let what = match settlement {
-                    Settlement::Reversed => "reversed (a chargeback or reversal)",
-                    Settlement::PartiallyRefunded => "partly refunded",
-                    _ => "refunded",
+                let p = boxoffice_store::payments::find(tx.ex(), payment_id).await?;
+                // Full refunds and reversals give back the whole payment; a partial refund
+                // what the gateway says was given back, when it says.
+                let total = match settlement {
+                    Settlement::Refunded | Settlement::Reversed => Some(p.amount_minor),
+                    _ => t
+                        .refunded
+                        .filter(|r| r.currency.as_str().eq_ignore_ascii_case(&p.currency))
+                        .map(|r| r.minor),
                 };
-                self.notify(
-                    tx.ex(),
-                    Notice::system_message(
-                        &format!("A {} payment was {what}", t.gateway),
-                        &format!(
-                            "{} shows payment {} ({}) of {} as {what}. Sync does not change \
-                             coverage by itself: end or remove the payment on the customer's \
-                             page if their access should stop.",
-                            t.gateway, t.id, t.amount, customer.email
-                        ),
-                    )
-                    .once(format!("payment_refund_seen:{payment_id}:{settlement:?}")),
-                )
-                .await?;
+                let provider = Provider::parse(g)
+                    .ok_or_else(|| AppError::Internal(format!("unknown gateway {g}")))?;
+                match total {
+                    Some(total) if total > p.refunded_minor => {
+                        let kind = if settlement == Settlement::Reversed {
+                            Giveback::Chargeback(None)
+                        } else {
+                            Giveback::Refund
+                        };
+                        let key = format!("sync:{}:{total}", t.id);
+                        self.give_back(&mut tx, provider, &p, total, kind, &key)
+                            .await?;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let customer = customers::find(tx.ex(), customer_id).await?;
+                        self.notify(
+                            tx.ex(),
+                            Notice::system_message(
+                                &format!("A {} payment was partly refunded", t.gateway),
+                                &format!(
+                                    "{} shows payment {} ({}) of {} as partly refunded without \
+                                     saying how much: shorten the payment on the customer's page \
+                                     by the share refunded.",
+                                    t.gateway, t.id, t.amount, customer.email
+                                ),
+                            )
+                            .once(format!("payment_refund_seen:{payment_id}:{settlement:?}")),
+                        )
+                        .await?;
+                    }
+                }
                 Taken::RefundSeen
             }
         };
@@ -405,46 +429,23 @@ impl App {
     ) -> Result<Taken, AppError> {
         let g = gateway_str(t.gateway);
         let raw = serde_json::to_string(t).unwrap_or_else(|_| "{}".into());
-        let row = store::insert_unmatched(
-            tx.ex(),
-            NewUnmatched {
-                gateway: g,
-                account: account_str(t.account),
-                transaction_id: &t.id,
-                payer_email: t.payer_email.as_deref().unwrap_or(""),
-                payer_name: t.payer_name.as_deref().unwrap_or(""),
-                amount_minor: t.amount.minor,
-                currency: t.amount.currency.as_str(),
-                paid_at: t.created,
-                subscription_id: t.subscription_id.as_deref().unwrap_or(""),
-                reason,
-                raw: &raw,
-                now: self.now(),
-            },
-        )
-        .await?;
-        let Some(row) = row else {
-            return Ok(Taken::Skipped);
+        let row = NewUnmatched {
+            gateway: g,
+            account: account_str(t.account),
+            transaction_id: &t.id,
+            payer_email: t.payer_email.as_deref().unwrap_or(""),
+            payer_name: t.payer_name.as_deref().unwrap_or(""),
+            amount_minor: t.amount.minor,
+            currency: t.amount.currency.as_str(),
+            paid_at: t.created,
+            subscription_id: t.subscription_id.as_deref().unwrap_or(""),
+            reason,
+            raw: &raw,
+            now: self.now(),
         };
-        self.notify(
-            tx.ex(),
-            Notice::to_admin("unmatched_payment", None)
-                .with("gateway", t.gateway.to_string())
-                .with("transaction_id", t.id.clone())
-                .with(
-                    "payer_email",
-                    t.payer_email
-                        .clone()
-                        .unwrap_or_else(|| "an unknown payer".into()),
-                )
-                .with(
-                    "payment_amount",
-                    crate::notify::money(row.amount_minor, &row.currency),
-                )
-                .with("reason", reason)
-                .once(format!("unmatched_payment:{}", row.id)),
-        )
-        .await?;
-        Ok(Taken::Unmatched(row.id))
+        Ok(match self.list_unmatched_payment(tx, row).await? {
+            Some(id) => Taken::Unmatched(id),
+            None => Taken::Skipped,
+        })
     }
 }

@@ -198,6 +198,39 @@ impl App {
 }
 
 impl App {
+    /// Lists a payment no customer matched on the Unmatched payments page and tells the
+    /// administrator, once per gateway transaction, in the caller's transaction. Transaction
+    /// sync and the webhook intake both land here. `None` when it was already listed.
+    pub(crate) async fn list_unmatched_payment(
+        &self,
+        tx: &mut boxoffice_store::Tx,
+        new: store::NewUnmatched<'_>,
+    ) -> Result<Option<i64>, AppError> {
+        let Some(row) = store::insert_unmatched(tx.ex(), new).await? else {
+            return Ok(None);
+        };
+        let payer = if row.payer_email.is_empty() {
+            "an unknown payer".to_string()
+        } else {
+            row.payer_email.clone()
+        };
+        self.notify(
+            tx.ex(),
+            crate::notify::Notice::to_admin("unmatched_payment", None)
+                .with("gateway", gateway_label(&row.gateway))
+                .with("transaction_id", row.transaction_id.clone())
+                .with("payer_email", payer)
+                .with(
+                    "payment_amount",
+                    crate::notify::money(row.amount_minor, &row.currency),
+                )
+                .with("reason", row.reason.clone())
+                .once(format!("unmatched_payment:{}", row.id)),
+        )
+        .await?;
+        Ok(Some(row.id))
+    }
+
     /// Customers for the assign form: those whose e-mail, PayPal e-mail, Plex e-mail or name
     /// contains `term` (at most 20).
     pub async fn customer_picks(&self, term: &str) -> Result<Vec<store::CustomerPick>, AppError> {

@@ -2,14 +2,15 @@
 //! transaction, the media effects as keyed jobs.
 
 use super::plan;
-use super::provision::{Provisioned, covered_until, periods};
+use super::provision::{Provisioned, periods};
 use crate::audit::Actor;
 use crate::job_reads::JobReads;
+use crate::payments::record::{MoneyTaken, Then, taken_transaction};
 use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_domain::coverage;
 use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
-use boxoffice_store::payments::{self, NewPayment, PaymentRow};
+use boxoffice_store::payments::{self, PaymentRow};
 use boxoffice_store::shares::ShareRow;
 use boxoffice_store::{StoreError, Tx};
 use std::sync::Arc;
@@ -249,6 +250,7 @@ impl App {
                         WhenNoServer::Refuse
                     },
                     source: "manual",
+                    gateway_money: false,
                 },
                 way,
             )
@@ -297,6 +299,7 @@ impl App {
                     // The renewal is money already taken: it is never lost for want of a server.
                     when_no_server: WhenNoServer::Wait,
                     source: "manual",
+                    gateway_money: false,
                 },
                 InviteWay::default(),
             )
@@ -326,26 +329,20 @@ impl App {
         subscription_id: Option<&str>,
         source: &'static str,
     ) -> Result<InviteOutcome, AppError> {
-        let out = self
-            .pay_and_provision(
-                tx,
-                customer,
-                input,
-                Placement {
-                    server: None,
-                    subscription_id,
-                    when_no_server: WhenNoServer::Wait,
-                    source,
-                },
-                InviteWay::default(),
-            )
-            .await?;
-        // A free payment earns nothing; credit_referral_in_tx decides that itself.
-        if !out.replayed {
-            self.credit_referral_in_tx(tx.ex(), customer.id, out.payment_id)
-                .await?;
-        }
-        Ok(out)
+        self.pay_and_provision(
+            tx,
+            customer,
+            input,
+            Placement {
+                server: None,
+                subscription_id,
+                when_no_server: WhenNoServer::Wait,
+                source,
+                gateway_money: true,
+            },
+            InviteWay::default(),
+        )
+        .await
     }
 
     async fn pay_and_provision(
@@ -361,6 +358,7 @@ impl App {
             subscription_id,
             when_no_server,
             source,
+            gateway_money,
         } = placement;
         let now = self.now();
         let plan_id = input
@@ -378,7 +376,7 @@ impl App {
                 "quantity is between 1 and 120",
             ));
         }
-        let mut history = if way.fresh {
+        let history = if way.fresh {
             Vec::new()
         } else {
             payments::list_for_customer(tx.ex(), customer.id).await?
@@ -405,64 +403,38 @@ impl App {
             Some(t) if !t.is_empty() => t.to_string(),
             _ => format!("manual-{}", crate::crypto::random_token()?),
         };
-        let payment = payments::insert(
-            tx.ex(),
-            NewPayment {
-                customer_id: customer.id,
-                plan_id,
-                amount_minor: amount,
-                currency: plan.currency().as_str(),
-                period_from: period.from,
-                period_to: period.to,
-                method: input
-                    .method
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or("manual"),
-                transaction_id: &transaction_id,
-                sequence: input.sequence.unwrap_or(1),
-                subscription_id: subscription_id.unwrap_or(""),
-                notes: input.notes.as_deref().unwrap_or(""),
-                source,
-                now,
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => AppError::Conflict(format!(
-                "transaction id \"{transaction_id}\" is already recorded for another payment"
-            )),
-            other => other.into(),
-        })?;
-        history.push(payment.clone());
-        customers::set_coverage(
-            tx.ex(),
-            customer.id,
-            Some(plan_id),
-            covered_until(&history, now),
-            now,
-        )
-        .await?;
-        let notice = crate::notify::Notice::to_customer("payment_received", customer.id)
-            .with("plan_name", plan.plan.name.clone())
-            .with(
-                "payment_amount",
-                crate::notify::money(payment.amount_minor, &payment.currency),
+        let method = input
+            .method
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .unwrap_or("manual");
+        let currency = plan.currency();
+        let payment = self
+            .record_money(
+                tx,
+                MoneyTaken {
+                    customer,
+                    plan: &plan,
+                    history,
+                    period,
+                    amount_minor: amount,
+                    currency: currency.as_str(),
+                    method,
+                    transaction_id: &transaction_id,
+                    sequence: input.sequence.unwrap_or(1),
+                    subscription_id: subscription_id.unwrap_or(""),
+                    notes: input.notes.as_deref().unwrap_or(""),
+                    source,
+                },
+                Then {
+                    reads: way.reads,
+                    referral: gateway_money,
+                    ..Then::default()
+                },
             )
-            .with("payment_from", crate::notify::date(payment.period_from))
-            .with("payment_to", crate::notify::date(payment.period_to))
-            .with("transaction_id", transaction_id.clone())
-            .once(format!("payment:{}", payment.id));
-        match way.reads {
-            Some(r) => {
-                let batch = r.notice_batch(self, tx.ex(), "payment_received").await?;
-                self.queue_notice(tx.ex(), &batch, notice).await?;
-            }
-            None => {
-                self.notify(tx.ex(), notice).await?;
-            }
-        }
+            .await
+            .map_err(|e| taken_transaction(e, &transaction_id))?;
         if way.reads.is_none_or(JobReads::discord_sync_on) {
             self.enqueue_discord_sync(tx, customer.id, &format!("pay:{}", payment.id))
                 .await?;
@@ -522,6 +494,8 @@ struct Placement<'a> {
     when_no_server: WhenNoServer,
     /// The ledger's `source`: `manual`, `sync`, …
     source: &'static str,
+    /// Money a gateway took (sync, an assigned unmatched payment): it credits a referrer.
+    gateway_money: bool,
 }
 
 /// A request retried with a transaction id already recorded for the same customer answers what

@@ -35,7 +35,7 @@ async fn fill_the_server(m: &MediaTest, server: i64) {
 }
 
 /// A customer's browser: its own cookies, logged in.
-async fn customer_browser(m: &MediaTest, email: &str) -> reqwest::Client {
+pub(crate) async fn customer_browser(m: &MediaTest, email: &str) -> reqwest::Client {
     customer_login(m, email).await;
     let c = crate::helpers::client();
     let page = c

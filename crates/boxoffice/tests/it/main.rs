@@ -46,6 +46,8 @@ mod new_customer;
 mod notification_pages;
 mod notifications;
 mod payments_kill;
+mod payments_disputes;
+mod payments_ledger;
 mod payments_storm;
 mod payments_sync;
 mod payments_webhooks;

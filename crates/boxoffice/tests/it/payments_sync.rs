@@ -13,7 +13,7 @@ use boxoffice_store::notifications::{self as log, LogFilter};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const STRIPE: SyncTarget = SyncTarget {
+pub(crate) const STRIPE: SyncTarget = SyncTarget {
     gateway: GatewayKind::Stripe,
     account: Account::Primary,
 };
@@ -25,7 +25,7 @@ const PAYPAL_SECONDARY: SyncTarget = SyncTarget {
 /// The fakes, a Jellyfin server with plans Basic (10.00 USD) and Premium (20.00 USD), the three
 /// gateways configured against their fakes, and e-mail to the sandbox's SMTP catcher so the
 /// administrator's notices are written.
-async fn sync_test() -> MediaTest {
+pub(crate) async fn sync_test() -> MediaTest {
     let m = media_test().await;
     jellyfin(&m).await;
     let p = &m.world.payments;
@@ -93,7 +93,7 @@ async fn control(url: String, body: Value) -> Value {
 }
 
 /// A card payment made at Stripe outside checkout.
-async fn stripe_payment(m: &MediaTest, amount: i64, email: &str) -> Value {
+pub(crate) async fn stripe_payment(m: &MediaTest, amount: i64, email: &str) -> Value {
     let url = format!("{}/payments", m.world.payments.stripe.control_url());
     control(
         url,
@@ -114,7 +114,7 @@ async fn paypal_payment(m: &MediaTest, account: &str, amount: &str, email: &str)
 
 /// The fakes stamp transactions with the wall clock; the app's test clock stands still, so it
 /// is moved past them before a sync reads "up to now".
-fn a_minute_later(m: &MediaTest) {
+pub(crate) fn a_minute_later(m: &MediaTest) {
     m.t.advance_clock(time::Duration::minutes(1));
 }
 
@@ -484,7 +484,8 @@ async fn a_refund_asked_for_twice_is_queued_once_and_carried_out_at_the_gateway(
     let refunds = m.world.payments.stripe.objects_of("refund");
     assert_eq!(refunds.len(), 1, "one refund at Stripe: {refunds:?}");
 
-    // The next sync sees the charge refunded and tells the administrator, once.
+    // The next sync sees the charge refunded and gives it back in the ledger, once: the
+    // payment's time is taken back and the customer told.
     m.t.advance_clock(time::Duration::hours(1));
     for _ in 0..2 {
         let r = m.t.app.run_payment_sync(STRIPE).await.expect("sync");
@@ -503,10 +504,14 @@ async fn a_refund_asked_for_twice_is_queued_once_and_carried_out_at_the_gateway(
     .filter(|n| {
         n.dedupe_key
             .as_deref()
-            .is_some_and(|k| k.starts_with(&format!("payment_refund_seen:{pid}:")))
+            .is_some_and(|k| k.to_ascii_lowercase().starts_with("refund:stripe:sync:"))
     })
     .count();
     assert_eq!(seen, 1);
+    let refunded = boxoffice_store::payments::find(m.t.app.db.ex(), pid)
+        .await
+        .expect("payment");
+    assert_eq!(refunded.refunded_minor, 1000);
 
     // A manual payment has nothing at a gateway to refund.
     let manual = inv["payment_id"].as_i64().expect("payment");

@@ -16,7 +16,9 @@
 //! Control API: `GET /state`, `GET|PUT /webhook`, `GET /deliveries`, `POST /deliveries/retry`,
 //! `POST /plans`, `POST /orders/{id}/approve`, `POST /subscriptions/{id}/approve`,
 //! `POST /payments` (a payment outside checkout, on either account), `POST /captures/{id}/refund`,
-//! `POST /subscriptions/{id}/fail_next_renewal`, `POST /subscriptions/{id}/advance`.
+//! `POST /subscriptions/{id}/fail_next_renewal`, `POST /subscriptions/{id}/advance`,
+//! `POST /subscriptions/{id}/cancel` (the buyer cancels), `POST /captures/{id}/reverse` (a
+//! chargeback and its dispute), `POST /disputes/{id}/resolve` (`{"outcome"}`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -97,6 +99,7 @@ struct PpState {
     ledger: Vec<Txn>,
     idem: HashMap<String, (String, Value)>,
     fail_next: HashSet<String>,
+    disputes: Vec<Value>,
 }
 
 struct Inner {
@@ -233,6 +236,141 @@ impl PpState {
         });
         hooks.enqueue(&id, typ, ev.to_string());
         self.events.push(ev);
+    }
+
+    /// Cancels a subscription (the merchant's API call, or the buyer in their PayPal account):
+    /// `BILLING.SUBSCRIPTION.CANCELLED`, keeping `billing_info.next_billing_time` as paid-through.
+    fn cancel_subscription(
+        &mut self,
+        hooks: &Dispatcher,
+        id: &str,
+        reason: &str,
+    ) -> Result<Value, Response> {
+        let Some(s) = self.subscriptions.iter_mut().find(|s| s["id"] == id) else {
+            return Err(not_found("INVALID_RESOURCE_ID"));
+        };
+        if !matches!(s["status"].as_str(), Some("ACTIVE" | "SUSPENDED")) {
+            return Err(unprocessable(
+                "SUBSCRIPTION_STATUS_INVALID",
+                "Invalid subscription status for cancel action; subscription status should be active or suspended.",
+            ));
+        }
+        s["status"] = json!("CANCELLED");
+        s["status_change_note"] = json!(reason);
+        s["status_update_time"] = json!(rfc3339(now()));
+        let sub = public_sub(s);
+        self.event(
+            hooks,
+            "BILLING.SUBSCRIPTION.CANCELLED",
+            "subscription",
+            sub.clone(),
+            "Subscription cancelled",
+        );
+        Ok(sub)
+    }
+
+    /// The buyer's bank reverses a capture (a chargeback): the capture becomes `REVERSED`
+    /// (`PAYMENT.CAPTURE.REVERSED`) and a dispute in the chargeback stage is opened
+    /// (`CUSTOMER.DISPUTE.CREATED`). Answers the dispute.
+    fn reverse_capture(&mut self, hooks: &Dispatcher, id: &str) -> Result<Value, Response> {
+        let Some(c) = self.captures.iter_mut().find(|c| c["id"] == id) else {
+            return Err(not_found("INVALID_RESOURCE_ID"));
+        };
+        if c["status"] != "COMPLETED" {
+            return Err(unprocessable(
+                "CAPTURE_NOT_COMPLETED",
+                "Only a completed capture can be reversed.",
+            ));
+        }
+        let t = rfc3339(now());
+        c["status"] = json!("REVERSED");
+        c["status_details"] = json!({"reason": "CHARGEBACK"});
+        c["update_time"] = json!(t);
+        let capture = c.clone();
+        let amount = capture["amount"].clone();
+        let did = format!("PP-D-{}", pid(5));
+        let dispute = json!({
+            "dispute_id": did,
+            "create_time": t, "update_time": t,
+            "disputed_transactions": [{
+                "seller_transaction_id": id, "create_time": capture["create_time"],
+                "transaction_status": "REVERSED", "gross_amount": amount,
+                "custom": capture["custom_id"],
+            }],
+            "reason": "UNAUTHORISED", "status": "UNDER_REVIEW", "dispute_amount": amount,
+            "dispute_life_cycle_stage": "CHARGEBACK", "dispute_channel": "EXTERNAL",
+            "links": [{"href": format!("{}/v1/customer/disputes/{did}", self.base), "rel": "self", "method": "GET"}],
+        });
+        self.disputes.push(dispute.clone());
+        self.event(
+            hooks,
+            "PAYMENT.CAPTURE.REVERSED",
+            "capture",
+            capture,
+            &format!(
+                "Payment reversed for {} {}",
+                amount["value"].as_str().unwrap_or(""),
+                amount["currency_code"].as_str().unwrap_or("")
+            ),
+        );
+        self.event(
+            hooks,
+            "CUSTOMER.DISPUTE.CREATED",
+            "dispute",
+            dispute.clone(),
+            "A new dispute opened",
+        );
+        Ok(dispute)
+    }
+
+    /// Settles a dispute: `RESOLVED_SELLER_FAVOUR` (won: the reversed money comes back and
+    /// the capture is `COMPLETED` again) or `RESOLVED_BUYER_FAVOUR` (lost):
+    /// `CUSTOMER.DISPUTE.RESOLVED`.
+    fn resolve_dispute(
+        &mut self,
+        hooks: &Dispatcher,
+        id: &str,
+        outcome: &str,
+    ) -> Result<Value, Response> {
+        if !matches!(outcome, "RESOLVED_SELLER_FAVOUR" | "RESOLVED_BUYER_FAVOUR") {
+            return Err(invalid(
+                "/outcome",
+                "INVALID_PARAMETER_VALUE",
+                "outcome is RESOLVED_SELLER_FAVOUR or RESOLVED_BUYER_FAVOUR.",
+            ));
+        }
+        let Some(d) = self.disputes.iter_mut().find(|d| d["dispute_id"] == id) else {
+            return Err(not_found("INVALID_RESOURCE_ID"));
+        };
+        if d["status"] == "RESOLVED" {
+            return Err(unprocessable(
+                "DISPUTE_ALREADY_RESOLVED",
+                "The dispute is already resolved.",
+            ));
+        }
+        d["status"] = json!("RESOLVED");
+        d["update_time"] = json!(rfc3339(now()));
+        d["dispute_outcome"] = if outcome == "RESOLVED_SELLER_FAVOUR" {
+            json!({"outcome_code": outcome})
+        } else {
+            json!({"outcome_code": outcome, "amount_refunded": d["dispute_amount"]})
+        };
+        let dispute = d.clone();
+        if outcome == "RESOLVED_SELLER_FAVOUR" {
+            let cid = dispute["disputed_transactions"][0]["seller_transaction_id"].clone();
+            if let Some(c) = self.captures.iter_mut().find(|c| c["id"] == cid) {
+                c["status"] = json!("COMPLETED");
+                c["status_details"] = Value::Null;
+            }
+        }
+        self.event(
+            hooks,
+            "CUSTOMER.DISPUTE.RESOLVED",
+            "dispute",
+            dispute.clone(),
+            "A dispute was resolved",
+        );
+        Ok(dispute)
     }
 
     fn nvp_primary(&self) -> &PayPalNvpAccount {
@@ -723,6 +861,7 @@ impl PayPalFake {
                 ledger: Vec::new(),
                 idem: HashMap::new(),
                 fail_next: HashSet::new(),
+                disputes: Vec::new(),
             }),
             hooks: Dispatcher::start(signer),
             key,
@@ -864,6 +1003,24 @@ impl PayPalFake {
     }
     pub fn fail_next_renewal(&self, id: &str) {
         lock(&self.inner.state).fail_next.insert(id.to_string());
+    }
+    /// The buyer cancels the subscription from their PayPal account.
+    pub fn cancel_subscription_by_buyer(&self, id: &str) -> crate::Result<Value> {
+        let mut st = lock(&self.inner.state);
+        st.cancel_subscription(&self.inner.hooks, id, "Cancelled by the buyer")
+            .map_err(|_| crate::FakeError::NotFound(id.to_string()))
+    }
+    /// A chargeback on capture `id`; answers the dispute (its `dispute_id` settles it).
+    pub fn reverse_capture(&self, id: &str) -> crate::Result<Value> {
+        let mut st = lock(&self.inner.state);
+        st.reverse_capture(&self.inner.hooks, id)
+            .map_err(|_| crate::FakeError::NotFound(id.to_string()))
+    }
+    /// Settles dispute `id` with `outcome` (`RESOLVED_SELLER_FAVOUR` = won).
+    pub fn resolve_dispute(&self, id: &str, outcome: &str) -> crate::Result<Value> {
+        let mut st = lock(&self.inner.state);
+        st.resolve_dispute(&self.inner.hooks, id, outcome)
+            .map_err(|_| crate::FakeError::NotFound(id.to_string()))
     }
     pub fn advance_subscription(&self, id: &str) -> crate::Result<Value> {
         let mut st = lock(&self.inner.state);
@@ -1341,26 +1498,7 @@ async fn cancel_subscription(
                     )
                 })?
                 .to_string();
-            let Some(s) = st.subscriptions.iter_mut().find(|s| s["id"] == id.as_str()) else {
-                return Err(not_found("INVALID_RESOURCE_ID"));
-            };
-            if !matches!(s["status"].as_str(), Some("ACTIVE" | "SUSPENDED")) {
-                return Err(unprocessable(
-                    "SUBSCRIPTION_STATUS_INVALID",
-                    "Invalid subscription status for cancel action; subscription status should be active or suspended.",
-                ));
-            }
-            s["status"] = json!("CANCELLED");
-            s["status_change_note"] = json!(reason);
-            s["status_update_time"] = json!(rfc3339(now()));
-            let sub = public_sub(s);
-            st.event(
-                hooks,
-                "BILLING.SUBSCRIPTION.CANCELLED",
-                "subscription",
-                sub,
-                "Subscription cancelled",
-            );
+            st.cancel_subscription(hooks, &id, &reason)?;
             Ok((StatusCode::NO_CONTENT, Value::Null))
         },
     )
@@ -2004,6 +2142,20 @@ fn control_routes(inner: St) -> axum::Router {
             let b = crate::http_util::parse_json(body.as_bytes()).unwrap_or(Value::Null);
             let mut st = lock(&i.state);
             match st.refund(&i.hooks, &id, &b) { Ok(v) => Json(v).into_response(), Err(r) => r }
+        }))
+        .route("/captures/{id}/reverse", post(|State(i): State<St>, Path(id): Path<String>| async move {
+            let mut st = lock(&i.state);
+            match st.reverse_capture(&i.hooks, &id) { Ok(v) => Json(v).into_response(), Err(r) => r }
+        }))
+        .route("/disputes/{id}/resolve", post(|State(i): State<St>, Path(id): Path<String>, body: String| async move {
+            let b = crate::http_util::parse_json(body.as_bytes()).unwrap_or(Value::Null);
+            let outcome = b["outcome"].as_str().unwrap_or("RESOLVED_SELLER_FAVOUR").to_string();
+            let mut st = lock(&i.state);
+            match st.resolve_dispute(&i.hooks, &id, &outcome) { Ok(v) => Json(v).into_response(), Err(r) => r }
+        }))
+        .route("/subscriptions/{id}/cancel", post(|State(i): State<St>, Path(id): Path<String>| async move {
+            let mut st = lock(&i.state);
+            match st.cancel_subscription(&i.hooks, &id, "Cancelled by the buyer") { Ok(v) => Json(v).into_response(), Err(r) => r }
         }))
         .route("/subscriptions/{id}/fail_next_renewal", post(|State(i): State<St>, Path(id): Path<String>| async move {
             let mut st = lock(&i.state);

@@ -16,7 +16,9 @@
 //! `POST /checkout/sessions/{id}/pay`, `POST /payments` (a charge made outside checkout),
 //! `POST /refunds`, `POST /subscriptions/{id}/fail_next_renewal`,
 //! `POST /subscriptions/{id}/advance` (the next period: renewal paid, or failed, or the end of
-//! a subscription set to cancel at period end).
+//! a subscription set to cancel at period end), `POST /subscriptions/{id}/cancel` (the customer
+//! cancels in the portal), `POST /disputes` (`{"charge"}` or `{"payment_intent"}`: a chargeback)
+//! and `POST /disputes/{id}/close` (`{"status": "won"|"lost"}`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -416,6 +418,96 @@ impl StState {
         Ok(refund)
     }
 
+    /// The cardholder's bank disputes a charge (`charge` or a PaymentIntent): a `dispute` in
+    /// `needs_response`, the charge marked `disputed` (`charge.dispute.created`).
+    fn dispute(&mut self, hooks: &Dispatcher, id: &str) -> Result<Value, Response> {
+        let charge_id = match self.get(id) {
+            Some(o) if o["object"] == "payment_intent" => {
+                o["latest_charge"].as_str().unwrap_or("").to_string()
+            }
+            Some(o) if o["object"] == "charge" => id.to_string(),
+            _ => return Err(missing("charge", id, "charge")),
+        };
+        let mut ch = self
+            .get(&charge_id)
+            .ok_or_else(|| missing("charge", &charge_id, "charge"))?;
+        if ch["disputed"] == true {
+            return Err(serr(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                Some("charge_disputed"),
+                &format!("Charge {charge_id} is already disputed."),
+                None,
+            ));
+        }
+        ch["disputed"] = json!(true);
+        self.set(&ch);
+        let t = now();
+        let dispute = self.add(json!({
+            "id": sid("du"), "object": "dispute", "amount": ch["amount"], "currency": ch["currency"],
+            "charge": charge_id, "payment_intent": ch["payment_intent"], "reason": "fraudulent",
+            "status": "needs_response", "is_charge_refundable": false, "balance_transactions": [],
+            "evidence": {}, "evidence_details": {"due_by": t + 7 * 86_400, "has_evidence": false, "past_due": false, "submission_count": 0},
+            "metadata": {}, "created": t, "livemode": false,
+        }));
+        self.event(hooks, "charge.dispute.created", dispute.clone(), None);
+        Ok(dispute)
+    }
+
+    /// Closes a dispute as `won` or `lost` (`charge.dispute.closed`).
+    fn close_dispute(
+        &mut self,
+        hooks: &Dispatcher,
+        id: &str,
+        status: &str,
+    ) -> Result<Value, Response> {
+        if !matches!(status, "won" | "lost") {
+            return Err(invalid(
+                "Invalid status: must be one of won or lost",
+                "status",
+            ));
+        }
+        let mut d = self
+            .get(id)
+            .filter(|d| d["object"] == "dispute")
+            .ok_or_else(|| missing("dispute", id, "dispute"))?;
+        if matches!(d["status"].as_str(), Some("won" | "lost")) {
+            return Err(serr(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                None,
+                &format!("Dispute {id} is already closed."),
+                None,
+            ));
+        }
+        let previous = json!({"status": d["status"]});
+        d["status"] = json!(status);
+        self.set(&d);
+        self.event(hooks, "charge.dispute.closed", d.clone(), Some(previous));
+        Ok(d)
+    }
+
+    /// The customer cancels their subscription (the customer portal, cancelling at once):
+    /// `customer.subscription.deleted` with `cancellation_details.reason` `cancellation_requested`.
+    fn cancel_by_customer(&mut self, hooks: &Dispatcher, id: &str) -> Result<Value, Response> {
+        let mut sub = self
+            .get(id)
+            .filter(|s| s["object"] == "subscription")
+            .ok_or_else(|| missing("subscription", id, "id"))?;
+        if sub["status"] == "canceled" {
+            return Err(missing("subscription", id, "id"));
+        }
+        let t = now();
+        sub["status"] = json!("canceled");
+        sub["canceled_at"] = json!(t);
+        sub["ended_at"] = json!(t);
+        sub["cancellation_details"] =
+            json!({"comment": null, "feedback": null, "reason": "cancellation_requested"});
+        self.set(&sub);
+        self.event(hooks, "customer.subscription.deleted", sub.clone(), None);
+        Ok(sub)
+    }
+
     /// The subscription's next period (control `advance`).
     fn advance(&mut self, hooks: &Dispatcher, id: &str) -> Result<Value, Response> {
         let mut sub = self
@@ -654,6 +746,24 @@ impl StripeFake {
     }
     pub fn fail_next_renewal(&self, sub: &str) {
         lock(&self.inner.state).fail_next.insert(sub.to_string());
+    }
+    /// A dispute (chargeback) on a charge or PaymentIntent; answers the dispute.
+    pub fn dispute(&self, id: &str) -> crate::Result<Value> {
+        let mut st = lock(&self.inner.state);
+        st.dispute(&self.inner.hooks, id)
+            .map_err(|_| crate::FakeError::NotFound(id.to_string()))
+    }
+    /// Closes dispute `id` as `won` or `lost`.
+    pub fn close_dispute(&self, id: &str, status: &str) -> crate::Result<Value> {
+        let mut st = lock(&self.inner.state);
+        st.close_dispute(&self.inner.hooks, id, status)
+            .map_err(|_| crate::FakeError::NotFound(id.to_string()))
+    }
+    /// The customer cancels subscription `sub` in the customer portal.
+    pub fn cancel_by_customer(&self, sub: &str) -> crate::Result<Value> {
+        let mut st = lock(&self.inner.state);
+        st.cancel_by_customer(&self.inner.hooks, sub)
+            .map_err(|_| crate::FakeError::NotFound(sub.to_string()))
     }
     pub fn advance_subscription(&self, sub: &str) -> crate::Result<Value> {
         let mut st = lock(&self.inner.state);
@@ -1294,6 +1404,20 @@ fn control_routes(inner: St) -> axum::Router {
             let f = json!({"charge": b["charge"], "payment_intent": b["payment_intent"], "amount": b["amount"].as_i64().map(|a| a.to_string()), "reason": b["reason"]});
             let mut st = lock(&i.state);
             match st.refund(&i.hooks, &f) { Ok(v) => Json(v).into_response(), Err(r) => r }
+        }))
+        .route("/disputes", post(|State(i): State<St>, Json(b): Json<Value>| async move {
+            let id = b["charge"].as_str().or(b["payment_intent"].as_str()).unwrap_or("").to_string();
+            let mut st = lock(&i.state);
+            match st.dispute(&i.hooks, &id) { Ok(v) => Json(v).into_response(), Err(r) => r }
+        }))
+        .route("/disputes/{id}/close", post(|State(i): State<St>, Path(id): Path<String>, Json(b): Json<Value>| async move {
+            let status = b["status"].as_str().unwrap_or("").to_string();
+            let mut st = lock(&i.state);
+            match st.close_dispute(&i.hooks, &id, &status) { Ok(v) => Json(v).into_response(), Err(r) => r }
+        }))
+        .route("/subscriptions/{id}/cancel", post(|State(i): State<St>, Path(id): Path<String>| async move {
+            let mut st = lock(&i.state);
+            match st.cancel_by_customer(&i.hooks, &id) { Ok(v) => Json(v).into_response(), Err(r) => r }
         }))
         .route("/subscriptions/{id}/fail_next_renewal", post(|State(i): State<St>, Path(id): Path<String>| async move {
             let mut st = lock(&i.state);

@@ -479,6 +479,7 @@ fn reporting_row(d: &Value, account: Account) -> Option<Transaction> {
         reference: s(t, "/custom_field"),
         description: Some(code).filter(|c| !c.is_empty()),
         aliases: Vec::new(),
+        refunded: None,
     })
 }
 

@@ -135,6 +135,7 @@ pub fn search_rows(a: &NvpAnswer, account: Account) -> Vec<Transaction> {
                 reference: None,
                 description: Some(typ.to_string()).filter(|t| !t.is_empty()),
                 aliases: Vec::new(),
+                refunded: None,
             })
         })
         .collect()
@@ -177,6 +178,7 @@ pub fn details(a: &NvpAnswer, account: Account) -> Option<Transaction> {
             .map(str::to_string),
         description: Some(typ.to_string()).filter(|t| !t.is_empty()),
         aliases: Vec::new(),
+        refunded: None,
     })
 }
 

@@ -272,6 +272,17 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent> {
                 reason: s(r, "/status_change_note"),
             }
         }
+        // A dispute (chargeback) settled in the seller's favour: the reversed money is back.
+        "CUSTOMER.DISPUTE.RESOLVED"
+            if s(r, "/dispute_outcome/outcome_code").as_deref()
+                == Some("RESOLVED_SELLER_FAVOUR") =>
+        {
+            EventKind::DisputeWon {
+                payment_id: s(r, "/disputed_transactions/0/seller_transaction_id")
+                    .unwrap_or_default(),
+                dispute_id: s(r, "/dispute_id"),
+            }
+        }
         "BILLING.SUBSCRIPTION.PAYMENT.FAILED" => EventKind::PaymentFailed {
             payment_id: None,
             subscription_id: Some(rid),

@@ -211,6 +211,7 @@ fn operation(o: &Value) -> Option<Transaction> {
         reference: s(o, "/params/order_number"),
         description: s(o, "/params/order_name"),
         aliases: Vec::new(),
+        refunded: None,
     })
 }
 

@@ -135,6 +135,15 @@ pub(super) fn parse(body: &[u8]) -> Result<WebhookEvent> {
                 .unwrap_or_default(),
             reason: s(o, "/reason"),
         },
+        // A dispute lost changes nothing more: its chargeback already took the coverage.
+        "charge.dispute.closed" if s(o, "/status").as_deref() == Some("won") => {
+            EventKind::DisputeWon {
+                payment_id: id(o, "/payment_intent")
+                    .or_else(|| id(o, "/charge"))
+                    .unwrap_or_default(),
+                dispute_id: s(o, "/id"),
+            }
+        }
         _ => EventKind::Ignored,
     };
     Ok(WebhookEvent {
@@ -149,6 +158,23 @@ pub(super) fn parse(body: &[u8]) -> Result<WebhookEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dispute_closed_as_won_names_its_payment_and_one_lost_is_ignored() {
+        let won = br#"{"id":"evt_d","type":"charge.dispute.closed","created":5,"data":{"object":{"id":"du_1","object":"dispute","amount":1000,"currency":"usd","charge":"ch_1","payment_intent":"pi_1","reason":"fraudulent","status":"won"}}}"#;
+        match parse(won).unwrap().kind {
+            EventKind::DisputeWon {
+                payment_id,
+                dispute_id,
+            } => {
+                assert_eq!(payment_id, "pi_1");
+                assert_eq!(dispute_id.as_deref(), Some("du_1"));
+            }
+            k => panic!("{k:?}"),
+        }
+        let lost = String::from_utf8_lossy(won).replace("\"won\"", "\"lost\"");
+        assert_eq!(parse(lost.as_bytes()).unwrap().kind, EventKind::Ignored);
+    }
 
     #[test]
     fn the_reference_event_parses_as_a_paid_checkout() {

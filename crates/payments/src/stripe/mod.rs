@@ -290,6 +290,7 @@ fn charge_to_transaction(
         reference: s(c, "/metadata/reference").or_else(|| link.and_then(|l| l.1.clone())),
         description: s(c, "/description"),
         aliases: pi.into_iter().collect(),
+        refunded: (amount_refunded > 0).then(|| Money::new(amount_refunded, amount.currency)),
     })
 }
 

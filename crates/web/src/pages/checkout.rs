@@ -43,6 +43,8 @@ struct CheckoutPage {
     plex_notice: bool,
     /// Some plan can be billed every period by some gateway.
     any_recurring: bool,
+    /// Referral credit waiting for the next pay-as-you-go payment, per currency.
+    referral_credit: Vec<String>,
     error: Option<String>,
 }
 
@@ -140,6 +142,10 @@ async fn page(
         .unwrap_or_default();
     let plex_notice = options.plans.iter().any(|p| p.plex) || c.trials.iter().any(|t| t.plex);
     let destinations = options.destinations.clone();
+    let referral_credit = st
+        .app
+        .checkout_referral_credit(s.login_id, &s.email)
+        .await?;
     let layout = Layout::build(st, "Subscribe", Some(s), csrf, "account").await;
     let resp = render(&CheckoutPage {
         layout,
@@ -148,6 +154,7 @@ async fn page(
         selected,
         plex_notice,
         any_recurring,
+        referral_credit,
         error,
     });
     Ok(allow_gateway_forms(resp, &destinations))

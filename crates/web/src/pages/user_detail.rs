@@ -57,6 +57,8 @@ pub struct PaymentLine {
     pub to: String,
     pub plan: String,
     pub amount: String,
+    /// What refunds and chargebacks gave back of it, when anything was.
+    pub refunded: Option<String>,
     pub method: String,
     pub transaction_id: String,
     pub notes: String,
@@ -270,6 +272,7 @@ async fn view(
                 to: time(p.period_to),
                 plan: plan_name(p.plan_id),
                 amount: money(p.amount_minor, &p.currency),
+                refunded: (p.refunded_minor > 0).then(|| money(p.refunded_minor, &p.currency)),
                 method: p.method.clone(),
                 transaction_id: p.transaction_id.clone(),
                 notes: p.notes.clone(),
