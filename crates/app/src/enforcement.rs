@@ -40,8 +40,8 @@ pub struct PassReport {
 /// What is kept between passes: the rules' memory and when each session was first seen (the
 /// servers do not all say when a session began, and "newest" needs an order).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct Stored {
-    rules: PassMemory,
+pub(crate) struct Stored {
+    pub(crate) rules: PassMemory,
     first_seen: BTreeMap<String, i64>,
     /// The device setting last written per Emby user ("server:user"), so it is written only
     /// when it changes.
@@ -76,6 +76,19 @@ fn unix_of(text: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// `2026-11-01 20:15` (UTC) for messages.
+pub(crate) fn clock_text(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
 fn reason_text(r: &StopReason) -> String {
     match r {
         StopReason::TooManyStreams { streams, limit } => {
@@ -97,6 +110,11 @@ impl App {
             transcoding_enabled: settings.bool("enforcement.transcoding_enabled"),
             policy: match settings.get("enforcement.stream_policy") {
                 "stop_newest" => StreamPolicy::StopNewest,
+                "customer_chooses" => StreamPolicy::CustomerChooses {
+                    grace_secs: settings
+                        .int("enforcement.choice_grace_minutes")
+                        .saturating_mul(60),
+                },
                 _ => StreamPolicy::StopAll,
             },
             confirm_readings: u32::try_from(settings.int("enforcement.confirm_readings"))
@@ -165,10 +183,7 @@ impl App {
 
         let platform_of: HashMap<i64, Platform> =
             servers.iter().map(|s| (s.id, s.platform)).collect();
-        let mut stored: Stored = match store::memory(self.db.ex()).await? {
-            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
-            None => Stored::default(),
-        };
+        let mut stored = self.enforcement_memory().await?;
         let mut first_seen = BTreeMap::new();
         let sessions: Vec<Session> = live
             .iter()
@@ -292,9 +307,32 @@ impl App {
                     }
                     report.notified += self.notify(tx.ex(), notice).await?;
                 }
-                // The "customer chooses" policy needs the customer portal's page; it is not
-                // offered in the settings until then.
-                StreamAction::OfferChoice { .. } => {}
+                StreamAction::OfferChoice {
+                    customer,
+                    until,
+                    streams,
+                    limit,
+                } => {
+                    let plan_name = self.plan_name_of(tx.ex(), *customer).await?;
+                    let notice = Notice::to_customer("stream_limit_choose", *customer)
+                        .with("plan_name", plan_name)
+                        .with("streams_in_use", *streams)
+                        .with("max_streams", *limit)
+                        .with("choose_url", settings.my_streams_url())
+                        .with("choose_until", format!("{} UTC", clock_text(*until)));
+                    report.notified += self.notify(tx.ex(), notice).await?;
+                    self.audit(
+                        tx.ex(),
+                        &Actor::system(),
+                        "enforcement.choice_offered",
+                        &format!("customer:{customer}"),
+                        &format!(
+                            "{streams} streams on a plan allowing {limit}: the customer may choose which to stop until {} UTC, then the newest stop",
+                            clock_text(*until)
+                        ),
+                    )
+                    .await?;
+                }
             }
         }
         stored.rules = pass.memory;
@@ -335,6 +373,7 @@ impl App {
                     .copied()
                     .unwrap_or("")
                     .into(),
+                started_at: Some(d.started_at),
             })
             .collect();
         store::record_pass(tx.ex(), &readings, now, now - HISTORY_DAYS * 86_400).await?;
@@ -489,6 +528,14 @@ impl App {
         }
         out.sort_by_key(|(id, _)| *id);
         out
+    }
+
+    /// What the last pass left for the next one; unreadable memory starts afresh.
+    pub(crate) async fn enforcement_memory(&self) -> Result<Stored, AppError> {
+        Ok(match store::memory(self.db.ex()).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+            None => Stored::default(),
+        })
     }
 
     async fn plan_name_of(
