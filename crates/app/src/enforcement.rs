@@ -35,6 +35,30 @@ pub struct PassReport {
     pub devices_deleted: usize,
     /// Emby users whose "allow all devices" setting was changed.
     pub device_settings_changed: usize,
+    /// Wall time of each part of the pass, in order, for the benchmark and the job log.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// Wall time per part of a pass (measured with the machine's clock: it is about cost, not about
+/// when things happen, so the injectable clock is not the one to use).
+struct Phases {
+    last: std::time::Instant,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases {
+            last: std::time::Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.done.push((name, now - self.last));
+        self.last = now;
+    }
 }
 
 /// What is kept between passes: the rules' memory and when each session was first seen (the
@@ -104,6 +128,7 @@ fn reason_text(r: &StopReason) -> String {
 impl App {
     /// One enforcement pass over every enabled server.
     pub async fn run_enforcement_pass(&self) -> Result<PassReport, AppError> {
+        let mut phases = Phases::start();
         let settings = self.settings().await?;
         let rules = StreamSettings {
             streams_enabled: settings.bool("enforcement.streams_enabled"),
@@ -133,7 +158,9 @@ impl App {
             .collect();
 
         let mut report = PassReport::default();
+        phases.mark("settings and servers");
         let read = self.read_sessions(&servers).await;
+        phases.mark("read sessions");
         let mut live: Vec<(i64, LiveSession)> = Vec::new();
         for (server, outcome) in read {
             match outcome {
@@ -150,6 +177,7 @@ impl App {
         report.sessions = live.len();
 
         let enrollees = store::enrollees(self.db.ex()).await?;
+        phases.mark("read shares");
         let mut owner: HashMap<(i64, &str), i64> = HashMap::new();
         let mut customers: BTreeMap<i64, CustomerRules> = BTreeMap::new();
         for e in &enrollees {
@@ -219,6 +247,7 @@ impl App {
             &rules,
             now,
         );
+        phases.mark("match and decide");
         let mut action_of: HashMap<String, &'static str> = HashMap::new();
         let mut tx = self.db.begin().await?;
         for action in &pass.actions {
@@ -337,6 +366,7 @@ impl App {
         }
         stored.rules = pass.memory;
         stored.first_seen = first_seen;
+        phases.mark("act");
         let devices_on = settings.bool("enforcement.devices_enabled");
         self.emby_devices_pass(
             &servers,
@@ -347,6 +377,7 @@ impl App {
             &mut tx,
         )
         .await?;
+        phases.mark("emby devices");
         let memory =
             serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
         store::save_memory(tx.ex(), &memory, now).await?;
@@ -376,8 +407,12 @@ impl App {
                 started_at: Some(d.started_at),
             })
             .collect();
+        phases.mark("save memory");
         store::record_pass(tx.ex(), &readings, now, now - HISTORY_DAYS * 86_400).await?;
+        phases.mark("record readings");
         tx.commit().await?;
+        phases.mark("commit");
+        report.phases = phases.done;
         Ok(report)
     }
 
