@@ -129,7 +129,7 @@ async fn over_the_limit_the_customer_is_sent_a_link_and_stops_the_stream_they_ch
         values[0]["choose_url"], "https://tv.example.com/account/streams",
         "{values:?}"
     );
-    assert_eq!(values[0]["streams_in_use"], "3", "{values:?}");
+    assert_eq!(values[0]["streams_in_use"], 3, "{values:?}");
 
     let ann = Customer::login(&m, ANN).await;
     let html = ann.page("/account/streams").await;
