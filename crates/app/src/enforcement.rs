@@ -35,13 +35,37 @@ pub struct PassReport {
     pub devices_deleted: usize,
     /// Emby users whose "allow all devices" setting was changed.
     pub device_settings_changed: usize,
+    /// Wall time of each part of the pass, in order, for the benchmark and the job log.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// Wall time per part of a pass (measured with the machine's clock: it is about cost, not about
+/// when things happen, so the injectable clock is not the one to use).
+struct Phases {
+    last: std::time::Instant,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases {
+            last: std::time::Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.done.push((name, now - self.last));
+        self.last = now;
+    }
 }
 
 /// What is kept between passes: the rules' memory and when each session was first seen (the
 /// servers do not all say when a session began, and "newest" needs an order).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct Stored {
-    rules: PassMemory,
+pub(crate) struct Stored {
+    pub(crate) rules: PassMemory,
     first_seen: BTreeMap<String, i64>,
     /// The device setting last written per Emby user ("server:user"), so it is written only
     /// when it changes.
@@ -76,6 +100,19 @@ fn unix_of(text: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// `2026-11-01 20:15` (UTC) for messages.
+pub(crate) fn clock_text(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
 fn reason_text(r: &StopReason) -> String {
     match r {
         StopReason::TooManyStreams { streams, limit } => {
@@ -91,12 +128,18 @@ fn reason_text(r: &StopReason) -> String {
 impl App {
     /// One enforcement pass over every enabled server.
     pub async fn run_enforcement_pass(&self) -> Result<PassReport, AppError> {
+        let mut phases = Phases::start();
         let settings = self.settings().await?;
         let rules = StreamSettings {
             streams_enabled: settings.bool("enforcement.streams_enabled"),
             transcoding_enabled: settings.bool("enforcement.transcoding_enabled"),
             policy: match settings.get("enforcement.stream_policy") {
                 "stop_newest" => StreamPolicy::StopNewest,
+                "customer_chooses" => StreamPolicy::CustomerChooses {
+                    grace_secs: settings
+                        .int("enforcement.choice_grace_minutes")
+                        .saturating_mul(60),
+                },
                 _ => StreamPolicy::StopAll,
             },
             confirm_readings: u32::try_from(settings.int("enforcement.confirm_readings"))
@@ -115,7 +158,9 @@ impl App {
             .collect();
 
         let mut report = PassReport::default();
+        phases.mark("settings and servers");
         let read = self.read_sessions(&servers).await;
+        phases.mark("read sessions");
         let mut live: Vec<(i64, LiveSession)> = Vec::new();
         for (server, outcome) in read {
             match outcome {
@@ -132,6 +177,7 @@ impl App {
         report.sessions = live.len();
 
         let enrollees = store::enrollees(self.db.ex()).await?;
+        phases.mark("read shares");
         let mut owner: HashMap<(i64, &str), i64> = HashMap::new();
         let mut customers: BTreeMap<i64, CustomerRules> = BTreeMap::new();
         for e in &enrollees {
@@ -165,10 +211,7 @@ impl App {
 
         let platform_of: HashMap<i64, Platform> =
             servers.iter().map(|s| (s.id, s.platform)).collect();
-        let mut stored: Stored = match store::memory(self.db.ex()).await? {
-            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
-            None => Stored::default(),
-        };
+        let mut stored = self.enforcement_memory().await?;
         let mut first_seen = BTreeMap::new();
         let sessions: Vec<Session> = live
             .iter()
@@ -204,6 +247,7 @@ impl App {
             &rules,
             now,
         );
+        phases.mark("match and decide");
         let mut action_of: HashMap<String, &'static str> = HashMap::new();
         let mut tx = self.db.begin().await?;
         for action in &pass.actions {
@@ -292,13 +336,37 @@ impl App {
                     }
                     report.notified += self.notify(tx.ex(), notice).await?;
                 }
-                // The "customer chooses" policy needs the customer portal's page; it is not
-                // offered in the settings until then.
-                StreamAction::OfferChoice { .. } => {}
+                StreamAction::OfferChoice {
+                    customer,
+                    until,
+                    streams,
+                    limit,
+                } => {
+                    let plan_name = self.plan_name_of(tx.ex(), *customer).await?;
+                    let notice = Notice::to_customer("stream_limit_choose", *customer)
+                        .with("plan_name", plan_name)
+                        .with("streams_in_use", *streams)
+                        .with("max_streams", *limit)
+                        .with("choose_url", settings.my_streams_url())
+                        .with("choose_until", format!("{} UTC", clock_text(*until)));
+                    report.notified += self.notify(tx.ex(), notice).await?;
+                    self.audit(
+                        tx.ex(),
+                        &Actor::system(),
+                        "enforcement.choice_offered",
+                        &format!("customer:{customer}"),
+                        &format!(
+                            "{streams} streams on a plan allowing {limit}: the customer may choose which to stop until {} UTC, then the newest stop",
+                            clock_text(*until)
+                        ),
+                    )
+                    .await?;
+                }
             }
         }
         stored.rules = pass.memory;
         stored.first_seen = first_seen;
+        phases.mark("act");
         let devices_on = settings.bool("enforcement.devices_enabled");
         self.emby_devices_pass(
             &servers,
@@ -309,6 +377,7 @@ impl App {
             &mut tx,
         )
         .await?;
+        phases.mark("emby devices");
         let memory =
             serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
         store::save_memory(tx.ex(), &memory, now).await?;
@@ -335,10 +404,15 @@ impl App {
                     .copied()
                     .unwrap_or("")
                     .into(),
+                started_at: Some(d.started_at),
             })
             .collect();
+        phases.mark("save memory");
         store::record_pass(tx.ex(), &readings, now, now - HISTORY_DAYS * 86_400).await?;
+        phases.mark("record readings");
         tx.commit().await?;
+        phases.mark("commit");
+        report.phases = phases.done;
         Ok(report)
     }
 
@@ -489,6 +563,14 @@ impl App {
         }
         out.sort_by_key(|(id, _)| *id);
         out
+    }
+
+    /// What the last pass left for the next one; unreadable memory starts afresh.
+    pub(crate) async fn enforcement_memory(&self) -> Result<Stored, AppError> {
+        Ok(match store::memory(self.db.ex()).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+            None => Stored::default(),
+        })
     }
 
     async fn plan_name_of(

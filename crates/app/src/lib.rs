@@ -29,6 +29,7 @@ pub mod referrals;
 pub mod request_apps;
 pub mod servers;
 pub mod settings;
+pub mod stream_choice;
 pub mod subscriptions;
 pub mod totp;
 pub mod users_page;

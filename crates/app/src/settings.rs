@@ -68,6 +68,11 @@ impl Settings {
         )
     }
 
+    /// The customer's page of their own streams, where they choose which to stop.
+    pub fn my_streams_url(&self) -> String {
+        format!("{}/streams", self.account_url())
+    }
+
     pub fn bool(&self, key: &str) -> bool {
         self.get(key) == "true"
     }

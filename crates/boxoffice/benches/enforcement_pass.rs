@@ -138,6 +138,12 @@ async fn measure(servers: usize) -> Result<serde_json::Value, Error> {
         last = app.run_enforcement_pass().await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
+    let phases: Vec<String> = last
+        .phases
+        .iter()
+        .map(|(name, d)| format!("{name} {:.1} ms", d.as_secs_f64() * 1000.0))
+        .collect();
+    println!("  last pass by part: {}", phases.join(", "));
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let sessions = servers * USERS_PER_SERVER * DEVICES_PER_USER;
@@ -160,6 +166,11 @@ async fn measure(servers: usize) -> Result<serde_json::Value, Error> {
         "max_ms": times[times.len() - 1],
         "servers_read": last.servers_read,
         "sessions_read": last.sessions,
+        "phases_ms": last
+            .phases
+            .iter()
+            .map(|(name, d)| (name.to_string(), d.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>(),
     }))
 }
 

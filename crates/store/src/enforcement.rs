@@ -66,15 +66,17 @@ pub struct Reading {
     pub video_decision: String,
     pub audio_decision: String,
     pub action: String,
+    /// When the pass first saw the session; `None` on readings recorded before this was kept.
+    pub started_at: Option<i64>,
 }
 
-const READING_COLUMNS: usize = 12;
+const READING_COLUMNS: usize = 13;
 /// Well under SQLite's 32,766 bound parameters per statement.
 const READINGS_PER_INSERT: usize = 500;
 
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO stream_readings (read_at, server_id, customer_id, session_id, user_name, device, product, title, resolution, video_decision, audio_decision, action) VALUES ",
+        "INSERT INTO stream_readings (read_at, server_id, customer_id, session_id, user_name, device, product, title, resolution, video_decision, audio_decision, action, started_at) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
@@ -128,7 +130,8 @@ pub async fn record_pass(
                     .bind(&r.resolution)
                     .bind(&r.video_decision)
                     .bind(&r.audio_decision)
-                    .bind(&r.action);
+                    .bind(&r.action)
+                    .bind(r.started_at);
             }
             q.execute(e).await
         })?;
@@ -148,7 +151,8 @@ pub struct WithEmail<T> {
 pub async fn latest(ex: Ex<'_>) -> Result<Vec<WithEmail<Reading>>> {
     run!(ex, |e| sqlx::query_as(
         "SELECT r.read_at, r.server_id, r.customer_id, r.session_id, r.user_name, r.device, r.product, r.title,
-                r.resolution, r.video_decision, r.audio_decision, r.action, c.email AS customer_email
+                r.resolution, r.video_decision, r.audio_decision, r.action, r.started_at,
+                c.email AS customer_email
          FROM stream_readings r LEFT JOIN customers c ON c.id = r.customer_id
          WHERE r.read_at = (SELECT MAX(read_at) FROM stream_readings)
          ORDER BY r.server_id, r.user_name, r.session_id"
@@ -156,6 +160,49 @@ pub async fn latest(ex: Ex<'_>) -> Result<Vec<WithEmail<Reading>>> {
     .fetch_all(e)
     .await)
     .map_err(StoreError::from)
+}
+
+/// One of a customer's streams in the latest pass, with its server's name.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CustomerStream {
+    #[sqlx(flatten)]
+    pub row: Reading,
+    pub server_name: String,
+}
+
+/// The customer's sessions in the latest pass, oldest first.
+pub async fn customer_streams(ex: Ex<'_>, customer_id: i64) -> Result<Vec<CustomerStream>> {
+    run!(ex, |e| sqlx::query_as(
+        "SELECT r.read_at, r.server_id, r.customer_id, r.session_id, r.user_name, r.device, r.product, r.title,
+                r.resolution, r.video_decision, r.audio_decision, r.action, r.started_at,
+                s.name AS server_name
+         FROM stream_readings r JOIN servers s ON s.id = r.server_id
+         WHERE r.customer_id = $1 AND r.read_at = (SELECT MAX(read_at) FROM stream_readings)
+         ORDER BY r.started_at, r.server_id, r.session_id"
+    )
+    .bind(customer_id)
+    .fetch_all(e)
+    .await)
+    .map_err(StoreError::from)
+}
+
+/// Marks a session of the latest pass as stopped, so it is not offered again before the next.
+pub async fn mark_stopped(
+    ex: Ex<'_>,
+    read_at: i64,
+    server_id: i64,
+    session_id: &str,
+) -> Result<()> {
+    affected!(ex, |e| sqlx::query(
+        "UPDATE stream_readings SET action = 'stopped'
+         WHERE read_at = $1 AND server_id = $2 AND session_id = $3"
+    )
+    .bind(read_at)
+    .bind(server_id)
+    .bind(session_id)
+    .execute(e)
+    .await)?;
+    Ok(())
 }
 
 /// Streams per server in each pass since `since`, oldest first: (read_at, server_id, streams).

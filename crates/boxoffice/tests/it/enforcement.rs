@@ -6,10 +6,10 @@ use crate::servers::{MediaTest, media_test};
 use boxoffice_fakes::SessionSeed;
 use serde_json::json;
 
-const ANN: &str = "ann@example.com";
+pub(crate) const ANN: &str = "ann@example.com";
 
 /// Ann on the Basic plan, limited to two streams, with her Jellyfin user created.
-async fn ann_with_two_streams(m: &MediaTest) -> i64 {
+pub(crate) async fn ann_with_two_streams(m: &MediaTest) -> i64 {
     let jf = jellyfin(m).await;
     exec(
         &m.t.app.db,
@@ -26,14 +26,14 @@ async fn ann_with_two_streams(m: &MediaTest) -> i64 {
     jf
 }
 
-fn play(m: &MediaTest, device: &str, title: &str) -> String {
+pub(crate) fn play(m: &MediaTest, device: &str, title: &str) -> String {
     let mut seed = SessionSeed::new(ANN, title);
     seed.device_id = Some(device.into());
     seed.device = device.into();
     m.world.jellyfin.start_session(seed).expect("session")
 }
 
-fn stopped(m: &MediaTest) -> Vec<String> {
+pub(crate) fn stopped(m: &MediaTest) -> Vec<String> {
     let mut ids: Vec<String> = m
         .world
         .jellyfin
@@ -45,12 +45,12 @@ fn stopped(m: &MediaTest) -> Vec<String> {
     ids
 }
 
-async fn pass(m: &MediaTest) -> boxoffice_app::enforcement::PassReport {
+pub(crate) async fn pass(m: &MediaTest) -> boxoffice_app::enforcement::PassReport {
     m.t.advance_clock(time::Duration::minutes(5));
     m.t.app.run_enforcement_pass().await.expect("pass")
 }
 
-async fn queued_notices(m: &MediaTest, event: &str) -> i64 {
+pub(crate) async fn queued_notices(m: &MediaTest, event: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM notifications WHERE event = '{event}'");
     let n: (i64,) = boxoffice_store::run!(m.t.app.db.ex(), |e| sqlx::query_as(
         sqlx::AssertSqlSafe(sql.clone())
@@ -61,7 +61,7 @@ async fn queued_notices(m: &MediaTest, event: &str) -> i64 {
     n.0
 }
 
-async fn email_on(m: &MediaTest) {
+pub(crate) async fn email_on(m: &MediaTest) {
     set(m, "email.enabled", "true").await;
     set(m, "email.smtp_host", "127.0.0.1").await;
     set(m, "email.smtp_security", "none").await;
@@ -239,7 +239,7 @@ async fn a_session_of_a_user_no_customer_owns_is_listed_and_left_alone() {
 
 /// Ann also holds a share on the Plex fake (as after a migration or a second plan), with her
 /// plex.tv account; answers the Plex server's id. `plex_pass` is the owner account's.
-async fn ann_also_on_plex(m: &MediaTest, plex_pass: bool) -> i64 {
+pub(crate) async fn ann_also_on_plex(m: &MediaTest, plex_pass: bool) -> i64 {
     m.world.plex_tv.set_plex_pass(plex_pass);
     let account = m
         .world
@@ -269,7 +269,7 @@ async fn ann_also_on_plex(m: &MediaTest, plex_pass: bool) -> i64 {
     plex
 }
 
-fn play_on_plex(m: &MediaTest, device: &str, title: &str) -> String {
+pub(crate) fn play_on_plex(m: &MediaTest, device: &str, title: &str) -> String {
     let mut seed = SessionSeed::new("ann", title);
     seed.device_id = Some(device.into());
     seed.device = device.into();

@@ -12,6 +12,10 @@ pub struct BreachState {
     pub notified: bool,
     /// Under the "customer chooses" policy: when the choice ends and the newest streams stop.
     pub grace_until: Option<i64>,
+    /// Under the "customer chooses" policy: the grace ended with streams stopped, and the
+    /// customer was told so.
+    #[serde(default)]
+    pub grace_spent: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -129,24 +129,34 @@ pub fn plan_stream_pass(
             continue;
         };
         let reason = StopReason::TooManyStreams { streams, limit };
+        // Whether this pass tells the customer streams were stopped. Under "customer chooses"
+        // the offer is the first notice, and the stop at the end of the grace the second.
+        let mut notify = first;
         let to_stop: Vec<&Session> = match settings.policy {
             StreamPolicy::StopAll => own.clone(),
             StreamPolicy::StopNewest => newest_beyond(own, limit),
-            StreamPolicy::CustomerChooses { grace_secs } => match state.grace_until {
-                None => {
-                    let until = now.saturating_add(grace_secs.max(0));
-                    state.grace_until = Some(until);
-                    pass.actions.push(StreamAction::OfferChoice {
-                        customer: customer_id,
-                        until,
-                        streams,
-                        limit,
-                    });
-                    Vec::new()
+            StreamPolicy::CustomerChooses { grace_secs } => {
+                notify = false;
+                match state.grace_until {
+                    None => {
+                        let until = now.saturating_add(grace_secs.max(0));
+                        state.grace_until = Some(until);
+                        pass.actions.push(StreamAction::OfferChoice {
+                            customer: customer_id,
+                            until,
+                            streams,
+                            limit,
+                        });
+                        Vec::new()
+                    }
+                    Some(until) if now >= until => {
+                        notify = !state.grace_spent;
+                        state.grace_spent = true;
+                        newest_beyond(own, limit)
+                    }
+                    Some(_) => Vec::new(),
                 }
-                Some(until) if now >= until => newest_beyond(own, limit),
-                Some(_) => Vec::new(),
-            },
+            }
         };
         let message = format!(
             "Too many devices are playing on this account ({streams} of {limit} allowed). This stream was stopped."
@@ -161,7 +171,7 @@ pub fn plan_stream_pass(
                 &message,
             ));
         }
-        if first {
+        if notify {
             pass.actions.push(StreamAction::Notify {
                 customer: customer_id,
                 template: "stream_limit_exceeded",

@@ -160,6 +160,10 @@ fn the_customer_is_offered_a_choice_and_the_newest_stops_when_the_grace_ends() {
     );
     let confirmed = plan_stream_pass(&three_streams(), &c, &servers(), &first.memory, &s, 1_300);
     assert!(stopped(&confirmed).is_empty());
+    assert!(
+        notices(&confirmed).is_empty(),
+        "the offer is the notice; nothing was stopped yet"
+    );
     assert!(confirmed.actions.iter().any(|a| matches!(
         a,
         StreamAction::OfferChoice {
@@ -180,10 +184,14 @@ fn the_customer_is_offered_a_choice_and_the_newest_stops_when_the_grace_ends() {
     assert!(stopped(&waiting).is_empty());
     let ended = plan_stream_pass(&three_streams(), &c, &servers(), &waiting.memory, &s, 1_420);
     assert_eq!(stopped(&ended), vec!["c"]);
-    assert!(
-        notices(&ended).is_empty(),
-        "the incident was notified when it was confirmed"
+    assert_eq!(
+        notices(&ended),
+        vec!["stream_limit_exceeded"],
+        "the customer is told the newest stream was stopped"
     );
+    let still = plan_stream_pass(&three_streams(), &c, &servers(), &ended.memory, &s, 1_720);
+    assert_eq!(stopped(&still), vec!["c"]);
+    assert!(notices(&still).is_empty(), "told once per incident");
 }
 
 #[test]

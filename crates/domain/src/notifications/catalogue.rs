@@ -100,6 +100,15 @@ pub static EVENTS: &[EventDef] = &[
         discord: "Hi {{ user_name }}, your **{{ plan_name }}** plan allows {{ max_streams }} streams at once; {{ streams_in_use }} were playing, so playback was stopped.",
     ),
     event!(
+        "stream_limit_choose", "Too Many Devices: Choose", Customer,
+        "A customer streamed on more devices than the plan allows and the owner lets the customer choose which stream ends: a link to the page of their streams.",
+        fields: [("plan_name", "Standard"), ("max_streams", "2"), ("streams_in_use", "3"), ("choose_url", "https://tv.example.com/account/streams"), ("choose_until", "2026-11-01 20:15 UTC")],
+        subject: "Too many streams on {{ site_name }}: choose which to stop",
+        text: "Hi {{ user_name }},\n\nYour {{ plan_name }} plan allows {{ max_streams }} streams at once and {{ streams_in_use }} are playing.\nChoose which to stop: {{ choose_url }}\nIf none is stopped by {{ choose_until }}, the newest streams stop.\n",
+        html: "<p>Hi {{ user_name }},</p><p>Your <strong>{{ plan_name }}</strong> plan allows {{ max_streams }} streams at once and {{ streams_in_use }} are playing.</p><p><a href=\"{{ choose_url }}\">Choose which to stop</a>. If none is stopped by {{ choose_until }}, the newest streams stop.</p>",
+        discord: "Hi {{ user_name }}, your **{{ plan_name }}** plan allows {{ max_streams }} streams at once and {{ streams_in_use }} are playing. Choose which to stop before {{ choose_until }}: {{ choose_url }}",
+    ),
+    event!(
         "transcoding_not_allowed", "Transcoding Not Allowed", Customer,
         "A stream was stopped because the customer's plan does not allow video transcoding.",
         fields: [("plan_name", "Standard")],

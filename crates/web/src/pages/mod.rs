@@ -17,6 +17,7 @@ mod home;
 mod library_groups;
 mod media_password;
 mod migrations;
+mod my_streams;
 mod new_customer;
 mod notifications;
 pub(crate) mod payments;
@@ -76,6 +77,7 @@ pub fn routes() -> Router<WebState> {
         .merge(new_customer::routes())
         .merge(users::routes())
         .merge(plex_change::routes())
+        .merge(my_streams::routes())
         .merge(bulk_invite::routes())
         .merge(user_detail::routes())
         .merge(site_logins::routes())
