@@ -1,6 +1,7 @@
 //! Server-rendered pages. Templates escape every value; forms work without JavaScript.
 
 mod account;
+mod account_linked;
 mod activity;
 pub mod admin;
 mod auth;
@@ -13,6 +14,7 @@ mod drift;
 pub mod form;
 mod home;
 mod library_groups;
+mod linked_users;
 mod media_password;
 mod migrations;
 mod new_customer;
@@ -77,6 +79,8 @@ pub fn routes() -> Router<WebState> {
         .merge(bulk_invite::routes())
         .merge(user_detail::routes())
         .merge(site_logins::routes())
+        .merge(linked_users::routes())
+        .merge(account_linked::routes())
         .merge(notifications::routes())
         .merge(contact::routes())
         .merge(checkout::routes())
