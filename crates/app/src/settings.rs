@@ -287,3 +287,13 @@ mod key_checks {
         );
     }
 }
+
+impl App {
+    /// The Site URI setting alone (empty when unset), read on every request by the host check,
+    /// so it costs one indexed lookup rather than the whole settings table.
+    pub async fn site_uri(&self) -> Result<String, AppError> {
+        Ok(store::get(self.db.ex(), "general.site_uri")
+            .await?
+            .unwrap_or_default())
+    }
+}

@@ -35,6 +35,8 @@ pub enum StartError {
     },
     #[error("{0}")]
     App(#[from] boxoffice_app::AppError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 impl StartError {
@@ -42,7 +44,7 @@ impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
             StartError::Database { .. } | StartError::Migrate(_) => 3,
-            StartError::Key(_) | StartError::SecretKey(_) => 4,
+            StartError::Key(_) | StartError::SecretKey(_) | StartError::Config(_) => 4,
             StartError::Bind { .. } => 5,
             StartError::App(_) => 1,
         }
@@ -130,6 +132,9 @@ impl Application {
             ),
             None => None,
         };
+        let trusted_proxies =
+            boxoffice_web::proxy::parse(cfg.web.trusted_proxies.as_deref().unwrap_or(""))
+                .map_err(|e| StartError::Config(format!("web.trusted_proxies: {e}")))?;
         let web = WebOptions {
             secure_cookies: cfg.secure_cookies(),
             hsts: cfg
@@ -137,6 +142,7 @@ impl Application {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             trust_forwarded_for: cfg.web.trust_forwarded_for,
+            trusted_proxies,
             request_timeout: Duration::from_secs(cfg.web.request_timeout_secs),
             max_body_bytes: cfg.web.max_body_bytes as usize,
             demo,

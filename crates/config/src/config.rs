@@ -67,6 +67,8 @@ pub struct JobsConfig {
 pub struct WebConfig {
     pub secure_cookies: Option<bool>,
     pub trust_forwarded_for: bool,
+    /// Reverse proxies whose forwarded headers are believed, as the web crate parses them.
+    pub trusted_proxies: Option<String>,
     pub request_timeout_secs: u64,
     pub max_body_bytes: u64,
 }
@@ -140,6 +142,7 @@ impl Default for WebConfig {
         Self {
             secure_cookies: None,
             trust_forwarded_for: false,
+            trusted_proxies: None,
             request_timeout_secs: 30,
             max_body_bytes: 10 * 1024 * 1024,
         }

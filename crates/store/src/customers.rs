@@ -79,14 +79,15 @@ pub async fn find_by_email_key(ex: Ex<'_>, key: &str) -> Result<CustomerRow> {
 }
 
 /// Writes the plan and the coverage end; call in the transaction that changed the payments.
+/// Sets a customer's plan and coverage end; their linked sub-accounts (if any) follow.
 pub async fn set_coverage(
-    ex: Ex<'_>,
+    mut ex: Ex<'_>,
     id: i64,
     plan_id: Option<i64>,
     covered_until: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    let n = affected!(ex, |e| sqlx::query(
+    let n = affected!(ex.reborrow(), |e| sqlx::query(
         "UPDATE customers SET plan_id = $2, covered_until = $3, updated_at = $4 WHERE id = $1"
     )
     .bind(id)
@@ -98,6 +99,7 @@ pub async fn set_coverage(
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    crate::linked_users::follow_master(ex, id, plan_id, covered_until, now).await?;
     Ok(())
 }
 

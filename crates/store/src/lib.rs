@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod libraries;
 pub mod library_groups;
+pub mod linked_users;
 pub mod logins;
 pub mod maintenance;
 pub mod media_passwords;

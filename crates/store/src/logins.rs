@@ -164,3 +164,18 @@ pub async fn summaries(ex: Ex<'_>, search: &str, limit: i64) -> Result<Vec<Login
     .await)
     .map_err(StoreError::from)
 }
+
+pub async fn set_disabled(ex: Ex<'_>, id: i64, disabled: bool) -> Result<()> {
+    let n = affected!(ex, |e| sqlx::query(
+        "UPDATE logins SET disabled = $1 WHERE id = $2"
+    )
+    .bind(disabled)
+    .bind(id)
+    .execute(e)
+    .await)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -34,3 +34,14 @@ pub async fn remove(ex: Ex<'_>, key: &str) -> Result<()> {
         .await)?;
     Ok(())
 }
+
+/// One stored value; `None` when the owner never set it (the registry's default applies).
+pub async fn get(ex: Ex<'_>, key: &str) -> Result<Option<String>> {
+    let row: Option<(String,)> = run!(ex, |e| sqlx::query_as(
+        "SELECT value FROM settings WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_optional(e)
+    .await)?;
+    Ok(row.map(|r| r.0))
+}

@@ -14,6 +14,7 @@ mod health;
 mod layout;
 mod observe;
 mod pages;
+pub mod proxy;
 mod rejections;
 mod session;
 mod static_files;
@@ -37,8 +38,11 @@ pub struct WebOptions {
     pub secure_cookies: bool,
     /// Send `Strict-Transport-Security`: users reach the site at an `https://` public URL.
     pub hsts: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    /// Take the client address from `X-Forwarded-For` whoever sends it (legacy; prefer
+    /// `trusted_proxies`).
     pub trust_forwarded_for: bool,
+    /// Peers whose forwarded headers (`X-Forwarded-*`, `Forwarded`) are believed.
+    pub trusted_proxies: Vec<proxy::ProxyNet>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     /// Every page says it is a demo.
@@ -55,6 +59,7 @@ impl Default for WebOptions {
             secure_cookies: false,
             hsts: false,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 10 << 20,
             demo: false,
@@ -99,6 +104,11 @@ pub fn router(app: App, opts: WebOptions) -> Router {
         .merge(webhooks::routes())
         .merge(static_files::routes())
         .fallback(pages::not_found)
+        // Before everything else: the client's address and the host check of the Site URI.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy::admit,
+        ))
         // What Json, Form and Multipart read, unless a route sets its own (a CSV upload).
         .layer(axum::extract::DefaultBodyLimit::max(
             state.opts.max_body_bytes,

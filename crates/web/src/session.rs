@@ -35,8 +35,11 @@ fn client_ip(req: &Request, trust_forwarded: bool) -> String {
 }
 
 pub async fn load(State(state): State<WebState>, mut req: Request, next: Next) -> Response {
-    let ip = client_ip(&req, state.opts.trust_forwarded_for);
-    req.extensions_mut().insert(ClientIp(ip));
+    // The outer `proxy::admit` layer has read it, trusted proxies included.
+    if req.extensions().get::<ClientIp>().is_none() {
+        let ip = client_ip(&req, state.opts.trust_forwarded_for);
+        req.extensions_mut().insert(ClientIp(ip));
+    }
     let token = cookies::get(req.headers(), cookies::SESSION);
     let mut stale_cookie = false;
     let session = match &token {

@@ -5,6 +5,7 @@ use boxoffice_domain::coverage;
 use boxoffice_store::admin_events::{self, AdminEventRow};
 use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::gateway_subscriptions::{self, GatewaySubscriptionRow};
+use boxoffice_store::linked_users;
 use boxoffice_store::payments::{self, PaymentRow};
 use boxoffice_store::shares::{self, ShareRow};
 use boxoffice_store::waiting::{self, WaitingRow};
@@ -44,8 +45,14 @@ impl App {
         let waiting_for_server = waiting::find(self.db.ex(), id).await?;
         let gateway_subscriptions =
             gateway_subscriptions::list_for_customer(self.db.ex(), id).await?;
-        // Derived from payments every time (operations §3.1), never stored.
-        let periods = super::provision::periods(&payments);
+        // Derived from payments every time (operations §3.1), never stored; a sub-account's
+        // from its master's (product §17).
+        let periods = match linked_users::master_of(self.db.ex(), id).await? {
+            Some(master) => {
+                super::provision::periods(&payments::list_for_customer(self.db.ex(), master).await?)
+            }
+            None => super::provision::periods(&payments),
+        };
         let status = if customer.permanent {
             CustomerStatus::Permanent
         } else if coverage::is_active(false, &periods, self.now()) {

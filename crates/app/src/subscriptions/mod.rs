@@ -10,6 +10,7 @@ mod edit;
 mod expiry;
 mod grants;
 mod invite;
+mod linked;
 mod media_password;
 mod migrate;
 mod migrate_stops;
@@ -28,6 +29,7 @@ pub use detail::{CustomerDetail, CustomerStatus};
 pub use edit::{CustomerEdit, CustomerEdited};
 pub use expiry::ExpiryReport;
 pub use invite::{InviteInput, InviteOutcome, InviteWay, RenewInput, ShareDelivery};
+pub use linked::{LINKED_LIST_LIMIT, MyLinkedUsers, NewSubAccount};
 pub use media_password::{
     LINK_VALID_DAYS, LinkState, MEDIA_PASSWORD_JOB, MediaPasswordView, NEW_LINK_WAIT_SECS,
     spent_message,

@@ -109,6 +109,30 @@ impl App {
         server: Option<i64>,
         way: InviteWay<'_>,
     ) -> Result<Provisioned, AppError> {
+        let out = self
+            .provision_alone(tx, customer, plan, server, way)
+            .await?;
+        // A master's sub-accounts follow them to the same server (product §17). A customer
+        // created by this invite, or one of a bulk run, has none yet.
+        if matches!(out, Provisioned::Share(_))
+            && !way.is_fresh()
+            && way.reads.is_none()
+            && way.delivery == ShareDelivery::Queued
+        {
+            self.provision_sub_accounts(tx, customer.id).await?;
+        }
+        Ok(out)
+    }
+
+    /// As [`Self::provision_with`], for this customer alone.
+    pub(crate) async fn provision_alone(
+        &self,
+        tx: &mut Tx,
+        customer: &CustomerRow,
+        plan: &LoadedPlan,
+        server: Option<i64>,
+        way: InviteWay<'_>,
+    ) -> Result<Provisioned, AppError> {
         let now = self.now();
         let existing = if way.is_fresh() {
             Vec::new()

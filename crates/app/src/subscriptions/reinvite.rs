@@ -15,7 +15,9 @@ use boxoffice_domain::platform::Platform;
 use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::servers::{self, ServerRow};
 use boxoffice_store::shares::{self, ShareRow};
-use boxoffice_store::{Ex, StoreError, admin_events, drift, payments, plex_account_change};
+use boxoffice_store::{
+    Ex, StoreError, admin_events, drift, linked_users, payments, plex_account_change,
+};
 use serde_json::json;
 
 /// The setting that shows the Re-Invite Yourself button (Settings → Miscellaneous).
@@ -60,12 +62,19 @@ pub struct ServerReinvitePreview {
     pub warning: Option<&'static str>,
 }
 
-/// Paid up now: permanent, or a payment covers this moment.
-pub(crate) async fn is_current(ex: Ex<'_>, c: &CustomerRow, now: i64) -> Result<bool, AppError> {
+/// Paid up now: permanent, or a payment covers this moment (the master's, for a sub-account).
+pub(crate) async fn is_current(
+    mut ex: Ex<'_>,
+    c: &CustomerRow,
+    now: i64,
+) -> Result<bool, AppError> {
     if c.permanent {
         return Ok(true);
     }
-    let paid = payments::list_for_customer(ex, c.id).await?;
+    let payer = linked_users::master_of(ex.reborrow(), c.id)
+        .await?
+        .unwrap_or(c.id);
+    let paid = payments::list_for_customer(ex, payer).await?;
     Ok(coverage::is_active(
         false,
         &super::provision::periods(&paid),

@@ -23,6 +23,8 @@ struct AccountPage {
     referral: Option<ReferralView>,
     /// The customer's own subscription; `None` for a login without a customer.
     subscription: Option<MySubscription>,
+    /// The sub-accounts a master manages (`account_linked.html`); `None` when the plan has none.
+    linked: Option<boxoffice_app::subscriptions::MyLinkedUsers>,
     /// "Active", "Expired" or "Permanent", for the subscription's badge.
     status: &'static str,
     notice: Option<&'static str>,
@@ -42,6 +44,10 @@ fn account_notice(d: Option<&str>) -> Option<&'static str> {
         "reinvited" => {
             "Your invite is being sent again: accept it in the e-mail from Plex or in the Plex app."
         }
+        "sub_added" => {
+            "The sub-account is added: it is invited to your server while your subscription runs."
+        }
+        "sub_removed" => "The sub-account is removed.",
         "reinvite_no_capacity" => {
             "No server can take your plan right now: the site's administrator has been told."
         }
@@ -98,6 +104,7 @@ pub async fn account_page(
         Some(CustomerStatus::Permanent) => "Permanent",
         Some(CustomerStatus::Expired) | None => "Expired",
     };
+    let linked = super::account_linked::linked_view(st, s).await?;
     let layout = Layout::build(st, "My account", Some(s), csrf, "account").await;
     Ok(render(&AccountPage {
         layout,
@@ -105,6 +112,7 @@ pub async fn account_page(
         plex,
         referral,
         subscription,
+        linked,
         status,
         notice,
         error,

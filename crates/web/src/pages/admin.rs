@@ -41,11 +41,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Users",
         permission: Permission::SiteLoginsRead,
         summary: "The accounts that log in to this site: customers and staff.",
-        coming: &[
-            "Add a login, set a password, make administrator",
-            "Two-factor status of each login",
-            "Roles assigned to staff logins",
-        ],
+        coming: &[],
     },
     Section {
         slug: "linked-users",
@@ -53,10 +49,7 @@ pub const SECTIONS: &[Section] = &[
         group: "Users",
         permission: Permission::LinkedUsersRead,
         summary: "Sub-accounts whose access follows a master user's payments.",
-        coming: &[
-            "Link and unlink users",
-            "The master's plan limits the number of sub-accounts",
-        ],
+        coming: &[],
     },
     Section {
         slug: "roles",

@@ -3,6 +3,7 @@
 mod account;
 mod account_actions;
 mod account_plan;
+mod account_linked;
 mod activity;
 pub mod admin;
 mod auth;
@@ -15,6 +16,7 @@ mod drift;
 pub mod form;
 mod home;
 mod library_groups;
+mod linked_users;
 mod media_password;
 mod migrations;
 mod my_streams;
@@ -81,6 +83,8 @@ pub fn routes() -> Router<WebState> {
         .merge(bulk_invite::routes())
         .merge(user_detail::routes())
         .merge(site_logins::routes())
+        .merge(linked_users::routes())
+        .merge(account_linked::routes())
         .merge(notifications::routes())
         .merge(contact::routes())
         .merge(checkout::routes())
