@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""SIGTERM during a bulk import, and the restart after it, with the real binary.
+"""SIGTERM or kill -9 during a bulk import, and the restart after it, with the real binary.
 
 `boxoffice demo` (workers off) hosts the fakes, the demo catalogue and the web server; a
-separate `boxoffice serve` on the same data directory runs the job workers, so it can be stopped
-and started while the fakes keep their state. Jellyfin user creation is slowed to DELAY_MS per
-call (a fault rule), so the import is still running when SIGTERM arrives.
+separate `boxoffice serve` on the demo's database (a data directory of its own, since one
+process holds a data directory, and the demo's secret key) runs the job workers, so it can be
+stopped and started while the fakes keep their state. Jellyfin user creation is slowed to
+DELAY_MS per call (a fault rule), so the import is still running when the signal arrives.
 
-Measures: how long `serve` takes to exit after SIGTERM, the import job's row right after (state,
-attempts, lease), and how long after the next `serve` starts the import invites its next row and
-finishes. Uses only the Python standard library.
+Measures: how long `serve` takes to exit after the signal, the import job's row right after
+(state, attempts, lease), and how long after the next `serve` starts the import invites its next
+row and finishes. Uses only the Python standard library.
 
-    python3 scripts/measure_restart.py target/release/boxoffice [runs]
+    python3 scripts/measure_restart.py target/release/boxoffice [runs] [term|kill|both]
 """
 
 import json
@@ -63,7 +64,7 @@ def wait_until(pred, limit=60.0):
     raise SystemExit("timed out")
 
 
-def one_run(binary):
+def one_run(binary, sig):
     data = tempfile.mkdtemp(prefix="boxoffice-restart-")
     env = dict(os.environ, BOXOFFICE_DATA_DIR=data, BOXOFFICE_LOG="warn")
     demo = subprocess.Popen([binary, "demo"], env=dict(env, BOXOFFICE_JOBS__RUN="false"),
@@ -80,7 +81,10 @@ def one_run(binary):
     token = subprocess.run([binary, "admin", "token", "create", "--email",
                             line["admin"]["email"], "--name", "restart"],
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
-    serve_env = dict(env, BOXOFFICE_LISTEN="127.0.0.1:0")
+    serve_env = dict(env, BOXOFFICE_LISTEN="127.0.0.1:0",
+                     BOXOFFICE_DATA_DIR=tempfile.mkdtemp(prefix="boxoffice-restart-serve-"),
+                     BOXOFFICE_DATABASE_URL=line["database_url"],
+                     BOXOFFICE_SECRET_KEY_FILE=os.path.join(line["data_dir"], "secret.key"))
     serve = start_serve(binary, serve_env)
 
     csv = "Email,Server Name,Plan Name,Username\n" + "".join(
@@ -96,7 +100,7 @@ def one_run(binary):
     wait_until(lambda: done() >= 5)
 
     t0 = time.monotonic()
-    serve.send_signal(signal.SIGTERM)
+    serve.send_signal(signal.SIGKILL if sig == "kill" else signal.SIGTERM)
     code = serve.wait(timeout=120)
     exit_s = time.monotonic() - t0
     at_stop = done()
@@ -117,7 +121,8 @@ def one_run(binary):
     demo.send_signal(signal.SIGTERM)
     demo.wait(timeout=60)
     return {
-        "sigterm_to_exit_s": round(exit_s, 3),
+        "signal": sig,
+        "signal_to_exit_s": round(exit_s, 3),
         "exit_code": code,
         "rows_done_at_stop": at_stop,
         "job_after_stop": {"state": job[0], "attempts": job[1], "lease_until": job[2]},
@@ -131,8 +136,11 @@ def one_run(binary):
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/boxoffice"
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    for _ in range(runs):
-        print(json.dumps(one_run(binary)), flush=True)
+    mode = sys.argv[3] if len(sys.argv) > 3 else "both"
+    signals = ["term", "kill"] if mode == "both" else [mode]
+    for sig in signals:
+        for _ in range(runs):
+            print(json.dumps(one_run(binary, sig)), flush=True)
 
 
 if __name__ == "__main__":

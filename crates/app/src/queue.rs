@@ -128,6 +128,18 @@ impl App {
         Ok(())
     }
 
+    /// Hands back every job lease a previous process of `instance` still held: queued, due now,
+    /// the attempt not counted, as at a shutdown. Only for a start that knows that process is gone
+    /// (it took the data directory's lock, which the operating system frees when a process
+    /// ends, however it ends); other instances' leases are left alone. Returns how many.
+    pub async fn hand_back_leases_of(&self, instance: &str) -> Result<u64, AppError> {
+        let n = jobs::release_instance(self.db.ex(), instance, self.now()).await?;
+        if n > 0 {
+            self.queue_wake.ring();
+        }
+        Ok(n)
+    }
+
     /// On PostgreSQL, listens for the jobs any instance queues and wakes this instance's idle
     /// workers (once per `App`; a no-op on SQLite). A dropped connection is re-established.
     pub fn listen_for_queued_jobs(&self) {

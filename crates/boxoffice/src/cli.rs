@@ -1,6 +1,6 @@
 //! `boxoffice` commands. Each prints what a person needs on standard output, problems on standard
 //! error, and exits non-zero on failure: 2 bad configuration or usage, 3 database, 4 secret key,
-//! 5 cannot listen, 1 anything else.
+//! 5 cannot listen, 6 data directory in use, 1 anything else.
 
 use crate::startup::{self, Application, StartError};
 use boxoffice_app::audit::Actor;

@@ -6,6 +6,7 @@ pub mod cli;
 mod cli_bulk_invite;
 pub mod data_dir;
 pub mod demo;
+pub mod instance;
 pub mod sandbox;
 pub mod secret_key;
 pub mod startup;

@@ -1,6 +1,7 @@
 //! Wiring: configuration in, a running application out. Used by `serve`, by the other commands
 //! that need the database, and by the tests (port 0, a test clock, jobs driven by hand).
 
+use crate::instance::{InstanceError, InstanceLock};
 use crate::secret_key::{self, KeyError};
 use boxoffice_app::App;
 use boxoffice_config::Config;
@@ -33,6 +34,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
     #[error("{0}")]
     App(#[from] boxoffice_app::AppError),
     #[error("invalid configuration: {0}")]
@@ -46,6 +49,8 @@ impl StartError {
             StartError::Database { .. } | StartError::Migrate(_) => 3,
             StartError::Key(_) | StartError::SecretKey(_) | StartError::Config(_) => 4,
             StartError::Bind { .. } => 5,
+            StartError::Instance(InstanceError::InUse { .. }) => 6,
+            StartError::Instance(InstanceError::Io { .. }) => 1,
             StartError::App(_) => 1,
         }
     }
@@ -109,6 +114,9 @@ pub struct Application {
     runner: RunnerOptions,
     workers: u32,
     run_jobs: bool,
+    /// Held until [`Application::run_until`] returns: no other process runs on this data
+    /// directory meanwhile.
+    instance: InstanceLock,
 }
 
 impl Application {
@@ -117,7 +125,18 @@ impl Application {
         clock: Arc<dyn Clock>,
         demo: bool,
     ) -> Result<Self, StartError> {
+        // First, so a second process on this data directory stops before touching anything.
+        let instance = InstanceLock::acquire(&cfg.data_dir)?;
         let app = build_app(cfg, clock).await?;
+        // The lock was free, so this identity's previous process is gone: what it held is
+        // due now rather than when its leases run out.
+        let handed_back = app.hand_back_leases_of(instance.id()).await?;
+        if handed_back > 0 {
+            tracing::info!(
+                jobs = handed_back,
+                "resuming jobs the previous run of this instance held when it stopped"
+            );
+        }
         let listener = TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -153,6 +172,7 @@ impl Application {
             lease_secs: cfg.jobs.lease_secs as i64,
             poll_interval: Duration::from_millis(cfg.jobs.poll_interval_ms),
             scheduler: cfg.jobs.scheduler,
+            instance: instance.id().to_owned(),
             ..RunnerOptions::default()
         };
         Ok(Self {
@@ -164,6 +184,7 @@ impl Application {
             runner,
             workers: cfg.jobs.workers,
             run_jobs: cfg.jobs.run,
+            instance,
         })
     }
 
@@ -178,6 +199,11 @@ impl Application {
         self.metrics_listener
             .as_ref()
             .and_then(|l| l.local_addr().ok())
+    }
+
+    /// This instance's identity (`<data_dir>/instance`), named in every lease its workers take.
+    pub fn instance(&self) -> &str {
+        self.instance.id()
     }
 
     /// A runner on this application's queue, for tests and one-off commands.
@@ -195,6 +221,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let instance = self.instance;
         let stop_tx = Arc::new(tokio::sync::watch::channel(false).0);
         let stop_rx = stop_tx.subscribe();
         let signal = {
@@ -264,6 +291,8 @@ impl Application {
             }
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), self.app.db.close()).await;
+        // Only now may another process take the data directory.
+        drop(instance);
         result
     }
 }

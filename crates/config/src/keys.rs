@@ -79,7 +79,7 @@ macro_rules! declare_keys {
 
 declare_keys! {
     listen: "IP address and port the web server binds to.",
-    data_dir: "Directory for boxoffice's own files: the default SQLite database and the generated secret key.",
+    data_dir: "Directory for boxoffice's own files: the default SQLite database, the generated secret key and the instance identity (`instance`, locked by the running `serve`).",
     database_url: "Database URL (`sqlite:` or `postgres://`). Unset: `sqlite://{data_dir}/boxoffice.db?mode=rwc`.",
     secret_key: "Standard or URL-safe base64 of a 32-byte key that encrypts the secrets boxoffice stores (service tokens, API keys, passwords, TOTP secrets). Unset: generated into `data_dir` on first start.",
     public_url: "Address users reach boxoffice at, starting with `http://` or `https://`; used for links. A trailing `/` is dropped.",

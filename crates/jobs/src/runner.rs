@@ -17,6 +17,9 @@ pub struct RunnerOptions {
     /// How long a handler may run on after shutdown is asked before it is cut off (its job is
     /// handed back either way). Long handlers stop sooner, between units of work.
     pub shutdown_grace: Duration,
+    /// The instance the workers lease jobs for: its id is in every lease token they take. The
+    /// binary sets the data directory's identity; otherwise one random id per process.
+    pub instance: String,
 }
 
 impl Default for RunnerOptions {
@@ -28,6 +31,7 @@ impl Default for RunnerOptions {
             poll_interval: Duration::from_secs(1),
             scheduler: true,
             shutdown_grace: Duration::from_secs(3),
+            instance: process_instance().to_owned(),
         }
     }
 }
@@ -66,11 +70,25 @@ fn new_lease_token(worker: &str) -> String {
     format!("{worker}:{:016x}", u64::from_le_bytes(b))
 }
 
+/// The identity of a process that has none of its own (a command, a test): random, one per
+/// process.
+fn process_instance() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let mut b = [0u8; 8];
+        let _ = getrandom::fill(&mut b);
+        format!("p{:016x}", u64::from_le_bytes(b))
+    })
+}
+
 impl Runner {
     pub fn new(app: App, registry: Arc<Registry>, opts: RunnerOptions) -> Self {
         let mut b = [0u8; 4];
         let _ = getrandom::fill(&mut b);
-        let worker = format!("w{}-{:08x}", std::process::id(), u32::from_le_bytes(b));
+        let worker = jobs::instance_token(
+            &opts.instance,
+            &format!("w{}-{:08x}", std::process::id(), u32::from_le_bytes(b)),
+        );
         Self {
             app,
             registry,

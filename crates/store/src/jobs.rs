@@ -225,6 +225,36 @@ pub async fn release(mut ex: Ex<'_>, id: i64, token: &str, now: i64) -> Result<b
     Ok(n == 1)
 }
 
+/// The lease token of a claim by a worker of `instance`: `<instance>/<worker>`. Tokens name their
+/// instance so that the instance, started again, can find the leases it held before
+/// ([`release_instance`]).
+pub fn instance_token(instance: &str, worker: &str) -> String {
+    format!("{instance}/{worker}")
+}
+
+/// Hands back every lease held by a worker of `instance`, as [`release`] does for one job: the
+/// jobs are queued, due at `now`, their attempts not counted. Only for an instance that knows its
+/// previous process is gone (it holds its data directory's lock): the other instances' leases
+/// are left alone. `instance` is letters, digits and `-` only. Returns how many were handed back.
+pub async fn release_instance(mut ex: Ex<'_>, instance: &str, now: i64) -> Result<u64> {
+    let pattern = instance_token(instance, "%");
+    let n = affected!(ex.reborrow(), |e| {
+        sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_after = $2, updated_at = $2, lease_until = NULL, lease_token = NULL,
+           attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, progressed = FALSE
+         WHERE state = 'running' AND lease_token LIKE $1"
+    )
+    .bind(&pattern)
+    .bind(now)
+    .execute(e)
+    .await
+    })?;
+    if n > 0 {
+        announce(ex).await?;
+    }
+    Ok(n)
+}
+
 pub async fn extend_lease(ex: Ex<'_>, id: i64, token: &str, until: i64) -> Result<bool> {
     let n = affected!(ex, |e| {
         sqlx::query(

@@ -258,7 +258,10 @@ impl App {
         if way.delivery == ShareDelivery::Queued {
             self.enqueue_share_apply(tx.ex(), &row).await?;
         }
-        waiting::clear(tx.ex(), customer.id).await?;
+        // A customer this invite created has no wait to clear.
+        if !way.is_fresh() {
+            waiting::clear(tx.ex(), customer.id).await?;
+        }
         Ok(Provisioned::Share(Box::new(row)))
     }
 

@@ -185,8 +185,8 @@ async fn two_instances_on_one_database_run_a_recurring_job_once_per_tick() {
     let db = test_db().await;
     let url = db.url.clone();
     let a = spawn_app_on(db).await;
-    // A second instance: its own process state, the same database and clock.
-    let cfg = test_config(&url, &a.data_dir);
+    // A second instance: its own process state and data directory, the same database and clock.
+    let cfg = test_config(&url, &temp_dir());
     let b = boxoffice::startup::Application::build(&cfg, Arc::new(a.clock.clone()), false)
         .await
         .unwrap();

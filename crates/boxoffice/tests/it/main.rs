@@ -60,6 +60,7 @@ mod plex_account_change;
 mod reconcile;
 mod register;
 mod request_apps;
+mod restart_after_kill;
 mod sandbox;
 mod selftest;
 mod servers;
