@@ -205,6 +205,16 @@ impl App {
     }
 }
 
+impl App {
+    /// The Site URI setting alone (empty when unset), read on every request by the host check,
+    /// so it costs one indexed lookup rather than the whole settings table.
+    pub async fn site_uri(&self) -> Result<String, AppError> {
+        Ok(store::get(self.db.ex(), "general.site_uri")
+            .await?
+            .unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 mod key_checks {
     //! Settings are read by key; a mistyped key would silently read as empty. Every key the
@@ -285,15 +295,5 @@ mod key_checks {
             "undeclared or mis-read settings:\n{}",
             wrong.join("\n")
         );
-    }
-}
-
-impl App {
-    /// The Site URI setting alone (empty when unset), read on every request by the host check,
-    /// so it costs one indexed lookup rather than the whole settings table.
-    pub async fn site_uri(&self) -> Result<String, AppError> {
-        Ok(store::get(self.db.ex(), "general.site_uri")
-            .await?
-            .unwrap_or_default())
     }
 }
