@@ -64,7 +64,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -212,7 +212,7 @@ impl App {
                 None => seen.push((l.name, l.kind, l.item_count, l.child_count)),
             }
         }
-        seen.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+        seen.sort_by_key(|a| a.0.to_lowercase());
         Ok(seen
             .into_iter()
             .map(|(name, kind, items, children)| LibraryStat {
