@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bulk_invite;
 pub mod bulk_invite_results;
 mod bulk_invite_stops;
+pub mod content;
 pub mod crypto;
 pub mod dashboard;
 pub mod discord;
@@ -60,6 +61,8 @@ pub struct App {
     pub queue_wake: Arc<queue::QueueWake>,
     /// The payment gateways built from the settings, rebuilt when those change.
     pub gateways: Arc<payments::GatewayConnector>,
+    /// Where the owner's logo and wallpaper are kept (`<data dir>/uploads`).
+    pub uploads: content::uploads::UploadDir,
 }
 
 impl App {
@@ -82,6 +85,7 @@ impl App {
             password_gate: Arc::new(passwords::Gate::for_this_machine()),
             queue_wake: Arc::new(queue::QueueWake::default()),
             gateways: Arc::new(payments::GatewayConnector::new()),
+            uploads: content::uploads::UploadDir::default(),
         }
     }
 

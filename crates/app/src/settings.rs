@@ -40,6 +40,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Choice(_) => "choice",
         Kind::Schedule => "schedule",
         Kind::Amount => "amount",
+        Kind::Colour => "colour",
     }
 }
 

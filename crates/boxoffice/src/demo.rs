@@ -1,7 +1,10 @@
 //! `boxoffice demo`: the sandbox's fake media services, a boxoffice wired to them with the
 //! catalogue of `fixtures/bulk-invite/README.md` (four servers, their libraries in the Standard,
 //! Premium 4K and Private groups, the plans Basic, Premium 4K and Free Trial), an administrator
-//! with a random password, and the web server, all described on the first line of standard output.
+//! with a random password, a demo customer (a confirmed login with the Basic plan on the fake
+//! Jellyfin) and the web server, all described on the first line of standard output. Registration
+//! is open, trials are on, e-mail goes to the sandbox's SMTP catcher and every gateway to its fake,
+//! so a visitor can register, confirm, pay and be invited without any real account.
 //!
 //! The data directory keeps a `demo.json` with the fakes' description and a `demo.toml`
 //! configuration, so the other commands (`boxoffice users bulk-invite`, `admin token create`,
@@ -14,6 +17,7 @@ use boxoffice_app::audit::Actor;
 use boxoffice_app::plans::PlanInput;
 use boxoffice_app::servers::plex_accounts::PlexAccountForm;
 use boxoffice_app::servers::server_admin::{MediaBrowserForm, PlexServerForm};
+use boxoffice_app::subscriptions::{NewCustomerError, NewCustomerForm};
 use boxoffice_config::Config;
 use boxoffice_domain::SystemClock;
 use boxoffice_fakes::{Seed, World, WorldOptions};
@@ -129,12 +133,16 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> Result<(), DemoError> {
     let url = format!("http://{}", application.local_addr());
     notifications_to_fakes(&app, &world, &url, email).await?;
     gateways_to_fakes(&app, &world, &url).await?;
+    open_to_customers(&app).await?;
+    let customer_password = random_password()?;
+    demo_customer(&app, &world, CUSTOMER_EMAIL, &customer_password).await?;
     let line = json!({
         "url": url,
         "data_dir": cfg.data_dir.display().to_string(),
         "config": config_file.display().to_string(),
         "database_url": cfg.effective_database_url(),
         "admin": {"email": email, "password": password},
+        "customer": {"email": CUSTOMER_EMAIL, "password": customer_password},
         "sandbox": sandbox,
     });
     {
@@ -203,6 +211,81 @@ pub async fn gateways_to_fakes(app: &App, world: &World, site_url: &str) -> Resu
         .collect();
     app.set_settings(&Actor::cli(), &changes).await?;
     crate::sandbox::deliver_webhooks_to(&world.payments, site_url);
+    Ok(())
+}
+
+/// The demo customer's e-mail.
+pub const CUSTOMER_EMAIL: &str = "customer@demo.example";
+
+/// Registration open to the public, free trials on: the settings a newcomer's way through the
+/// portal needs (the defaults, stated so a demo restarted on changed data works again).
+pub async fn open_to_customers(app: &App) -> Result<(), DemoError> {
+    let changes: Vec<(String, String)> = [
+        ("registration.enabled", "true"),
+        ("registration.public", "true"),
+        ("subscriptions.enabled", "true"),
+        ("subscriptions.trial_enabled", "true"),
+        ("general.home_page_public", "true"),
+        ("general.faq_page_public", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    app.set_settings(&Actor::cli(), &changes).await?;
+    Ok(())
+}
+
+/// A customer on the Basic plan, shared on the fake Jellyfin, with a confirmed site login.
+/// A demo restarted on its data directory keeps the customer and gets a new password.
+pub async fn demo_customer(
+    app: &App,
+    world: &World,
+    email: &str,
+    password: &str,
+) -> Result<(), DemoError> {
+    let actor = Actor::cli();
+    if app.reset_password(&actor, email, password).await.is_ok() {
+        return Ok(());
+    }
+    let plan = app
+        .list_plans()
+        .await?
+        .into_iter()
+        .find(|p| p.plan.name == "Basic")
+        .ok_or_else(|| boxoffice_app::AppError::Internal("the Basic plan is missing".into()))?;
+    let jellyfin = app
+        .list_servers()
+        .await?
+        .into_iter()
+        .find(|s| s.url.trim_end_matches('/') == world.jellyfin.url().trim_end_matches('/'))
+        .map(|s| s.id.to_string())
+        .unwrap_or_default();
+    let outcome = app
+        .invite_new_customer(
+            &actor,
+            &NewCustomerForm {
+                email: email.into(),
+                plan_id: plan.plan.id.to_string(),
+                server_id: jellyfin,
+                quantity: "1".into(),
+                method: "Demo".into(),
+                username: "democustomer".into(),
+                form_key: "demo-customer".into(),
+                ..NewCustomerForm::default()
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            NewCustomerError::Failed(e) => DemoError::Seed(e),
+            NewCustomerError::Fields(f) => DemoError::Seed(boxoffice_app::AppError::Internal(
+                f.into_iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        })?;
+    app.create_customer_login(&actor, outcome.customer_id, password)
+        .await?;
     Ok(())
 }
 

@@ -83,6 +83,7 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> Result<App, Start
     let secrets = secret_key::load_or_create(&cfg.data_dir, given)?;
     let db = open_database(cfg).await?;
     let mut app = App::new(db, clock, secrets);
+    app.uploads = boxoffice_app::content::uploads::UploadDir::new(cfg.data_dir.join("uploads"));
     app.password_gate = Arc::new(password_gate(cfg));
     // Only the configuration moves plex.tv (the demo writes it into its `demo.toml`): a file
     // found in the data directory must never decide where account tokens are sent.

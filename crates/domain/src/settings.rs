@@ -27,6 +27,8 @@ pub enum Kind {
     Schedule,
     /// A decimal amount in the site currency, e.g. 2.50; empty means none.
     Amount,
+    /// A colour as `#rrggbb` (`#rgb` is widened); empty means the design's own.
+    Colour,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -170,12 +172,21 @@ settings! {
     "referrals.bonus_min_amount", "Referrals", "Bonus minimum amount", Kind::Amount, "", "Percentage bonuses are at least this much (in the site currency); empty for no minimum.";
     "referrals.bonus_max_amount", "Referrals", "Bonus maximum amount", Kind::Amount, "", "Percentage bonuses are at most this much (in the site currency); empty for no maximum.";
     "content.home_section1_title", "Custom content", "Home page section 1: title", Kind::Text { max_len: 120 }, "", "The heading of the first section of the home page; the section is hidden when its title and text are both empty.";
-    "content.home_section1_body", "Custom content", "Home page section 1: text", Kind::Text { max_len: 10_000 }, "", "Plain text; a blank line starts a new paragraph. Shown as written (no HTML).";
+    "content.home_section1_body", "Custom content", "Home page section 1: text", Kind::Text { max_len: 10_000 }, "", "Markdown: **bold**, _italic_, [links](https://example.com), lists, headings; a blank line starts a new paragraph. Scripts and raw HTML that could run code are removed.";
     "content.home_section2_title", "Custom content", "Home page section 2: title", Kind::Text { max_len: 120 }, "", "The heading of the second section of the home page.";
-    "content.home_section2_body", "Custom content", "Home page section 2: text", Kind::Text { max_len: 10_000 }, "", "Plain text; a blank line starts a new paragraph. Shown as written (no HTML).";
+    "content.home_section2_body", "Custom content", "Home page section 2: text", Kind::Text { max_len: 10_000 }, "", "Markdown, as for section 1.";
     "content.show_pricing", "Custom content", "Show pricing section", Kind::Bool, "true", "The home page lists every active plan with its price and duration.";
     "content.pricing_title", "Custom content", "Pricing section: title", Kind::Text { max_len: 120 }, "Plans", "The heading above the plans on the home page.";
     "content.pricing_intro", "Custom content", "Pricing section: introduction", Kind::Text { max_len: 2_000 }, "", "A short text under the pricing heading.";
+    "content.show_library_stats", "Custom content", "Show library statistics section", Kind::Bool, "true", "The home page shows how many movies, shows and episodes each synced library holds (Private libraries are never listed).";
+    "content.library_stats_title", "Custom content", "Library statistics section: title", Kind::Text { max_len: 120 }, "Our libraries", "The heading above the library statistics on the home page.";
+    "content.faq_title", "Custom content", "FAQ page: title", Kind::Text { max_len: 120 }, "Frequently asked questions", "The heading of the FAQ page (/faq).";
+    "content.faq_body", "Custom content", "FAQ page: text", Kind::Text { max_len: 20_000 }, "", "Markdown, as for the home page sections; a \"## Question\" heading per question reads well. The FAQ is linked from every portal page when this is not empty.";
+    "content.theme_accent", "Custom content", "Theme: accent colour (light)", Kind::Colour, "", "Buttons, links and switches in the light theme, as #rrggbb. Pick one dark enough for white text on it; empty keeps the design's blue.";
+    "content.theme_accent_dark", "Custom content", "Theme: accent colour (dark)", Kind::Colour, "", "The same in the dark theme; pick one light enough for dark text on it.";
+    "content.theme_surface", "Custom content", "Theme: background colour (light)", Kind::Colour, "", "The page background in the light theme, as #rrggbb; cards stay white.";
+    "content.theme_surface_dark", "Custom content", "Theme: background colour (dark)", Kind::Colour, "", "The page background in the dark theme.";
+    "content.custom_css", "Custom content", "Custom CSS", Kind::Text { max_len: 50_000 }, "", "Extra CSS served as its own stylesheet (/site/custom.css) after the design's, on every page. The design's custom properties (--accent, --surface, --radius …) can be overridden here.";
 }
 
 pub fn find(key: &str) -> Option<&'static SettingDef> {
@@ -297,6 +308,11 @@ pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
         Kind::Schedule => Schedule::parse(v)
             .map(|s| s.to_string())
             .map_err(|e| invalid(e.reason)),
+        Kind::Colour => parse_colour(v).ok_or_else(|| {
+            invalid(format!(
+                "\"{v}\" is not a colour written as #rrggbb (e.g. #3b5bdb)"
+            ))
+        }),
         Kind::Amount => {
             let any = Currency::parse("XXX").map_err(|e| invalid(e.to_string()))?;
             let m = crate::Money::parse_decimal(v, any).map_err(|e| invalid(e.to_string()))?;
@@ -306,6 +322,20 @@ pub fn validate(def: &SettingDef, raw: &str) -> Result<String, SettingError> {
             Ok(format!("{}.{:02}", m.minor / 100, m.minor % 100))
         }
     }
+}
+
+/// `#rrggbb` or `#rgb` (any case) as lower-case `#rrggbb`; anything else is not a colour.
+pub fn parse_colour(v: &str) -> Option<String> {
+    let hex = v.trim().strip_prefix('#')?;
+    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let wide: String = match hex.len() {
+        6 => hex.to_string(),
+        3 => hex.chars().flat_map(|c| [c, c]).collect(),
+        _ => return None,
+    };
+    Some(format!("#{}", wide.to_ascii_lowercase()))
 }
 
 pub fn validate_key(key: &str, raw: &str) -> Result<(&'static SettingDef, String), SettingError> {
@@ -319,6 +349,25 @@ pub fn validate_key(key: &str, raw: &str) -> Result<(&'static SettingDef, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_theme_colour_is_hex_and_stored_wide_and_lower_case() {
+        let def = find("content.theme_accent").expect("declared");
+        assert_eq!(validate(def, "#3B5BDB").as_deref(), Ok("#3b5bdb"));
+        assert_eq!(validate(def, " #abc ").as_deref(), Ok("#aabbcc"));
+        assert_eq!(validate(def, "").as_deref(), Ok(""));
+        for bad in [
+            "red",
+            "#12345",
+            "3b5bdb",
+            "#3b5bdg",
+            "#3b5bdb;color:red",
+            "url(x)",
+        ] {
+            let e = validate(def, bad).expect_err(bad).to_string();
+            assert!(e.contains("#rrggbb"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn every_default_passes_its_own_validation() {

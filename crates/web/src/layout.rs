@@ -47,6 +47,8 @@ pub struct Layout {
     pub page: String,
     /// A staff login: the page is drawn in the admin shell with its sidebar.
     pub staff: bool,
+    /// The owner's logo, theme and custom CSS, and whether the FAQ has text.
+    pub look: boxoffice_app::content::SiteLook,
 }
 
 pub const GROUPS: &[&str] = &[
@@ -157,9 +159,12 @@ impl Layout {
         csrf: &str,
         active: &str,
     ) -> Self {
-        let site_name = match state.app.settings().await {
-            Ok(s) => s.get("general.site_name").to_string(),
-            Err(_) => "boxoffice".to_string(),
+        let (site_name, look) = match state.app.settings().await {
+            Ok(s) => (
+                s.get("general.site_name").to_string(),
+                state.app.site_look(&s),
+            ),
+            Err(_) => ("boxoffice".to_string(), Default::default()),
         };
         let mut nav = Vec::new();
         let mut staff = false;
@@ -214,6 +219,7 @@ impl Layout {
             demo: state.opts.demo,
             page: active.to_string(),
             staff,
+            look,
         }
     }
 

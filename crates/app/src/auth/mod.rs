@@ -1,6 +1,7 @@
 //! Site logins: passwords, sessions, throttling, two-factor and API tokens.
 
 mod accounts;
+mod customer_login;
 mod email_code;
 mod login;
 mod password_reset;

@@ -287,6 +287,11 @@ impl Browser {
         }
     }
 
+    /// Forgets every cookie of the current site (logs the browser out).
+    pub async fn clear_cookies(&self) {
+        self.cmd(reqwest::Method::DELETE, "/cookie", None).await;
+    }
+
     pub async fn quit(self) {
         let _ = self
             .http

@@ -204,6 +204,45 @@ async fn a_fresh_demo_prints_its_site_and_imports_every_valid_fixture_through_th
         "every page says it is a demo"
     );
 
+    // The demo customer logs in and sees an active plan on My account.
+    let customer = crate::helpers::client();
+    let email = d.line["customer"]["email"]
+        .as_str()
+        .expect("customer email");
+    let password = d.line["customer"]["password"]
+        .as_str()
+        .expect("customer password");
+    let csrf = crate::helpers::csrf_from(
+        &customer
+            .get(d.url("/login"))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("html"),
+    );
+    let r = customer
+        .post(d.url("/login"))
+        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .expect("log in");
+    assert_eq!(crate::helpers::location(&r), "/account", "{email} logs in");
+    let account = customer
+        .get(d.url("/account"))
+        .send()
+        .await
+        .expect("account")
+        .text()
+        .await
+        .expect("html");
+    assert!(account.contains("Basic"), "the customer's plan: {account}");
+    assert!(account.contains(email));
+    // Registration is open to a newcomer.
+    let register = customer_status(&d, "/register").await;
+    assert_eq!(register, 200);
+
     let token = d.token();
     let http = crate::helpers::client();
     for name in VALID {
@@ -262,6 +301,16 @@ async fn the_cli_imports_every_valid_fixture_into_a_running_demo() {
 
 /// Polls a fake's control API until `done` holds for its JSON answer (the demo's workers run on
 /// real time, so a client waits as it would for any server).
+async fn customer_status(d: &Demo, path: &str) -> u16 {
+    crate::helpers::client()
+        .get(d.url(path))
+        .send()
+        .await
+        .expect("page")
+        .status()
+        .as_u16()
+}
+
 async fn wait_for(url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let http = crate::helpers::client();
     let deadline = Instant::now() + Duration::from_secs(60);

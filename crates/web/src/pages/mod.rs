@@ -10,6 +10,7 @@ mod auth;
 mod bulk_invite;
 mod checkout;
 mod contact;
+mod custom_content;
 mod devices;
 mod discounts;
 mod drift;
@@ -47,6 +48,7 @@ use boxoffice_app::AppError;
 pub fn routes() -> Router<WebState> {
     Router::new()
         .merge(home::routes())
+        .merge(custom_content::routes())
         .route("/login", get(auth::login_form).post(auth::login_submit))
         .route(
             "/login/2fa",

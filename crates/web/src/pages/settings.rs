@@ -86,6 +86,9 @@ fn summary(section: &str) -> String {
         }
         "Plisio" => "Cryptocurrency payments through Plisio.",
         "Referrals" => "What a customer earns for bringing a new one.",
+        "Custom content" => {
+            "The portal's logo, wallpaper, colours and texts: home page sections, pricing, library statistics, FAQ."
+        }
         _ => "",
     };
     if !known.is_empty() {
@@ -154,7 +157,7 @@ pub struct Field {
     pub id: String,
     pub label: &'static str,
     pub help: &'static str,
-    /// switch, number, select, secret, email, url, list, schedule or text.
+    /// switch, number, select, secret, email, url, list, schedule, colour, textarea or text.
     pub control: &'static str,
     pub value: String,
     pub options: Vec<Opt>,
@@ -183,8 +186,10 @@ impl Field {
             Kind::Url => "url",
             Kind::DayList => "list",
             Kind::Schedule => "schedule",
+            Kind::Text { max_len } if max_len > 2_000 => "textarea",
             Kind::Text { .. } => "text",
             Kind::Amount => "amount",
+            Kind::Colour => "colour",
         };
         let maxlength = match def.kind {
             Kind::Text { max_len } => max_len.to_string(),
@@ -276,6 +281,38 @@ struct SectionPage {
     saved: bool,
     /// Each message of a failed save with the field it belongs to ("" when none).
     errors: Vec<(String, String)>,
+    /// On Custom content: the logo's address when one is uploaded, and the wallpaper's.
+    logo: Option<String>,
+    wallpaper: Option<String>,
+    /// The upload forms' errors ("upload.logo", "upload.wallpaper").
+    upload_errors: Vec<(String, String)>,
+}
+
+impl SectionPage {
+    fn upload_error(&self, what: &str) -> Option<&str> {
+        self.upload_errors
+            .iter()
+            .find(|(k, _)| k.strip_prefix("upload.") == Some(what))
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// Draws a section with the errors of a form posted elsewhere (the uploads on Custom content),
+/// answering 422.
+pub(crate) async fn section_with_errors(
+    st: &WebState,
+    s: &SessionCtx,
+    csrf: &str,
+    name: &'static str,
+    errors: Vec<(String, String)>,
+) -> Response {
+    section_view(st, s, csrf, name, false, &HashMap::new(), errors)
+        .await
+        .map(|mut r| {
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        })
+        .unwrap_or_else(|e| app_error_page(st, e))
 }
 
 #[derive(Deserialize)]
@@ -366,6 +403,10 @@ async fn section_view(
         })
         .collect();
     let layout = layout(st, s, csrf, &format!("{name} · Settings"), Some(name)).await;
+    let custom = name == "Custom content";
+    let (upload_errors, errors): (Vec<_>, Vec<_>) = errors
+        .into_iter()
+        .partition(|(k, _)| k.starts_with("upload."));
     Ok(render(&SectionPage {
         layout,
         name,
@@ -375,6 +416,17 @@ async fn section_view(
         can_write: s.can(Permission::SettingsWrite),
         saved,
         errors,
+        logo: st
+            .app
+            .logo_version()
+            .filter(|_| custom)
+            .map(|v| format!("/site/logo.png?v={v}")),
+        wallpaper: st
+            .app
+            .wallpaper_version()
+            .filter(|_| custom)
+            .map(|v| format!("/site/wallpaper?v={v}")),
+        upload_errors,
     }))
 }
 
