@@ -8,9 +8,9 @@ pub(crate) mod giveback;
 pub mod ledger;
 pub mod offers;
 pub mod plan_change;
+pub(crate) mod record;
 pub mod recurring_cancel;
 pub mod trial;
-pub(crate) mod record;
 pub mod webhooks;
 
 pub use checkout::{

@@ -165,6 +165,8 @@ async fn sub_accounts_share_the_masters_server_and_expire_and_renew_with_the_mas
     let (a, b) = (customer(&m, ann).await, customer(&m, bob).await);
     assert_eq!(a["covered_until"], b["covered_until"]);
 
+    // A month has passed on the clock, so the admin's session has ended: sign in again.
+    m.t.login_admin().await;
     // Unlinked, bob keeps only what his own payments cover: nothing.
     let r =
         m.t.post_form(
@@ -200,6 +202,8 @@ async fn a_master_adds_and_removes_sub_accounts_on_my_account_within_the_plans_m
         .await
         .expect("login");
     // The test's browser is ann's from here on.
+    let r = m.t.post_form("/admin", "/logout", &[]).await;
+    assert_eq!(r.status(), 303, "the admin signs out");
     let as_ann = &m.t;
     assert_eq!(
         as_ann

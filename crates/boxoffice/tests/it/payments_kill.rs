@@ -38,11 +38,17 @@ struct Serve {
 
 impl Serve {
     fn start(m: &MediaTest, addr: &str, n: usize) -> Serve {
+        // The test's own instance holds its data directory; the served process gets one of
+        // its own (the same across restarts, so each start finds its predecessor's leases),
+        // with the same secret key so it can open what the test sealed.
+        let dir = m.t.data_dir.join("serve");
+        std::fs::create_dir_all(&dir).expect("serve data dir");
+        std::fs::copy(m.t.data_dir.join("secret.key"), dir.join("secret.key")).expect("secret key");
         let log = m.t.data_dir.join(format!("serve-{n}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let mut child = crate::cli::bin()
             .args(["serve"])
-            .env("BOXOFFICE_DATA_DIR", &m.t.data_dir)
+            .env("BOXOFFICE_DATA_DIR", &dir)
             .env("BOXOFFICE_DATABASE_URL", m.t.db_url())
             .env("BOXOFFICE_LISTEN", addr)
             .env("BOXOFFICE_PLEX_TV_URL", m.world.plex_tv.url())

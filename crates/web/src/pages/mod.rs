@@ -2,8 +2,8 @@
 
 mod account;
 mod account_actions;
-mod account_plan;
 mod account_linked;
+mod account_plan;
 mod activity;
 pub mod admin;
 mod auth;
