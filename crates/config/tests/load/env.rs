@@ -175,6 +175,7 @@ fn known_env_vars_cover_every_key_and_form() {
         "BOXOFFICE_JOBS__RUN",
         "BOXOFFICE_WEB__SECURE_COOKIES",
         "BOXOFFICE_WEB__TRUST_FORWARDED_FOR",
+        "BOXOFFICE_WEB__TRUSTED_PROXIES",
         "BOXOFFICE_WEB__REQUEST_TIMEOUT_SECS",
         "BOXOFFICE_WEB__MAX_BODY_BYTES",
         "BOXOFFICE_PASSWORDS__CONCURRENCY",
@@ -189,5 +190,5 @@ fn known_env_vars_cover_every_key_and_form() {
             "{name} missing from {known:?}"
         );
     }
-    assert_eq!(known.len(), 29);
+    assert_eq!(known.len(), 30);
 }
