@@ -409,7 +409,7 @@ impl App {
         // written.
         let gateway = self.gateways.gateway(self, &settings, req.provider)?;
         let mut tx = self.db.begin().await?;
-        let mut customer = self
+        let customer = self
             .checkout_customer(tx.ex(), login_id, login_email)
             .await?;
         if customer.deleting_at.is_some() {
@@ -422,41 +422,9 @@ impl App {
             false => None,
         };
         let plan = plan::load(tx.ex(), req.plan_id).await?;
-        let location = self
-            .check_location(tx.ex(), &customer, &plan, extras.location_id)
+        let (mut tx, customer) = self
+            .place_checkout_customer(tx, customer, &plan, extras.location_id)
             .await?;
-        customer.preferred_location_id = location.or(customer.preferred_location_id);
-        // Before any money moves: a server must have room for this customer on this plan.
-        if let Err(no) = self.capacity_for(&mut tx, &customer, &plan).await? {
-            drop(tx);
-            // Not a full server: the customer lacks the account those servers need, which the
-            // administrator cannot fix by making room.
-            if no.cause == NoCapacityCause::NoServerOnTheSubscribersPlatform {
-                return Err(AppError::invalid("plan_id", NO_ACCOUNT_FOR_PLATFORM).into());
-            }
-            self.servers_full(&customer, &plan, no.cause).await?;
-            return Err(CheckoutRefused::ServersFull { cause: no.cause });
-        }
-        if customer.id == 0 {
-            customer = customers::insert(
-                tx.ex(),
-                NewCustomer {
-                    email: &customer.email,
-                    email_key: &customer.email_key,
-                    plex_email: &customer.plex_email,
-                    jellyfin_username: &customer.jellyfin_username,
-                    emby_username: &customer.emby_username,
-                    paypal_email: "",
-                    permanent: false,
-                    plan_id: None,
-                    now,
-                },
-            )
-            .await?;
-        }
-        if location.is_some() {
-            customers::set_preferred_location(tx.ex(), customer.id, location, now).await?;
-        }
         let price = self
             .price_checkout(
                 &mut tx,
@@ -597,6 +565,56 @@ impl App {
                 })
             }
         }
+    }
+
+    /// Places the customer before anything is priced or paid, for a checkout and a trial alike:
+    /// the location they chose, room on a server for the plan, then (on a first purchase) their
+    /// customer row and (when chosen) their location. The transaction is handed back, or closed
+    /// before the "servers are full" notice is written in one of its own.
+    pub(crate) async fn place_checkout_customer(
+        &self,
+        mut tx: Tx,
+        mut customer: CustomerRow,
+        plan: &LoadedPlan,
+        location_id: Option<i64>,
+    ) -> Result<(Tx, CustomerRow), CheckoutRefused> {
+        let now = self.now();
+        let location = self
+            .check_location(tx.ex(), &customer, plan, location_id)
+            .await?;
+        customer.preferred_location_id = location.or(customer.preferred_location_id);
+        // Before any money moves: a server must have room for this customer on this plan.
+        if let Err(no) = self.capacity_for(&mut tx, &customer, plan).await? {
+            drop(tx);
+            // Not a full server: the customer lacks the account those servers need, which the
+            // administrator cannot fix by making room.
+            if no.cause == NoCapacityCause::NoServerOnTheSubscribersPlatform {
+                return Err(AppError::invalid("plan_id", NO_ACCOUNT_FOR_PLATFORM).into());
+            }
+            self.servers_full(&customer, plan, no.cause).await?;
+            return Err(CheckoutRefused::ServersFull { cause: no.cause });
+        }
+        if customer.id == 0 {
+            customer = customers::insert(
+                tx.ex(),
+                NewCustomer {
+                    email: &customer.email,
+                    email_key: &customer.email_key,
+                    plex_email: &customer.plex_email,
+                    jellyfin_username: &customer.jellyfin_username,
+                    emby_username: &customer.emby_username,
+                    paypal_email: "",
+                    permanent: false,
+                    plan_id: None,
+                    now,
+                },
+            )
+            .await?;
+        }
+        if location.is_some() {
+            customers::set_preferred_location(tx.ex(), customer.id, location, now).await?;
+        }
+        Ok((tx, customer))
     }
 
     /// "User tried to subscribe but servers are full": logged each time, told to the

@@ -9,7 +9,7 @@
 //! Emby user names each carry the trial (`trial_claims`), so a new login with the same Plex
 //! account is refused, and so is a re-created customer.
 
-use super::checkout::{CheckoutRefused, NO_ACCOUNT_FOR_PLATFORM, duration_text};
+use super::checkout::{CheckoutRefused, duration_text};
 use crate::audit::Actor;
 use crate::notify::{Notice, date};
 use crate::settings::Settings;
@@ -18,8 +18,7 @@ use crate::subscriptions::provision::{Provisioned, covered_until};
 use crate::{App, AppError};
 use boxoffice_domain::Email;
 use boxoffice_domain::coverage;
-use boxoffice_domain::selection::NoCapacityCause;
-use boxoffice_store::customers::{self, CustomerRow, NewCustomer};
+use boxoffice_store::customers::{self, CustomerRow};
 use boxoffice_store::payments::{self, NewPayment};
 use boxoffice_store::{Ex, StoreError, servers, trial_claims};
 
@@ -198,7 +197,7 @@ impl App {
             return Err(AppError::invalid("plan_id", "choose one of the trials offered").into());
         }
         let mut tx = self.db.begin().await?;
-        let mut customer = self
+        let customer = self
             .checkout_customer(tx.ex(), login_id, login_email)
             .await?;
         if customer.deleting_at.is_some() {
@@ -208,38 +207,9 @@ impl App {
             return Err(AppError::Conflict(why.into()).into());
         }
         let plan = plan::load(tx.ex(), plan_id).await?;
-        let location = self
-            .check_location(tx.ex(), &customer, &plan, location_id)
+        let (mut tx, customer) = self
+            .place_checkout_customer(tx, customer, &plan, location_id)
             .await?;
-        customer.preferred_location_id = location.or(customer.preferred_location_id);
-        if let Err(no) = self.capacity_for(&mut tx, &customer, &plan).await? {
-            drop(tx);
-            if no.cause == NoCapacityCause::NoServerOnTheSubscribersPlatform {
-                return Err(AppError::invalid("plan_id", NO_ACCOUNT_FOR_PLATFORM).into());
-            }
-            self.servers_full(&customer, &plan, no.cause).await?;
-            return Err(CheckoutRefused::ServersFull { cause: no.cause });
-        }
-        if customer.id == 0 {
-            customer = customers::insert(
-                tx.ex(),
-                NewCustomer {
-                    email: &customer.email,
-                    email_key: &customer.email_key,
-                    plex_email: &customer.plex_email,
-                    jellyfin_username: &customer.jellyfin_username,
-                    emby_username: &customer.emby_username,
-                    paypal_email: "",
-                    permanent: false,
-                    plan_id: None,
-                    now,
-                },
-            )
-            .await?;
-        }
-        if location.is_some() {
-            customers::set_preferred_location(tx.ex(), customer.id, location, now).await?;
-        }
         match trial_claims::claim(
             tx.ex(),
             &trial_identities(&customer),
